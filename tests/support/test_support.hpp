@@ -1,0 +1,46 @@
+#pragma once
+
+// Helpers shared by the tests: temporary directories, files, running programs.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace uh::testing {
+
+// A fresh directory, removed with its content when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] std::filesystem::path operator/(std::string_view name) const {
+    return path_ / name;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void WriteFile(const std::filesystem::path& path, std::string_view data);
+[[nodiscard]] std::string ReadFile(const std::filesystem::path& path);
+// `size` bytes of deterministic pseudo-random data.
+[[nodiscard]] std::string RandomBytes(std::size_t size, unsigned seed = 1);
+
+// Directory of the uhu conformance packages; fails the current test when absent.
+[[nodiscard]] std::filesystem::path ConformanceDir();
+// The updatehub-pkg binary of this build.
+[[nodiscard]] std::filesystem::path PkgTool();
+
+struct RunResult {
+  int status = -1;  // exit status, or 128 + signal
+  std::string out;
+  std::string err;
+};
+// Runs a program (no shell) with the given arguments and captures its output.
+[[nodiscard]] RunResult Run(const std::vector<std::string>& argv);
+
+}  // namespace uh::testing
