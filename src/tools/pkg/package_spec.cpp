@@ -194,6 +194,13 @@ Expected<void> Complete(json& fields, const std::filesystem::path& file, const F
   return {};
 }
 
+// Validates one object as the metadata schema would, so that errors name the object's file.
+Expected<void> CheckObject(const json& fields) {
+  auto object = package::ObjectFromJson(fields);
+  if (!object) return Fail(Errc::kInvalidArgument, object.error().message());
+  return {};
+}
+
 }  // namespace
 
 Expected<ObjectSpec> ParseObjectSpec(std::string_view text) {
@@ -327,6 +334,7 @@ Expected<BuiltPackage> BuildPackage(const PackageSpec& spec, const ProgressFn& p
     auto digest = digest_of(object.file);
     if (!digest) return std::unexpected(digest.error().WithContext(where));
     UH_TRY_CTX(Complete(a, object.file, *digest), where);
+    UH_TRY_CTX(CheckObject(a), where);
     sets[0].push_back(a);
     if (spec.single_set) {
       if (!object.b_fields.empty()) {
@@ -347,6 +355,7 @@ Expected<BuiltPackage> BuildPackage(const PackageSpec& spec, const ProgressFn& p
     auto b_digest = digest_of(b_file);
     if (!b_digest) return std::unexpected(b_digest.error().WithContext(where + " set B"));
     UH_TRY_CTX(Complete(b, b_file, *b_digest), where + " set B");
+    UH_TRY_CTX(CheckObject(b), where + " set B");
     sets[1].push_back(b);
   }
   json document = {{"product", spec.product}, {"version", spec.version}, {"objects", sets}};
