@@ -127,8 +127,10 @@ Expected<void> ReadOwner(std::string_view key, const json& value, Object& object
     object.*Member = Owner(value.get<std::string>());
     return {};
   }
+  if (!value.is_number_integer())
+    return std::unexpected(TypeError(key, "string or integer", value));
   auto id = ReadInteger(key, value, 0);
-  if (!id) return std::unexpected(TypeError(key, "string or integer", value));
+  if (!id) return std::unexpected(id.error());
   object.*Member = Owner(*id);
   return {};
 }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/fs.hpp"
+#include "core/hash.hpp"
 #include "package/package_reader.hpp"
 #include "tools/pkg/commands.hpp"
 #include "tools/pkg/progress.hpp"
@@ -16,10 +17,11 @@ struct ExtractOptions {
   bool by_sha256 = false;
 };
 
-// A file name from the metadata is used only if it cannot leave the directory.
+// A file name from the metadata is used only if it cannot leave the directory nor take the
+// name of another member (objects fall back to their sha256 names, so those are reserved).
 bool IsSafeName(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name != "metadata" &&
-         name != "signature" && name.find('/') == std::string::npos &&
+         !IsLowerHexSha256(name) && name != "signature" && name.find('/') == std::string::npos &&
          name.find('\0') == std::string::npos && name.size() < 256;
 }
 

@@ -185,13 +185,24 @@ Expected<void> Complete(json& fields, const std::filesystem::path& file, const F
       if (!compression) return std::unexpected(compression.error());
       if (*compression != package::Compression::kNone) fields["compressed"] = true;
     }
-    if (fields.value("compressed", false) && !fields.contains("required-uncompressed-size")) {
+    const bool compressed = fields.contains("compressed") && fields["compressed"].is_boolean() &&
+                            fields["compressed"].get<bool>();
+    if (compressed && !fields.contains("required-uncompressed-size")) {
       auto size = package::UncompressedSize(file);
       if (!size) return std::unexpected(size.error());
       fields["required-uncompressed-size"] = *size;
     }
   }
   return {};
+}
+
+// A broken image file (say, a truncated .gz) is a mistake in the tool's input, not a malformed
+// package: report it as such.
+Expected<void> AsInputError(Expected<void> result) {
+  if (!result && result.error().code() == Errc::kMalformed) {
+    return Fail(Errc::kInvalidArgument, result.error().message());
+  }
+  return result;
 }
 
 // Validates one object as the metadata schema would, so that errors name the object's file.
@@ -226,6 +237,10 @@ Expected<ObjectSpec> ParseObjectSpec(std::string_view text) {
     key = CanonicalKey(key);
     if (key == "file") {
       if (target == &spec.fields) {
+        if (!spec.file.empty()) {
+          return Fail(Errc::kInvalidArgument, "object spec has two files: '" + spec.file.string() +
+                                                  "' and '" + value + "'");
+        }
         spec.file = value;
       } else {
         (*target)["file"] = value;
@@ -333,7 +348,7 @@ Expected<BuiltPackage> BuildPackage(const PackageSpec& spec, const ProgressFn& p
     json a = object.fields;
     auto digest = digest_of(object.file);
     if (!digest) return std::unexpected(digest.error().WithContext(where));
-    UH_TRY_CTX(Complete(a, object.file, *digest), where);
+    UH_TRY_CTX(AsInputError(Complete(a, object.file, *digest)), where);
     UH_TRY_CTX(CheckObject(a), where);
     sets[0].push_back(a);
     if (spec.single_set) {
@@ -354,7 +369,7 @@ Expected<BuiltPackage> BuildPackage(const PackageSpec& spec, const ProgressFn& p
     }
     auto b_digest = digest_of(b_file);
     if (!b_digest) return std::unexpected(b_digest.error().WithContext(where + " set B"));
-    UH_TRY_CTX(Complete(b, b_file, *b_digest), where + " set B");
+    UH_TRY_CTX(AsInputError(Complete(b, b_file, *b_digest)), where + " set B");
     UH_TRY_CTX(CheckObject(b), where + " set B");
     sets[1].push_back(b);
   }
