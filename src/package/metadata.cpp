@@ -506,6 +506,16 @@ Expected<Metadata> MetadataFromJson(const json& value) {
       set.push_back(std::move(*object));
     }
   }
+  std::map<std::string_view, std::uint64_t> sizes;
+  for (const auto& set : metadata.sets) {
+    for (const auto& object : set) {
+      auto [it, inserted] = sizes.emplace(object.sha256sum, object.size);
+      if (!inserted && it->second != object.size) {
+        return Fail(Errc::kMalformed, "field 'objects': object " + object.sha256sum +
+                                          " is declared with two different sizes");
+      }
+    }
+  }
   if (metadata.sets.size() == 2) {
     auto names = [](const std::vector<Object>& set) {
       std::vector<std::string_view> out;

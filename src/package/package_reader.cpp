@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -157,6 +158,18 @@ Expected<PackageReader> PackageReader::Open(const std::filesystem::path& path,
   for (const auto& [sha256, size] : expected) {
     if (!seen.contains(sha256)) return fail(Errc::kMalformed, "object " + sha256 + " is missing");
   }
+  // Members cannot hold more bytes than the file: a ZIP that declares otherwise lies (and sizes
+  // that add up past 2^64 must not wrap around into a small total).
+  std::error_code ec;
+  const std::uint64_t file_size = std::filesystem::file_size(path, ec);
+  std::uint64_t declared = 0;
+  for (const Member& member : pkg.members_) {
+    if (ec || member.size > file_size - std::min(declared, file_size)) {
+      return fail(Errc::kMalformed, "member '" + member.name + "' declares more bytes (" +
+                                        std::to_string(member.size) + ") than the file holds");
+    }
+    declared += member.size;
+  }
   return pkg;
 }
 
@@ -185,6 +198,13 @@ Expected<void> PackageReader::CheckObjects(const ProgressFn& progress) const {
     return {};
   };
   UH_TRY_CTX(Scan(visit, data), path_.string());
+  // The file may have changed since Open: every object must still be there.
+  for (const Object* object : metadata_.DistinctObjects()) {
+    if (!hashes.contains(object->sha256sum)) {
+      return Fail(Errc::kMalformed,
+                  path_.string() + ": object " + object->sha256sum + " is missing");
+    }
+  }
   for (auto& [name, hash] : hashes) {
     if (hash.HexDigest() != name) {
       return Fail(Errc::kIntegrity,

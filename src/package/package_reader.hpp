@@ -40,7 +40,8 @@ class PackageReader {
   // Opens a package and checks its structure: a readable ZIP of regular-file members with valid,
   // unique names; `metadata` present, at most 1 MiB, valid; `signature` present (it may be
   // empty); exactly one member per distinct object, of the declared size. Object bytes are not
-  // read yet: see CheckObjects. Errors are kMalformed unless the file cannot be read at all.
+  // read yet: see CheckObjects. Errors: kMalformed (structure), kTooLarge (metadata over the
+  // limit), kIntegrity (an object member's size differs from the metadata), kNotFound, kIo.
   [[nodiscard]] static Expected<PackageReader> Open(const std::filesystem::path& path,
                                                     ReaderLimits limits = {});
 
