@@ -93,8 +93,11 @@ std::string Base64Encode(std::span<const std::byte> data) {
 }
 
 Expected<std::string> Base64Decode(std::string_view text) {
-  if (text.ends_with('\n')) text.remove_suffix(1);
-  if (text.ends_with('\r')) text.remove_suffix(1);
+  if (text.ends_with("\r\n")) {
+    text.remove_suffix(2);
+  } else if (text.ends_with('\n')) {
+    text.remove_suffix(1);
+  }
   if (text.size() % 4 != 0) return Fail(Errc::kMalformed, "base64 length is not a multiple of 4");
   std::size_t padding = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -113,6 +116,11 @@ Expected<std::string> Base64Decode(std::string_view text) {
                                 static_cast<int>(text.size()));
   if (n < 0) return Fail(Errc::kMalformed, "invalid base64");
   out.resize(static_cast<std::size_t>(n) - padding);
+  // Only the canonical text of these bytes is accepted (no stray bits before the padding), so
+  // that one signature has one text form.
+  if (Base64Encode(std::as_bytes(std::span(out.data(), out.size()))) != text) {
+    return Fail(Errc::kMalformed, "non-canonical base64 (stray bits before the padding)");
+  }
   return out;
 }
 

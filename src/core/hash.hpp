@@ -49,8 +49,8 @@ struct FileDigest {
 [[nodiscard]] std::string HexEncode(std::span<const std::byte> data);
 
 [[nodiscard]] std::string Base64Encode(std::span<const std::byte> data);
-// Strict: rejects characters outside the alphabet and bad padding; ignores no whitespace except
-// one trailing newline.
+// Strict: rejects characters outside the alphabet, bad padding and non-canonical encodings;
+// the only whitespace allowed is one trailing "\n" or "\r\n".
 [[nodiscard]] Expected<std::string> Base64Decode(std::string_view text);
 
 }  // namespace uh

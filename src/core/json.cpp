@@ -158,6 +158,11 @@ Expected<nlohmann::json> ParseJson(std::string_view text, JsonLimits limits) {
     return Fail(Errc::kTooLarge,
                 "JSON document is larger than " + std::to_string(limits.max_bytes) + " bytes");
   }
+  // nlohmann's lexer stops at a NUL byte and ignores the rest, where other parsers (Python's,
+  // serde's, Go's) refuse the document: a signed document must mean one thing to all of them.
+  if (text.find('\0') != std::string_view::npos) {
+    return Fail(Errc::kMalformed, "invalid JSON: NUL byte in the document");
+  }
   std::vector<std::set<std::string>> keys;  // keys seen in each open object
   auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using Event = nlohmann::json::parse_event_t;

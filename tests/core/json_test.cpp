@@ -67,6 +67,14 @@ TEST(ParseJson, RejectsDeepNestingWithoutRecursing) {
   EXPECT_TRUE(ParseJson(ok, {.max_depth = 32, .max_bytes = 1 << 20}));
 }
 
+TEST(ParseJson, RejectsNulBytesAndWhatFollowsThem) {
+  // nlohmann alone would stop at the NUL and accept {"a": 1}.
+  const std::string text = std::string(R"({"a": 1})") + '\0' + R"({"a": 2})";
+  auto value = ParseJson(text);
+  ASSERT_FALSE(value);
+  EXPECT_THAT(value.error().message(), HasSubstr("NUL"));
+}
+
 TEST(ParseJson, RejectsOversizedDocument) {
   const std::string big = "\"" + std::string(2000, 'a') + "\"";
   auto value = ParseJson(big, {.max_depth = 4, .max_bytes = 1000});

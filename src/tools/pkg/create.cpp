@@ -1,6 +1,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "package/package_reader.hpp"
 #include "package/package_writer.hpp"
 #include "package/signature.hpp"
 #include "tools/pkg/commands.hpp"
@@ -68,6 +69,13 @@ Expected<void> Create(const CreateOptions& options) {
     built = std::move(*result);
   }
   const std::string metadata = package::SerializeMetadata(built.metadata);
+  // What devices and servers will accept (see package::ReaderLimits).
+  if (metadata.size() > package::ReaderLimits{}.max_metadata_bytes) {
+    return Fail(Errc::kInvalidArgument,
+                "the metadata would be " + std::to_string(metadata.size()) +
+                    " bytes, more than the 1 MiB readers accept: use fewer objects or shorter "
+                    "values");
+  }
   std::string signature;
   if (key) {
     auto signed_text = key->SignBase64(metadata);
