@@ -9,6 +9,7 @@ packages=(
   # libraries
   libssl-dev libarchive-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libboost1.81-dev libsqlite3-dev libargon2-dev libcurl4-openssl-dev
   # tools the tests and benchmarks call
   openssl unzip zip gzip xz-utils zstd coreutils procps
 )

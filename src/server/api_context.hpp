@@ -1,0 +1,36 @@
+#pragma once
+
+// What the HTTP handlers of the server share: the store, the object store, the services and
+// the counters behind /metrics.
+
+#include <atomic>
+#include <cstdint>
+
+#include "server/auth.hpp"
+#include "server/config.hpp"
+#include "server/object_store.hpp"
+#include "server/package_service.hpp"
+#include "server/store/store.hpp"
+
+namespace uh::server {
+
+struct Metrics {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> probes{0};
+  std::atomic<std::uint64_t> probes_offered{0};
+  std::atomic<std::uint64_t> reports{0};
+  std::atomic<std::uint64_t> download_bytes{0};
+  std::atomic<std::uint64_t> packages_uploaded{0};
+  std::atomic<std::uint64_t> errors_5xx{0};
+};
+
+struct ApiContext {
+  const ServerConfig& config;
+  Store& store;
+  ObjectStore& objects;
+  PackageService& packages;
+  Auth& auth;
+  Metrics& metrics;
+};
+
+}  // namespace uh::server

@@ -1,0 +1,23 @@
+#pragma once
+
+// Small parsing helpers shared by the management API handlers.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+#include "server/http/http.hpp"
+
+namespace uh::server {
+
+// A non-negative decimal id ("after=0" is valid paging); nullopt for anything else.
+[[nodiscard]] std::optional<std::int64_t> ParseId(const std::string& text);
+
+// The request body as a JSON object (at most 1 MiB, nesting 8). With `allow_empty`, an empty
+// body is an empty object.
+[[nodiscard]] Expected<nlohmann::json> JsonObjectBody(const http::Request& request,
+                                                      bool allow_empty = false);
+
+}  // namespace uh::server

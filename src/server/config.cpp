@@ -1,0 +1,97 @@
+#include "server/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+
+namespace uh::server {
+
+std::string ServerConfig::DatabaseUrl() const {
+  if (!database.empty()) return database;
+  return "sqlite:" + (data_dir / "updatehub.db").string();
+}
+
+Expected<std::pair<std::string, std::uint16_t>> ServerConfig::ListenAddress() const {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Fail(Errc::kInvalidArgument, "listen address '" + listen + "' has no :PORT");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  const std::string port_text = listen.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return Fail(Errc::kInvalidArgument, "listen address '" + listen + "' has a bad port");
+  }
+  return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
+Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
+  ServerConfig config;
+  toml::table table;
+  try {
+    table = toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    return Fail(Errc::kInvalidArgument, path.string() + ":" +
+                                            std::to_string(e.source().begin.line) + ": " +
+                                            std::string(e.description()));
+  }
+  auto fail = [&](const toml::node& node, const std::string& key, const std::string& message) {
+    return Fail(Errc::kInvalidArgument, path.string() + ":" +
+                                            std::to_string(node.source().begin.line) + ": '" + key +
+                                            "' " + message);
+  };
+  for (const auto& [raw_key, node] : table) {
+    const std::string key(raw_key.str());
+    auto text = [&](auto& out) -> Expected<void> {
+      if (!node.is_string()) return fail(node, key, "must be a string");
+      out = node.as_string()->get();
+      return {};
+    };
+    if (key == "listen") {
+      UH_TRY(text(config.listen));
+    } else if (key == "data_dir") {
+      std::string dir;
+      UH_TRY(text(dir));
+      config.data_dir = dir;
+    } else if (key == "database") {
+      UH_TRY(text(config.database));
+    } else if (key == "log_level") {
+      UH_TRY(text(config.log_level));
+    } else if (key == "threads") {
+      if (!node.is_integer() || node.as_integer()->get() < 0 || node.as_integer()->get() > 256) {
+        return fail(node, key, "must be an integer from 0 to 256");
+      }
+      config.threads = static_cast<unsigned>(node.as_integer()->get());
+    } else if (key == "max_package_bytes") {
+      if (!node.is_integer() || node.as_integer()->get() <= 0) {
+        return fail(node, key, "must be a positive integer");
+      }
+      config.max_package_bytes = static_cast<std::uint64_t>(node.as_integer()->get());
+    } else if (key == "tls") {
+      if (!node.is_table()) return fail(node, key, "must be a table");
+      for (const auto& [tls_key, tls_node] : *node.as_table()) {
+        const std::string name = "tls." + std::string(tls_key.str());
+        if (!tls_node.is_string()) return fail(tls_node, name, "must be a string");
+        if (tls_key.str() == "certificate") {
+          config.tls_certificate = tls_node.as_string()->get();
+        } else if (tls_key.str() == "private_key") {
+          config.tls_private_key = tls_node.as_string()->get();
+        } else {
+          return fail(tls_node, name, "is not a known key (certificate, private_key)");
+        }
+      }
+    } else {
+      return fail(node, key,
+                  "is not a known key (listen, data_dir, database, log_level, threads, "
+                  "max_package_bytes, tls)");
+    }
+  }
+  return config;
+}
+
+}  // namespace uh::server

@@ -1,0 +1,32 @@
+#pragma once
+
+// updatehub-server's settings: a TOML file, then command-line flags on top.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace uh::server {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::filesystem::path data_dir = "./var";
+  std::string database;  // empty: sqlite:DATA_DIR/updatehub.db
+  std::string log_level = "info";
+  unsigned threads = 0;  // 0: one per core
+  std::filesystem::path tls_certificate;
+  std::filesystem::path tls_private_key;
+  std::uint64_t max_package_bytes = 8ull << 30;  // largest package upload
+
+  [[nodiscard]] std::string DatabaseUrl() const;
+  // Splits `listen` into address and port ("[::1]:80", "0.0.0.0:8080", ":8080").
+  [[nodiscard]] Expected<std::pair<std::string, std::uint16_t>> ListenAddress() const;
+};
+
+// Reads a TOML file over the defaults. Errors name the file, the line and the key.
+[[nodiscard]] Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path);
+
+}  // namespace uh::server

@@ -1,0 +1,74 @@
+#pragma once
+
+// What the server and its connections share. Connections hold the context by shared_ptr, so it
+// outlives whichever of them goes last, even when an io_context is torn down with handlers
+// still queued.
+
+#include <atomic>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "server/http/http.hpp"
+
+namespace uh::server::http {
+
+// What Stop needs from a live connection. Both calls are thread-safe (they post to the
+// connection's strand).
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Closes the connection if it is between requests; a request in flight finishes first.
+  virtual void CloseWhenIdle() = 0;
+  virtual void CloseNow() = 0;
+};
+
+class ConnectionRegistry {
+ public:
+  void Add(const Connection* key, std::weak_ptr<Connection> connection) {
+    const std::lock_guard lock(mutex_);
+    connections_.emplace(key, std::move(connection));
+  }
+  void Remove(const Connection* key) {
+    const std::lock_guard lock(mutex_);
+    connections_.erase(key);
+    if (connections_.empty()) empty_.notify_all();
+  }
+  [[nodiscard]] std::size_t size() const {
+    const std::lock_guard lock(mutex_);
+    return connections_.size();
+  }
+  [[nodiscard]] std::vector<std::shared_ptr<Connection>> Snapshot() const {
+    const std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<Connection>> out;
+    for (const auto& [key, weak] : connections_) {
+      if (auto connection = weak.lock()) out.push_back(std::move(connection));
+    }
+    return out;
+  }
+  // True when every connection is gone before `deadline`.
+  bool WaitUntilEmpty(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return empty_.wait_until(lock, deadline, [&] { return connections_.empty(); });
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable empty_;
+  std::map<const Connection*, std::weak_ptr<Connection>> connections_;
+};
+
+struct ServerContext {
+  ServerOptions options;
+  std::shared_ptr<const Router> router;
+  std::unique_ptr<boost::asio::ssl::context> tls;  // null for plain HTTP
+  std::atomic<bool> stopping{false};
+  ConnectionRegistry connections;
+};
+
+}  // namespace uh::server::http

@@ -1,0 +1,148 @@
+#pragma once
+
+// The server's HTTP vocabulary, independent of the library that speaks HTTP: requests as
+// handlers see them, responses as handlers build them, and a router from method + path
+// pattern to handler. Handlers are thin: parse, call a plain function, map the result.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace uh::server::http {
+
+enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
+[[nodiscard]] std::string_view MethodName(Method method);
+
+struct Request {
+  Method method = Method::kGet;
+  std::string target;                          // as received: path and query
+  std::string path;                            // percent-decoded path, without the query
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::map<std::string, std::string> params;   // captured by the route pattern ({name})
+  std::string body;                            // routes with an in-memory body
+  std::filesystem::path body_file;             // routes that stream their body to a temporary file;
+                                               // the file is removed after the handler returns
+  std::string remote_address;
+
+  // The header's value, or "" when absent; `name` in any case.
+  [[nodiscard]] std::string Header(std::string_view name) const;
+  [[nodiscard]] std::string Param(std::string_view name) const;
+};
+
+// A byte range of a file, sent without loading it into memory.
+struct FileBody {
+  std::filesystem::path path;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::variant<std::string, FileBody> body;
+
+  [[nodiscard]] static Response Json(int status, const nlohmann::json& value);
+  [[nodiscard]] static Response Text(int status, std::string text,
+                                     std::string content_type = "text/plain; charset=utf-8");
+  // {"error": message} with the given status.
+  [[nodiscard]] static Response Error(int status, std::string_view message);
+  // Maps an Error to a status (kMalformed 400, kNotFound 404, kSignature 422, ...).
+  [[nodiscard]] static Response FromError(const uh::Error& error);
+
+  Response& SetHeader(std::string name, std::string value);
+  [[nodiscard]] std::optional<std::string> FindHeader(std::string_view name) const;
+};
+
+using Handler = std::function<Response(Request&)>;
+
+struct RouteOptions {
+  // Largest body accepted in memory (Request::body); larger bodies get 413.
+  std::size_t max_body_bytes = 64 * 1024;
+  // When set, the body is streamed to a temporary file (Request::body_file) instead, up to
+  // `max_file_body_bytes`.
+  bool body_to_file = false;
+  std::uint64_t max_file_body_bytes = 0;
+};
+
+struct Route {
+  Method method;
+  std::string pattern;  // e.g. "/products/{product}/packages/{package}/objects/{object}"
+  Handler handler;
+  RouteOptions options;
+};
+
+class Router {
+ public:
+  void Add(Method method, std::string pattern, Handler handler, RouteOptions options = {});
+
+  struct Match {
+    const Route* route = nullptr;  // null when nothing matches
+    std::map<std::string, std::string> params;
+    int status = 404;  // 404 no such path, 405 path exists for other methods
+  };
+  // Segments match literally or capture one whole non-empty segment ({name}); a trailing
+  // "{name...}" captures the rest of the path. HEAD falls back to a GET route.
+  [[nodiscard]] Match Find(Method method, std::string_view path) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+struct TlsFiles {
+  std::filesystem::path certificate;  // PEM chain
+  std::filesystem::path private_key;  // PEM
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;                // 0: any free port (see HttpServer::port)
+  unsigned threads = 0;                     // 0: one per core
+  std::chrono::seconds header_timeout{10};  // to receive a request's headers
+  std::chrono::seconds body_timeout{300};   // to receive a body (uploads are large)
+  std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
+  std::chrono::seconds write_timeout{300};  // to send a response
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_connections = 10000;
+  std::filesystem::path temp_dir;  // where streamed bodies go; must exist
+  std::optional<TlsFiles> tls;
+  // Called after each response with method, target, status and bytes sent (metrics, logs).
+  std::function<void(const Request&, int status, std::uint64_t bytes)> on_response;
+};
+
+class HttpServer {
+ public:
+  virtual ~HttpServer() = default;
+  // Binds, listens and starts the worker threads; returns once the server accepts connections.
+  [[nodiscard]] static Expected<std::unique_ptr<HttpServer>> Start(
+      ServerOptions options, std::shared_ptr<const Router> router);
+
+  [[nodiscard]] virtual std::uint16_t port() const = 0;
+  // Stops accepting, lets in-flight requests finish (up to `grace`), closes idle connections
+  // and joins the threads. Safe to call twice.
+  virtual void Stop(std::chrono::seconds grace = std::chrono::seconds(10)) = 0;
+};
+
+// A file (or its requested byte range) as the response: honours Range "bytes=A-B", "bytes=A-"
+// and "bytes=-N" with 206 and Content-Range, answers 416 (with "Content-Range: bytes */SIZE")
+// when unsatisfiable, ignores multi-range requests (200, whole file), sets Accept-Ranges,
+// Content-Type and, for HEAD, no body. 404 when the file does not exist.
+[[nodiscard]] Response FileResponse(const Request& request, const std::filesystem::path& path,
+                                    std::string content_type = "application/octet-stream");
+
+// Percent-decodes a URL component; fails on malformed escapes and on decoded NUL bytes.
+[[nodiscard]] Expected<std::string> PercentDecode(std::string_view text);
+
+}  // namespace uh::server::http

@@ -1,0 +1,80 @@
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "core/log.hpp"
+#include "server/server_app.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"updatehub-server: the UpdateHub-compatible management server"};
+  std::string config_file;
+  std::string listen;
+  std::string data_dir;
+  std::string database;
+  std::string tls_certificate;
+  std::string tls_private_key;
+  std::string log_level;
+  unsigned threads = 0;
+  app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--listen", listen, "ADDRESS:PORT to serve on (default 127.0.0.1:8080)");
+  app.add_option("--data-dir", data_dir, "Directory for the database and objects (default ./var)");
+  app.add_option("--database", database,
+                 "Store URL: sqlite:PATH (default: sqlite:DATA_DIR/updatehub.db)");
+  app.add_option("--tls-cert", tls_certificate, "PEM certificate chain: serve HTTPS");
+  app.add_option("--tls-key", tls_private_key, "PEM private key for --tls-cert");
+  app.add_option("--threads", threads, "Worker threads (default: one per core)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
+  app.footer(
+      "The first start creates the user 'admin' with the password in UPDATEHUB_ADMIN_PASSWORD,\n"
+      "or a random one printed once. Devices use /upgrades, /report and object downloads;\n"
+      "people and scripts use /api/v1 (see /api/v1/openapi.yaml).");
+  CLI11_PARSE(app, argc, argv);
+
+  uh::server::ServerConfig config;
+  if (!config_file.empty()) {
+    auto loaded = uh::server::LoadServerConfig(config_file);
+    if (!loaded) {
+      std::cerr << "updatehub-server: " << loaded.error().message() << "\n";
+      return 1;
+    }
+    config = *loaded;
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!database.empty()) config.database = database;
+  if (!tls_certificate.empty()) config.tls_certificate = tls_certificate;
+  if (!tls_private_key.empty()) config.tls_private_key = tls_private_key;
+  if (!log_level.empty()) config.log_level = log_level;
+  if (threads != 0) config.threads = threads;
+  if (auto logging = uh::SetupLogging(config.log_level); !logging) {
+    std::cerr << "updatehub-server: " << logging.error().message() << "\n";
+    return 1;
+  }
+
+  // Block the stop signals before threads start, then wait for one here.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const char* password = std::getenv("UPDATEHUB_ADMIN_PASSWORD");
+  auto server = uh::server::ServerApp::Start(config, password != nullptr ? password : "");
+  if (!server) {
+    spdlog::error("{}", server.error().message());
+    return 1;
+  }
+  if (const auto& generated = (*server)->generated_admin_password()) {
+    std::cout << "Created user 'admin' with password: " << *generated
+              << "\n(shown only this once; set UPDATEHUB_ADMIN_PASSWORD to choose it)\n"
+              << std::flush;
+  }
+  spdlog::info("updatehub-server listening on {} (port {}), data in {}", config.listen,
+               (*server)->port(), config.data_dir.string());
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("signal {}: stopping", signal);
+  (*server)->Stop();
+  return 0;
+}

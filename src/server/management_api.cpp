@@ -1,0 +1,287 @@
+#include "server/management_api.hpp"
+
+#include <sstream>
+
+#include "core/hash.hpp"
+#include "core/json.hpp"
+#include "package/signature.hpp"
+#include "server/api_util.hpp"
+#include "server/json_views.hpp"
+
+namespace uh::server {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+// Wraps a handler so that it runs only for an authenticated caller.
+http::Handler Authed(ApiContext& context, std::function<Response(Request&, std::int64_t)> handler) {
+  return [&context, handler = std::move(handler)](Request& request) {
+    auto user = context.auth.Authenticate(request.Header("authorization"));
+    if (!user) {
+      Response response = Response::Error(401, user.error().message());
+      response.SetHeader("WWW-Authenticate", "Bearer");
+      return response;
+    }
+    return handler(request, *user);
+  };
+}
+
+Expected<std::string> StringMember(const json& body, const char* key, bool required) {
+  if (!body.contains(key)) {
+    if (required) return Fail(Errc::kMalformed, std::string("'") + key + "' is missing");
+    return std::string();
+  }
+  if (!body[key].is_string())
+    return Fail(Errc::kMalformed, std::string("'") + key + "' must be a string");
+  return body[key].get<std::string>();
+}
+
+Response Login(ApiContext& context, Request& request) {
+  auto body = JsonObjectBody(request);
+  if (!body) return Response::FromError(body.error());
+  auto name = StringMember(*body, "username", true);
+  auto password = StringMember(*body, "password", true);
+  if (!name) return Response::FromError(name.error());
+  if (!password) return Response::FromError(password.error());
+  auto token = context.auth.Login(*name, *password);
+  if (!token) {
+    if (token.error().code() == Errc::kNotFound)
+      return Response::Error(401, token.error().message());
+    return Response::FromError(token.error());
+  }
+  return Response::Json(200, {{"token", *token}});
+}
+
+Response CreateToken(ApiContext& context, Request& request, std::int64_t user) {
+  auto body = JsonObjectBody(request);
+  if (!body) return Response::FromError(body.error());
+  auto name = StringMember(*body, "name", true);
+  if (!name) return Response::FromError(name.error());
+  auto token = context.auth.CreateApiToken(user, *name);
+  if (!token) return Response::FromError(token.error());
+  return Response::Json(201, {{"token", *token}, {"name", *name}});
+}
+
+Response CreateProduct(ApiContext& context, Request& request) {
+  auto body = JsonObjectBody(request);
+  if (!body) return Response::FromError(body.error());
+  auto uid = StringMember(*body, "uid", false);
+  auto name = StringMember(*body, "name", true);
+  if (!uid) return Response::FromError(uid.error());
+  if (!name) return Response::FromError(name.error());
+  if (name->empty() || name->size() > 200)
+    return Response::Error(400, "'name' must be 1 to 200 characters");
+  Product product;
+  product.uid = uid->empty() ? NewSecret() : *uid;
+  if (!IsLowerHexSha256(product.uid))
+    return Response::Error(400, "'uid' must be 64 lowercase hex digits");
+  product.name = *name;
+  auto created = context.store.CreateProduct(product);
+  if (!created) return Response::FromError(created.error());
+  return Response::Json(201, ToJson(*created));
+}
+
+Response AddKey(ApiContext& context, Request& request) {
+  const std::string product_uid = request.Param("product");
+  auto product = context.store.GetProduct(product_uid);
+  if (!product) return Response::FromError(product.error());
+  if (!*product) return Response::Error(404, "unknown product");
+  auto body = JsonObjectBody(request);
+  if (!body) return Response::FromError(body.error());
+  auto pem = StringMember(*body, "public_key", true);
+  auto name = StringMember(*body, "name", false);
+  if (!pem) return Response::FromError(pem.error());
+  if (!name) return Response::FromError(name.error());
+  auto key = package::PublicKey::FromPem(*pem);
+  if (!key) return Response::Error(400, "'public_key': " + key.error().message());
+  SigningKey row;
+  row.product_uid = product_uid;
+  row.name = name->empty() ? "key" : *name;
+  row.public_pem = key->ToPem();
+  row.fingerprint = key->Fingerprint();
+  auto added = context.store.AddKey(row);
+  if (!added) return Response::FromError(added.error());
+  return Response::Json(201, ToJson(*added));
+}
+
+Response UploadPackage(ApiContext& context, Request& request) {
+  auto accepted = context.packages.Accept(request.body_file);
+  if (!accepted) return Response::FromError(accepted.error());
+  if (accepted->created) ++context.metrics.packages_uploaded;
+  return Response::Json(accepted->created ? 201 : 200, ToJson(accepted->package));
+}
+
+Response ListDevices(ApiContext& context, Request& request) {
+  DeviceFilter filter;
+  auto query = [&](const char* key) -> std::optional<std::string> {
+    auto it = request.query.find(key);
+    if (it == request.query.end()) return std::nullopt;
+    return it->second;
+  };
+  filter.product_uid = query("product");
+  filter.hardware = query("hardware");
+  filter.version = query("version");
+  if (auto after = query("after")) {
+    auto id = ParseId(*after);
+    if (!id) return Response::Error(400, "'after' must be a device id");
+    filter.after_id = *id;
+  }
+  if (auto limit = query("limit")) {
+    auto value = ParseId(*limit);
+    if (!value || *value < 1 || *value > 1000)
+      return Response::Error(400, "'limit' must be 1 to 1000");
+    filter.limit = static_cast<std::size_t>(*value);
+  }
+  auto devices = context.store.ListDevices(filter);
+  if (!devices) return Response::FromError(devices.error());
+  json items = json::array();
+  for (const auto& device : *devices) items.push_back(ToJson(device));
+  json out = {{"devices", items}};
+  if (devices->size() == filter.limit) out["next_after"] = devices->back().id;
+  return Response::Json(200, out);
+}
+
+Response ShowDevice(ApiContext& context, Request& request) {
+  auto id = ParseId(request.Param("id"));
+  if (!id) return Response::Error(400, "bad device id");
+  auto device = context.store.GetDevice(*id);
+  if (!device) return Response::FromError(device.error());
+  if (!*device) return Response::Error(404, "unknown device");
+  auto reports = context.store.ListReports(*id, 100);
+  if (!reports) return Response::FromError(reports.error());
+  json out = ToJson(**device);
+  out["reports"] = json::array();
+  for (const auto& report : *reports) out["reports"].push_back(ToJson(report));
+  return Response::Json(200, out);
+}
+
+std::string MetricsText(const Metrics& metrics) {
+  std::ostringstream out;
+  auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+        << name << " " << value << "\n";
+  };
+  counter("updatehub_http_requests_total", "HTTP requests answered.", metrics.requests);
+  counter("updatehub_http_errors_5xx_total", "HTTP requests answered with 5xx.",
+          metrics.errors_5xx);
+  counter("updatehub_probes_total", "Device probes.", metrics.probes);
+  counter("updatehub_probes_offered_total", "Probes answered with a package.",
+          metrics.probes_offered);
+  counter("updatehub_reports_total", "Device reports.", metrics.reports);
+  counter("updatehub_download_bytes_total", "Object bytes sent to devices.",
+          metrics.download_bytes);
+  counter("updatehub_packages_uploaded_total", "Packages accepted.", metrics.packages_uploaded);
+  return out.str();
+}
+
+}  // namespace
+
+http::Handler RequireAuth(ApiContext& context, http::Handler handler) {
+  return Authed(context, [handler = std::move(handler)](Request& request, std::int64_t) {
+    return handler(request);
+  });
+}
+
+void AddManagementRoutes(http::Router& router, ApiContext& context) {
+  router.Add(Method::kGet, "/healthz", [&context](Request&) {
+    auto products = context.store.ListProducts();
+    if (!products) return Response::Error(503, "store unavailable: " + products.error().message());
+    return Response::Json(200, {{"status", "ok"}});
+  });
+  router.Add(Method::kGet, "/metrics", [&context](Request&) {
+    return Response::Text(200, MetricsText(context.metrics), "text/plain; version=0.0.4");
+  });
+
+  router.Add(Method::kPost, "/api/v1/login", [&context](Request& r) { return Login(context, r); });
+  router.Add(Method::kPost, "/api/v1/logout", Authed(context, [&context](Request& r, std::int64_t) {
+               (void)context.auth.Logout(r.Header("authorization"));
+               return Response::Json(200, {{"status", "logged out"}});
+             }));
+  router.Add(Method::kPost, "/api/v1/tokens",
+             Authed(context,
+                    [&context](Request& r, std::int64_t u) { return CreateToken(context, r, u); }));
+
+  router.Add(Method::kGet, "/api/v1/products", Authed(context, [&context](Request&, std::int64_t) {
+               auto products = context.store.ListProducts();
+               if (!products) return Response::FromError(products.error());
+               json items = json::array();
+               for (const auto& product : *products) items.push_back(ToJson(product));
+               return Response::Json(200, {{"products", items}});
+             }));
+  router.Add(
+      Method::kPost, "/api/v1/products",
+      Authed(context, [&context](Request& r, std::int64_t) { return CreateProduct(context, r); }));
+  router.Add(Method::kGet, "/api/v1/products/{product}",
+             Authed(context, [&context](Request& r, std::int64_t) {
+               auto product = context.store.GetProduct(r.Param("product"));
+               if (!product) return Response::FromError(product.error());
+               if (!*product) return Response::Error(404, "unknown product");
+               return Response::Json(200, ToJson(**product));
+             }));
+  router.Add(Method::kGet, "/api/v1/products/{product}/keys",
+             Authed(context, [&context](Request& r, std::int64_t) {
+               auto keys = context.store.ListKeys(r.Param("product"));
+               if (!keys) return Response::FromError(keys.error());
+               json items = json::array();
+               for (const auto& key : *keys) items.push_back(ToJson(key));
+               return Response::Json(200, {{"keys", items}});
+             }));
+  router.Add(Method::kPost, "/api/v1/products/{product}/keys",
+             Authed(context, [&context](Request& r, std::int64_t) { return AddKey(context, r); }));
+  router.Add(Method::kDelete, "/api/v1/keys/{id}",
+             Authed(context, [&context](Request& r, std::int64_t) {
+               auto id = ParseId(r.Param("id"));
+               if (!id) return Response::Error(400, "bad key id");
+               auto deleted = context.store.DeleteKey(*id);
+               if (!deleted) return Response::FromError(deleted.error());
+               if (!*deleted) return Response::Error(404, "unknown key");
+               return Response::Json(200, {{"deleted", *id}});
+             }));
+
+  http::RouteOptions upload;
+  upload.body_to_file = true;
+  upload.max_file_body_bytes = context.config.max_package_bytes;
+  router.Add(
+      Method::kPost, "/api/v1/packages",
+      Authed(context, [&context](Request& r, std::int64_t) { return UploadPackage(context, r); }),
+      upload);
+  router.Add(Method::kGet, "/api/v1/packages",
+             Authed(context, [&context](Request& r, std::int64_t) {
+               auto it = r.query.find("product");
+               if (it == r.query.end())
+                 return Response::Error(400, "'product' query parameter is required");
+               auto packages = context.store.ListPackages(it->second);
+               if (!packages) return Response::FromError(packages.error());
+               json items = json::array();
+               for (const auto& package : *packages) items.push_back(ToJson(package));
+               return Response::Json(200, {{"packages", items}});
+             }));
+  router.Add(Method::kGet, "/api/v1/packages/{uid}",
+             Authed(context, [&context](Request& r, std::int64_t) {
+               auto package = context.store.GetPackage(r.Param("uid"));
+               if (!package) return Response::FromError(package.error());
+               if (!*package) return Response::Error(404, "unknown package");
+               json out = ToJson(**package);
+               out["metadata"] = json::parse((*package)->metadata, nullptr, false);
+               return Response::Json(200, out);
+             }));
+  router.Add(Method::kDelete, "/api/v1/packages/{uid}",
+             Authed(context, [&context](Request& r, std::int64_t) {
+               auto deleted = context.packages.Delete(r.Param("uid"));
+               if (!deleted) return Response::FromError(deleted.error());
+               if (!*deleted) return Response::Error(404, "unknown package");
+               return Response::Json(200, {{"deleted", r.Param("uid")}});
+             }));
+
+  router.Add(Method::kGet, "/api/v1/devices", Authed(context, [&context](Request& r, std::int64_t) {
+               return ListDevices(context, r);
+             }));
+  router.Add(
+      Method::kGet, "/api/v1/devices/{id}",
+      Authed(context, [&context](Request& r, std::int64_t) { return ShowDevice(context, r); }));
+}
+
+}  // namespace uh::server

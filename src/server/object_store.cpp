@@ -1,0 +1,47 @@
+#include "server/object_store.hpp"
+
+#include "core/fs.hpp"
+#include "core/hash.hpp"
+
+namespace uh::server {
+
+Expected<ObjectStore> ObjectStore::Open(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Fail(Errc::kIo, "creating " + dir.string() + ": " + ec.message());
+  return ObjectStore(dir);
+}
+
+std::filesystem::path ObjectStore::PathOf(std::string_view sha256) const {
+  return dir_ / std::string(sha256.substr(0, 2)) / std::string(sha256);
+}
+
+bool ObjectStore::Has(std::string_view sha256) const {
+  std::error_code ec;
+  return IsLowerHexSha256(sha256) && std::filesystem::is_regular_file(PathOf(sha256), ec);
+}
+
+Expected<void> ObjectStore::Import(const package::PackageReader& package,
+                                   const package::Object& object) {
+  if (Has(object.sha256sum)) return {};
+  const auto path = PathOf(object.sha256sum);
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) return Fail(Errc::kIo, "creating " + path.parent_path().string() + ": " + ec.message());
+  auto out = AtomicFile::Create(path, 0644);
+  if (!out) return std::unexpected(out.error());
+  UH_TRY(package.ReadObject(object.sha256sum, [&](std::span<const std::byte> bytes) {
+    return out->file().WriteAll(bytes);
+  }));
+  return out->Commit();
+}
+
+Expected<void> ObjectStore::Remove(std::string_view sha256) {
+  if (!IsLowerHexSha256(sha256)) return Fail(Errc::kInvalidArgument, "not an object sha256");
+  std::error_code ec;
+  std::filesystem::remove(PathOf(sha256), ec);
+  if (ec) return Fail(Errc::kIo, "removing object " + std::string(sha256) + ": " + ec.message());
+  return {};
+}
+
+}  // namespace uh::server

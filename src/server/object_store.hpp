@@ -1,0 +1,34 @@
+#pragma once
+
+// Package objects on disk, stored once by sha256 (content addressed): a second package with the
+// same object does not store it again. Layout: DIR/ab/abcdef... (first two hex digits as a
+// directory, so no directory grows without bound).
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "package/package_reader.hpp"
+
+namespace uh::server {
+
+class ObjectStore {
+ public:
+  [[nodiscard]] static Expected<ObjectStore> Open(const std::filesystem::path& dir);
+
+  [[nodiscard]] std::filesystem::path PathOf(std::string_view sha256) const;
+  [[nodiscard]] bool Has(std::string_view sha256) const;
+  // Copies the object out of a package, checking its hash on the way; the file appears under
+  // its final name only when complete and verified. Already present: nothing is written.
+  [[nodiscard]] Expected<void> Import(const package::PackageReader& package,
+                                      const package::Object& object);
+  [[nodiscard]] Expected<void> Remove(std::string_view sha256);
+  [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  explicit ObjectStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  std::filesystem::path dir_;
+};
+
+}  // namespace uh::server

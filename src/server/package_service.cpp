@@ -1,0 +1,90 @@
+#include "server/package_service.hpp"
+
+#include "core/fs.hpp"
+#include "core/json.hpp"
+#include "package/package_reader.hpp"
+#include "package/signature.hpp"
+
+namespace uh::server {
+
+Expected<AcceptedPackage> PackageService::Accept(const std::filesystem::path& upload) {
+  auto reader = package::PackageReader::Open(upload);
+  if (!reader) return std::unexpected(reader.error());
+  const auto& metadata = reader->metadata();
+
+  auto product = store_.GetProduct(metadata.product);
+  if (!product) return std::unexpected(product.error());
+  if (!*product) return Fail(Errc::kNotFound, "unknown product " + metadata.product);
+
+  if (!reader->is_signed()) {
+    return Fail(Errc::kSignature,
+                "the package is not signed; devices must only get signed "
+                "packages");
+  }
+  auto keys = store_.ListKeys(metadata.product);
+  if (!keys) return std::unexpected(keys.error());
+  if (keys->empty()) {
+    return Fail(Errc::kSignature, "product " + metadata.product + " has no registered key");
+  }
+  std::int64_t key_id = 0;
+  for (const SigningKey& key : *keys) {
+    auto public_key = package::PublicKey::FromPem(key.public_pem);
+    if (public_key && reader->VerifySignature(*public_key)) {
+      key_id = key.id;
+      break;
+    }
+  }
+  if (key_id == 0) {
+    return Fail(Errc::kSignature,
+                "the signature does not verify with any key registered for "
+                "the product");
+  }
+
+  // The same package again: nothing to store (its objects are already verified and stored).
+  auto existing = store_.GetPackage(reader->uid());
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) return AcceptedPackage{std::move(**existing), false};
+
+  UH_TRY(reader->CheckObjects());
+  UH_TRY(CheckFreeSpace(objects_.dir(), reader->objects_size()));
+  // Objects first, then the row: a stored package never points at a missing object.
+  for (const package::Object* object : metadata.DistinctObjects()) {
+    UH_TRY_CTX(objects_.Import(*reader, *object), "storing object " + object->sha256sum);
+  }
+
+  Package row;
+  row.uid = reader->uid();
+  row.product_uid = metadata.product;
+  row.version = metadata.version;
+  row.metadata = reader->metadata_bytes();
+  row.signature = reader->signature();
+  row.supported_hardware = metadata.supported_hardware
+                               ? PythonJsonDumps(nlohmann::json(*metadata.supported_hardware))
+                               : std::string("\"any\"");
+  row.size = reader->objects_size();
+  row.key_id = key_id;
+  for (const package::Object* object : metadata.DistinctObjects()) {
+    row.objects.push_back({object->sha256sum, object->size});
+  }
+  auto inserted = store_.InsertPackage(row);
+  if (!inserted) return std::unexpected(inserted.error());
+  auto stored = store_.GetPackage(row.uid);
+  if (!stored) return std::unexpected(stored.error());
+  if (!*stored) return Fail(Errc::kInternal, "package vanished after insert");
+  return AcceptedPackage{std::move(**stored), *inserted};
+}
+
+Expected<bool> PackageService::Delete(const std::string& uid) {
+  auto package = store_.GetPackage(uid);
+  if (!package) return std::unexpected(package.error());
+  if (!*package) return false;
+  auto deleted = store_.DeletePackage(uid);
+  if (!deleted || !*deleted) return deleted;
+  for (const PackageObject& object : (*package)->objects) {
+    auto used = store_.ObjectInUse(object.sha256);
+    if (used && !*used) UH_TRY(objects_.Remove(object.sha256));
+  }
+  return true;
+}
+
+}  // namespace uh::server

@@ -1,0 +1,78 @@
+#include "server/rollout_api.hpp"
+
+#include "core/json.hpp"
+#include "server/api_util.hpp"
+
+namespace uh::server {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+Response Create(ApiContext& context, RolloutService& rollouts, Request& request) {
+  const std::string product = request.Param("product");
+  auto known = context.store.GetProduct(product);
+  if (!known) return Response::FromError(known.error());
+  if (!*known) return Response::Error(404, "unknown product");
+  auto body = JsonObjectBody(request);
+  if (!body) return Response::FromError(body.error());
+  auto definition = RolloutFromJson(*body);
+  if (!definition) return Response::FromError(definition.error());
+  auto created = rollouts.Create(product, std::move(*definition));
+  if (!created) return Response::FromError(created.error());
+  return Response::Json(201, ToJson(*created));
+}
+
+Response Show(ApiContext& context, RolloutService& rollouts, Request& request) {
+  auto id = ParseId(request.Param("id"));
+  if (!id) return Response::Error(400, "bad rollout id");
+  auto rollout = context.store.GetRollout(*id);
+  if (!rollout) return Response::FromError(rollout.error());
+  if (!*rollout) return Response::Error(404, "unknown rollout");
+  auto stats = rollouts.Stats(*id);
+  if (!stats) return Response::FromError(stats.error());
+  json out = ToJson(**rollout);
+  out["statistics"] = ToJson(*stats);
+  return Response::Json(200, out);
+}
+
+Response Control(RolloutService& rollouts, Request& request) {
+  auto id = ParseId(request.Param("id"));
+  if (!id) return Response::Error(400, "bad rollout id");
+  auto body = JsonObjectBody(request, true);
+  if (!body) return Response::FromError(body.error());
+  auto rollout = rollouts.Control(*id, request.Param("action"), *body);
+  if (!rollout) return Response::FromError(rollout.error());
+  return Response::Json(200, ToJson(*rollout));
+}
+
+}  // namespace
+
+void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService& rollouts,
+                      const std::function<http::Handler(http::Handler)>& authed) {
+  router.Add(Method::kPost, "/api/v1/products/{product}/rollouts",
+             authed([&](Request& r) { return Create(context, rollouts, r); }));
+  router.Add(Method::kGet, "/api/v1/products/{product}/rollouts", authed([&](Request& r) {
+               const bool archived = r.query.contains("archived") && r.query["archived"] == "true";
+               auto list = context.store.ListRollouts(r.Param("product"), archived);
+               if (!list) return Response::FromError(list.error());
+               json items = json::array();
+               for (const auto& rollout : *list) items.push_back(ToJson(rollout));
+               return Response::Json(200, {{"rollouts", items}});
+             }));
+  router.Add(Method::kGet, "/api/v1/rollouts/{id}",
+             authed([&](Request& r) { return Show(context, rollouts, r); }));
+  router.Add(Method::kGet, "/api/v1/rollouts/{id}/statistics", authed([&](Request& r) {
+               auto id = ParseId(r.Param("id"));
+               if (!id) return Response::Error(400, "bad rollout id");
+               auto stats = rollouts.Stats(*id);
+               if (!stats) return Response::FromError(stats.error());
+               return Response::Json(200, ToJson(*stats));
+             }));
+  router.Add(Method::kPost, "/api/v1/rollouts/{id}/{action}",
+             authed([&](Request& r) { return Control(rollouts, r); }));
+}
+
+}  // namespace uh::server

@@ -1,0 +1,31 @@
+#pragma once
+
+// The rules of rollouts as plain functions (no store, no clock of their own), so that each one
+// is unit-tested: who is selected, which stage a device is in, maintenance windows, the failure
+// threshold, stage success and completion.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/model/rollout.hpp"
+#include "server/store/store.hpp"
+
+namespace uh::server {
+
+// Whether the device falls in the selection (explicit list, or all filter conditions).
+[[nodiscard]] bool Selects(const Selection& selection, const Device& device);
+// The stage of a device placed at `rank` in [0, 1) of the shuffled selection.
+[[nodiscard]] int StageForRank(const std::vector<Stage>& stages, double rank);
+[[nodiscard]] bool InWindow(const MaintenanceWindow& window,
+                            std::chrono::system_clock::time_point now);
+// Why the rollout must pause now, or nullopt.
+[[nodiscard]] std::optional<std::string> ThresholdBreach(const FailureThreshold& threshold,
+                                                         const RolloutStats& stats);
+// Whether the current stage has reached its success share.
+[[nodiscard]] bool StageSucceeded(const Rollout& rollout, const RolloutStats& stats);
+// Whether every device is in a final state and the last stage is running.
+[[nodiscard]] bool RolloutComplete(const Rollout& rollout, const RolloutStats& stats);
+
+}  // namespace uh::server

@@ -1,0 +1,309 @@
+#include "server/rollout_service.hpp"
+
+#include <algorithm>
+
+#include "server/auth.hpp"
+#include "server/rollout_rules.hpp"
+
+namespace uh::server {
+namespace {
+
+bool SupportsHardware(const Package& package, const std::string& hardware) {
+  const auto value = nlohmann::json::parse(package.supported_hardware, nullptr, false);
+  if (value.is_string()) return value.get<std::string>() == "any";
+  if (!value.is_array()) return false;
+  return std::find(value.begin(), value.end(), hardware) != value.end();
+}
+
+Error Conflict(const std::string& message) { return Error(Errc::kAlreadyExists, message); }
+
+}  // namespace
+
+RolloutService::RolloutService(Store& store, Clock clock, std::uint64_t seed)
+    : store_(store), clock_(std::move(clock)), random_(seed) {}
+
+std::string RolloutService::Now() const { return FormatTime(clock_()); }
+
+Expected<Rollout> RolloutService::Load(std::int64_t id) {
+  auto rollout = store_.GetRollout(id);
+  if (!rollout) return std::unexpected(rollout.error());
+  if (!*rollout) return Fail(Errc::kNotFound, "unknown rollout " + std::to_string(id));
+  return std::move(**rollout);
+}
+
+Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout definition) {
+  std::lock_guard lock(mutex_);
+  auto package = store_.GetPackage(definition.package_uid);
+  if (!package) return std::unexpected(package.error());
+  if (!*package || (*package)->product_uid != product_uid) {
+    return Fail(Errc::kNotFound, "the product has no package " + definition.package_uid);
+  }
+  definition.product_uid = product_uid;
+  definition.state = RolloutState::kScheduled;
+  definition.current_stage = 0;
+  definition.created_at = Now();
+  auto created = store_.CreateRollout(definition);
+  if (!created) return created;
+  if (created->start_at.empty() || *ParseTime(created->start_at) <= clock_()) {
+    UH_TRY(Start(*created));
+  }
+  return created;
+}
+
+Expected<void> RolloutService::Start(Rollout& rollout) {
+  auto package = store_.GetPackage(rollout.package_uid);
+  if (!package) return std::unexpected(package.error());
+  if (!*package) return Fail(Errc::kNotFound, "the rollout's package is gone");
+
+  // Everyone selected, in random order; ranks spread evenly so that stage shares are exact.
+  std::vector<Device> selected;
+  DeviceFilter filter;
+  filter.product_uid = rollout.product_uid;
+  filter.limit = 1000;
+  for (;;) {
+    auto page = store_.ListDevices(filter);
+    if (!page) return std::unexpected(page.error());
+    for (const auto& device : *page) {
+      if (Selects(rollout.selection, device) && SupportsHardware(**package, device.hardware)) {
+        selected.push_back(device);
+      }
+    }
+    if (page->size() < filter.limit) break;
+    filter.after_id = page->back().id;
+  }
+  std::shuffle(selected.begin(), selected.end(), random_);
+  std::vector<RolloutDevice> members;
+  const std::string now = Now();
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    RolloutDevice member;
+    member.rollout_id = rollout.id;
+    member.device_id = selected[i].id;
+    const double rank = (static_cast<double>(i) + 0.5) / static_cast<double>(selected.size());
+    member.stage = StageForRank(rollout.stages, rank);
+    // Already at the package's version: updated without downloading anything.
+    member.state =
+        selected[i].version == (*package)->version ? DeviceState::kUpdated : DeviceState::kPending;
+    member.updated_at = now;
+    members.push_back(member);
+  }
+  auto added = store_.AddRolloutDevices(rollout.product_uid, members);
+  if (!added) return std::unexpected(added.error());
+  rollout.state = RolloutState::kRunning;
+  rollout.started_at = now;
+  UH_TRY(store_.UpdateRollout(rollout));
+  return Evaluate(rollout);
+}
+
+Expected<void> RolloutService::Evaluate(Rollout& rollout) {
+  // Each pass either changes nothing or moves one stage on; stages are finite.
+  for (std::size_t pass = 0; pass <= rollout.stages.size(); ++pass) {
+    if (rollout.state != RolloutState::kRunning) return {};
+    auto stats = store_.GetRolloutStats(rollout.id, static_cast<int>(rollout.stages.size()));
+    if (!stats) return std::unexpected(stats.error());
+    if (auto breach = ThresholdBreach(rollout.threshold, *stats)) {
+      rollout.state = RolloutState::kPaused;
+      rollout.reason = "failure threshold: " + *breach;
+      return store_.UpdateRollout(rollout);
+    }
+    if (RolloutComplete(rollout, *stats)) {
+      rollout.state = RolloutState::kFinished;
+      rollout.finished_at = Now();
+      return store_.UpdateRollout(rollout);
+    }
+    const bool last = rollout.current_stage + 1 >= static_cast<int>(rollout.stages.size());
+    if (last || !StageSucceeded(rollout, *stats)) return {};
+    const Stage& stage = rollout.stages[static_cast<std::size_t>(rollout.current_stage)];
+    if (rollout.stage_succeeded_at.empty()) {
+      rollout.stage_succeeded_at = Now();
+      UH_TRY(store_.UpdateRollout(rollout));
+    }
+    if (stage.manual) return {};
+    const auto succeeded = ParseTime(rollout.stage_succeeded_at);
+    if (succeeded && clock_() - *succeeded < std::chrono::seconds(stage.soak_seconds)) return {};
+    ++rollout.current_stage;
+    rollout.stage_succeeded_at.clear();
+    UH_TRY(store_.UpdateRollout(rollout));
+  }
+  return {};
+}
+
+Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view action,
+                                          const nlohmann::json& body) {
+  std::lock_guard lock(mutex_);
+  auto rollout = Load(id);
+  if (!rollout) return rollout;
+  if (IsArchived(rollout->state)) return std::unexpected(Conflict("the rollout is archived"));
+  if (action == "start") {
+    if (rollout->state != RolloutState::kScheduled) {
+      return std::unexpected(Conflict("the rollout has already started"));
+    }
+    UH_TRY(Start(*rollout));
+  } else if (action == "pause") {
+    if (rollout->state != RolloutState::kRunning) return std::unexpected(Conflict("not running"));
+    rollout->state = RolloutState::kPaused;
+    rollout->reason = "paused by a user";
+    UH_TRY(store_.UpdateRollout(*rollout));
+  } else if (action == "resume") {
+    if (rollout->state != RolloutState::kPaused) return std::unexpected(Conflict("not paused"));
+    if (body.is_object() && body.contains("failure_threshold")) {
+      Rollout changed = *rollout;
+      nlohmann::json plan = PlanJson(changed);
+      plan["failure_threshold"] = body["failure_threshold"];
+      UH_TRY(PlanFromJson(plan, changed));
+      rollout->threshold = changed.threshold;
+    }
+    auto stats = store_.GetRolloutStats(id, static_cast<int>(rollout->stages.size()));
+    if (!stats) return std::unexpected(stats.error());
+    if (auto breach = ThresholdBreach(rollout->threshold, *stats)) {
+      return std::unexpected(Conflict("the failure threshold is still exceeded (" + *breach +
+                                      "); resume with a higher \"failure_threshold\""));
+    }
+    rollout->state = RolloutState::kRunning;
+    rollout->reason.clear();
+    UH_TRY(store_.UpdateRollout(*rollout));
+    UH_TRY(Evaluate(*rollout));
+  } else if (action == "stop") {
+    rollout->state = RolloutState::kStopped;
+    rollout->reason = "stopped by a user";
+    rollout->finished_at = Now();
+    UH_TRY(store_.UpdateRollout(*rollout));
+  } else if (action == "advance") {
+    if (rollout->state == RolloutState::kScheduled) return std::unexpected(Conflict("not started"));
+    if (rollout->current_stage + 1 >= static_cast<int>(rollout->stages.size())) {
+      return std::unexpected(Conflict("the rollout is at its last stage"));
+    }
+    ++rollout->current_stage;
+    rollout->stage_succeeded_at.clear();
+    UH_TRY(store_.UpdateRollout(*rollout));
+    UH_TRY(Evaluate(*rollout));
+  } else {
+    return Fail(Errc::kNotFound, "unknown action (start, pause, resume, stop, advance)");
+  }
+  return rollout;
+}
+
+Expected<RolloutStats> RolloutService::Stats(std::int64_t id) {
+  auto rollout = Load(id);
+  if (!rollout) return std::unexpected(rollout.error());
+  return store_.GetRolloutStats(id, static_cast<int>(rollout->stages.size()));
+}
+
+Expected<void> RolloutService::Tick() {
+  std::lock_guard lock(mutex_);
+  auto rollouts = store_.ListRollouts("", false);
+  if (!rollouts) return std::unexpected(rollouts.error());
+  for (auto& rollout : *rollouts) {
+    if (rollout.state == RolloutState::kScheduled && !rollout.start_at.empty()) {
+      auto start = ParseTime(rollout.start_at);
+      if (start && *start <= clock_()) UH_TRY(Start(rollout));
+    } else if (rollout.state == RolloutState::kRunning) {
+      UH_TRY(Evaluate(rollout));
+    }
+  }
+  return {};
+}
+
+Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device) {
+  auto rollouts = store_.ListRollouts(device.product_uid, false);
+  if (!rollouts) return std::unexpected(rollouts.error());
+  for (auto& rollout : *rollouts) {
+    // Only filters take newcomers: an explicit device list is fixed when the rollout starts.
+    if (rollout.state != RolloutState::kRunning || !rollout.selection.device_ids.empty() ||
+        !Selects(rollout.selection, device)) {
+      continue;
+    }
+    auto package = store_.GetPackage(rollout.package_uid);
+    if (!package) return std::unexpected(package.error());
+    if (!*package || !SupportsHardware(**package, device.hardware)) continue;
+    RolloutDevice member;
+    member.rollout_id = rollout.id;
+    member.device_id = device.id;
+    member.stage = StageForRank(rollout.stages, std::uniform_real_distribution<>(0, 1)(random_));
+    member.state =
+        device.version == (*package)->version ? DeviceState::kUpdated : DeviceState::kPending;
+    member.updated_at = Now();
+    auto added = store_.AddRolloutDevices(device.product_uid, {member});
+    if (!added) return std::unexpected(added.error());
+    if (*added == 1) return std::optional<RolloutDevice>(member);
+  }
+  return std::optional<RolloutDevice>();
+}
+
+Expected<std::optional<Package>> RolloutService::OnProbe(const Device& device) {
+  std::lock_guard lock(mutex_);
+  using Result = std::optional<Package>;
+  auto membership = store_.FindRolloutDevice(device.id);
+  if (!membership) return std::unexpected(membership.error());
+  if (!*membership) {
+    auto joined = Join(device);
+    if (!joined) return std::unexpected(joined.error());
+    *membership = std::move(*joined);
+  }
+  if (!*membership) return Result();
+  RolloutDevice& member = **membership;
+  auto rollout = Load(member.rollout_id);
+  if (!rollout) return std::unexpected(rollout.error());
+  auto package = store_.GetPackage(rollout->package_uid);
+  if (!package) return std::unexpected(package.error());
+  if (!*package) return Result();
+
+  if (device.version == (*package)->version) {
+    // The device runs the package's version: it has updated (or already was).
+    if (member.state != DeviceState::kUpdated) {
+      member.state = DeviceState::kUpdated;
+      member.updated_at = Now();
+      UH_TRY(store_.UpdateRolloutDevice(member));
+      UH_TRY(Evaluate(*rollout));
+    }
+    return Result();
+  }
+  if (member.state == DeviceState::kUpdated) {
+    // It was updated and now runs another version: it went back.
+    member.state = DeviceState::kFailed;
+    member.error_message = "the device came back running version " + device.version;
+    member.updated_at = Now();
+    UH_TRY(store_.UpdateRolloutDevice(member));
+    UH_TRY(Evaluate(*rollout));
+    return Result();
+  }
+  if (member.state == DeviceState::kFailed) return Result();
+  if (rollout->state != RolloutState::kRunning || member.stage > rollout->current_stage) {
+    return Result();
+  }
+  if (member.state == DeviceState::kPending && member.started_at.empty()) {
+    if (rollout->window && !InWindow(*rollout->window, clock_())) return Result();
+    if (rollout->rate_per_hour > 0) {
+      auto started =
+          store_.CountStartedSince(rollout->id, FormatTime(clock_() - std::chrono::hours(1)));
+      if (!started) return std::unexpected(started.error());
+      if (*started >= rollout->rate_per_hour) return Result();
+    }
+    member.started_at = Now();
+    member.updated_at = member.started_at;
+    UH_TRY(store_.UpdateRolloutDevice(member));
+  }
+  return Result(std::move(**package));
+}
+
+Expected<void> RolloutService::OnReport(const Device& device, const ReportRequest& report) {
+  std::lock_guard lock(mutex_);
+  auto membership = store_.FindRolloutDevice(device.id);
+  if (!membership) return std::unexpected(membership.error());
+  if (!*membership) return {};
+  RolloutDevice& member = **membership;
+  auto rollout = Load(member.rollout_id);
+  if (!rollout) return std::unexpected(rollout.error());
+  if (rollout->package_uid != report.package_uid || IsFinal(member.state)) return {};
+  auto state = StateForReport(report.status);
+  if (!state) return {};
+  member.state = *state;
+  if (*state == DeviceState::kFailed) {
+    member.error_message = report.error_message.empty() ? "error while " + report.previous_state
+                                                        : report.error_message;
+  }
+  member.updated_at = Now();
+  UH_TRY(store_.UpdateRolloutDevice(member));
+  return Evaluate(*rollout);
+}
+
+}  // namespace uh::server

@@ -1,0 +1,99 @@
+#include "server/server_app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "server/device_api.hpp"
+#include "server/management_api.hpp"
+#include "server/openapi.hpp"
+#include "server/rollout_api.hpp"
+
+namespace uh::server {
+
+Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config,
+                                                      const std::string& admin_password,
+                                                      std::chrono::milliseconds tick) {
+  std::unique_ptr<ServerApp> app(new ServerApp());
+  app->config_ = config;
+  auto listen = config.ListenAddress();
+  if (!listen) return std::unexpected(listen.error());
+
+  std::error_code ec;
+  const auto temp_dir = config.data_dir / "tmp";
+  std::filesystem::create_directories(temp_dir, ec);
+  if (ec) return Fail(Errc::kIo, "creating " + temp_dir.string() + ": " + ec.message());
+  // Leftovers of uploads cut short by a crash.
+  for (const auto& entry : std::filesystem::directory_iterator(temp_dir, ec)) {
+    std::filesystem::remove(entry.path(), ec);
+  }
+
+  auto store = OpenStore(config.DatabaseUrl());
+  if (!store) return std::unexpected(store.error().WithContext("opening the store"));
+  app->store_ = std::move(*store);
+  auto objects = ObjectStore::Open(config.data_dir / "objects");
+  if (!objects) return std::unexpected(objects.error());
+  app->objects_ = std::make_unique<ObjectStore>(std::move(*objects));
+  app->packages_ = std::make_unique<PackageService>(*app->store_, *app->objects_);
+  app->auth_ = std::make_unique<Auth>(*app->store_);
+  auto generated = app->auth_->EnsureAdmin(admin_password);
+  if (!generated) return std::unexpected(generated.error().WithContext("creating the admin user"));
+  app->generated_admin_password_ = *generated;
+  app->metrics_ = std::make_unique<Metrics>();
+  app->context_ = std::make_unique<ApiContext>(ApiContext{
+      app->config_, *app->store_, *app->objects_, *app->packages_, *app->auth_, *app->metrics_});
+  app->rollouts_ = std::make_unique<RolloutService>(*app->store_);
+
+  auto router = std::make_shared<http::Router>();
+  AddDeviceRoutes(*router, *app->context_, *app->rollouts_);
+  AddManagementRoutes(*router, *app->context_);
+  AddRolloutRoutes(*router, *app->context_, *app->rollouts_,
+                   [context = app->context_.get()](http::Handler handler) {
+                     return RequireAuth(*context, std::move(handler));
+                   });
+  AddOpenApiRoute(*router);
+
+  http::ServerOptions options;
+  options.address = listen->first;
+  options.port = listen->second;
+  options.threads = config.threads;
+  options.temp_dir = temp_dir;
+  if (!config.tls_certificate.empty() || !config.tls_private_key.empty()) {
+    options.tls = http::TlsFiles{config.tls_certificate, config.tls_private_key};
+  }
+  Metrics* metrics = app->metrics_.get();
+  options.on_response = [metrics](const http::Request&, int status, std::uint64_t) {
+    ++metrics->requests;
+    if (status >= 500) ++metrics->errors_5xx;
+  };
+  auto http = http::HttpServer::Start(std::move(options), router);
+  if (!http) return std::unexpected(http.error());
+  app->http_ = std::move(*http);
+  app->ticker_ = std::thread([raw = app.get(), tick] { raw->TickLoop(tick); });
+  return app;
+}
+
+ServerApp::~ServerApp() { Stop(); }
+
+void ServerApp::TickLoop(std::chrono::milliseconds period) {
+  std::unique_lock lock(tick_mutex_);
+  while (!stopping_) {
+    tick_wake_.wait_for(lock, period, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    if (auto ticked = rollouts_->Tick(); !ticked) {
+      spdlog::warn("rollout tick: {}", ticked.error().message());
+    }
+    lock.lock();
+  }
+}
+
+void ServerApp::Stop() {
+  {
+    std::lock_guard lock(tick_mutex_);
+    stopping_ = true;
+  }
+  tick_wake_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+  if (http_) http_->Stop();
+}
+
+}  // namespace uh::server

@@ -1,0 +1,162 @@
+#pragma once
+
+// Every SQL statement of the SQLite store. Values are always bound parameters ("?N").
+
+#include <string_view>
+
+namespace uh::server::sqlite::sql {
+
+// Products and signing keys
+inline constexpr std::string_view kInsertProduct =
+    "INSERT INTO products (uid, name, created_at) VALUES (?1, ?2, ?3)";
+inline constexpr std::string_view kSelectProduct =
+    "SELECT uid, name, created_at FROM products WHERE uid = ?1";
+inline constexpr std::string_view kListProducts =
+    "SELECT uid, name, created_at FROM products ORDER BY name, uid";
+inline constexpr std::string_view kInsertKey =
+    "INSERT INTO signing_keys (product_uid, name, public_pem, fingerprint, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
+inline constexpr std::string_view kListKeys =
+    "SELECT id, product_uid, name, public_pem, fingerprint, created_at FROM signing_keys"
+    " WHERE product_uid = ?1 ORDER BY id";
+inline constexpr std::string_view kDeleteKey = "DELETE FROM signing_keys WHERE id = ?1";
+
+// Packages. The same uid again is not an error but a no-op (InsertPackage is idempotent).
+inline constexpr std::string_view kInsertPackage =
+    "INSERT INTO packages (uid, product_uid, version, metadata, signature, supported_hardware,"
+    " size, key_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    " ON CONFLICT (uid) DO NOTHING";
+// An object listed twice in one package is stored once.
+inline constexpr std::string_view kInsertPackageObject =
+    "INSERT INTO package_objects (package_uid, sha256, size) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (package_uid, sha256) DO NOTHING";
+inline constexpr std::string_view kSelectPackage =
+    "SELECT uid, product_uid, version, metadata, signature, supported_hardware, size, key_id,"
+    " created_at FROM packages WHERE uid = ?1";
+inline constexpr std::string_view kListPackages =
+    "SELECT uid, product_uid, version, metadata, signature, supported_hardware, size, key_id,"
+    " created_at FROM packages WHERE product_uid = ?1 ORDER BY created_at DESC, uid";
+inline constexpr std::string_view kSelectPackageObjects =
+    "SELECT package_uid, sha256, size FROM package_objects WHERE package_uid = ?1"
+    " ORDER BY sha256";
+inline constexpr std::string_view kListProductPackageObjects =
+    "SELECT o.package_uid, o.sha256, o.size FROM package_objects AS o"
+    " JOIN packages AS p ON p.uid = o.package_uid WHERE p.product_uid = ?1"
+    " ORDER BY o.package_uid, o.sha256";
+// Archived rollouts (IsArchived in the model; 'archived' is kept from before the rollout
+// engine) no longer hold their package or their devices.
+#define UH_ARCHIVED_ROLLOUT_STATES "('finished', 'stopped', 'archived')"
+inline constexpr std::string_view kSelectActiveRollout =
+    "SELECT id, state FROM rollouts WHERE package_uid = ?1"
+    " AND state NOT IN " UH_ARCHIVED_ROLLOUT_STATES " ORDER BY id LIMIT 1";
+inline constexpr std::string_view kDeletePackage = "DELETE FROM packages WHERE uid = ?1";
+inline constexpr std::string_view kObjectInUse =
+    "SELECT EXISTS (SELECT 1 FROM package_objects WHERE sha256 = ?1)";
+
+// Devices. A new device's created_at is its first probe.
+#define UH_DEVICE_COLUMNS \
+  "id, product_uid, identity, attributes, hardware, version, last_seen, created_at"
+inline constexpr std::string_view kUpsertDevice =
+    "INSERT INTO devices (product_uid, identity, attributes, hardware, version, last_seen,"
+    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+    " ON CONFLICT (product_uid, identity) DO UPDATE SET attributes = excluded.attributes,"
+    " hardware = excluded.hardware, version = excluded.version, last_seen = excluded.last_seen"
+    " RETURNING " UH_DEVICE_COLUMNS;
+inline constexpr std::string_view kSelectDevice =
+    "SELECT " UH_DEVICE_COLUMNS " FROM devices WHERE id = ?1";
+inline constexpr std::string_view kFindDevice =
+    "SELECT " UH_DEVICE_COLUMNS " FROM devices WHERE product_uid = ?1 AND identity = ?2";
+// ListDevices joins these fragments (never client data) into one of eight statements, so
+// each filter can use its (column, id) index; the parameters are numbered in order.
+inline constexpr std::string_view kListDevicesHead =
+    "SELECT " UH_DEVICE_COLUMNS " FROM devices WHERE id > ?";
+inline constexpr std::string_view kListDevicesByProduct = " AND product_uid = ?";
+inline constexpr std::string_view kListDevicesByHardware = " AND hardware = ?";
+inline constexpr std::string_view kListDevicesByVersion = " AND version = ?";
+inline constexpr std::string_view kListDevicesTail = " ORDER BY id LIMIT ?";
+#undef UH_DEVICE_COLUMNS
+
+// Reports, newest (last inserted) first.
+inline constexpr std::string_view kInsertReport =
+    "INSERT INTO reports (device_id, package_uid, status, previous_state, error_message,"
+    " current_log, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
+inline constexpr std::string_view kListReports =
+    "SELECT id, device_id, package_uid, status, previous_state, error_message, current_log,"
+    " created_at FROM reports WHERE device_id = ?1 ORDER BY id DESC LIMIT ?2";
+
+// Users and tokens. RFC 3339 UTC times compare as text; '' means no expiry.
+inline constexpr std::string_view kInsertUser =
+    "INSERT INTO users (name, password_hash, admin, created_at) VALUES (?1, ?2, ?3, ?4)"
+    " RETURNING id";
+inline constexpr std::string_view kFindUser =
+    "SELECT id, name, password_hash, admin, created_at FROM users WHERE name = ?1";
+inline constexpr std::string_view kCountUsers = "SELECT COUNT(*) FROM users";
+inline constexpr std::string_view kInsertToken =
+    "INSERT INTO tokens (token_hash, user_id, kind, name, expires_at, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+inline constexpr std::string_view kFindToken =
+    "SELECT token_hash, user_id, kind, name, expires_at, created_at FROM tokens"
+    " WHERE token_hash = ?1 AND (expires_at = '' OR expires_at > ?2)";
+inline constexpr std::string_view kDeleteToken = "DELETE FROM tokens WHERE token_hash = ?1";
+
+// Rollouts, oldest first. selection and plan are JSON text (rollout_encoding.hpp).
+#define UH_ROLLOUT_COLUMNS                                                               \
+  "id, product_uid, package_uid, name, state, selection, plan, start_at, current_stage," \
+  " stage_succeeded_at, reason, created_at, started_at, finished_at"
+inline constexpr std::string_view kInsertRollout =
+    "INSERT INTO rollouts (product_uid, package_uid, name, state, selection, plan, start_at,"
+    " current_stage, stage_succeeded_at, reason, created_at, started_at, finished_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id";
+inline constexpr std::string_view kSelectRollout =
+    "SELECT " UH_ROLLOUT_COLUMNS " FROM rollouts WHERE id = ?1";
+// ?1 true: archived ones too.
+inline constexpr std::string_view kListAllRollouts =
+    "SELECT " UH_ROLLOUT_COLUMNS
+    " FROM rollouts"
+    " WHERE ?1 OR state NOT IN " UH_ARCHIVED_ROLLOUT_STATES " ORDER BY id";
+inline constexpr std::string_view kListProductRollouts =
+    "SELECT " UH_ROLLOUT_COLUMNS
+    " FROM rollouts"
+    " WHERE product_uid = ?1 AND (?2 OR state NOT IN " UH_ARCHIVED_ROLLOUT_STATES ") ORDER BY id";
+inline constexpr std::string_view kProductExists = "SELECT 1 FROM products WHERE uid = ?1";
+// (product_uid, whether archived) of a rollout.
+inline constexpr std::string_view kSelectRolloutOwner =
+    "SELECT product_uid, state IN " UH_ARCHIVED_ROLLOUT_STATES " FROM rollouts WHERE id = ?1";
+inline constexpr std::string_view kUpdateRollout =
+    "UPDATE rollouts SET state = ?2, current_stage = ?3, stage_succeeded_at = ?4, reason = ?5,"
+    " plan = ?6, started_at = ?7, finished_at = ?8 WHERE id = ?1";
+#undef UH_ROLLOUT_COLUMNS
+#undef UH_ARCHIVED_ROLLOUT_STATES
+
+// Rollout devices. A device already active in a rollout of the product (the partial unique
+// index) or already in this rollout (the primary key) is skipped, not an error.
+#define UH_ROLLOUT_DEVICE_COLUMNS \
+  "rollout_id, device_id, stage, state, error_message, started_at, updated_at"
+inline constexpr std::string_view kInsertRolloutDevice =
+    "INSERT INTO rollout_devices (rollout_id, device_id, product_uid, stage, state,"
+    " error_message, started_at, updated_at, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
+    " ON CONFLICT DO NOTHING";
+inline constexpr std::string_view kReleaseRolloutDevices =
+    "UPDATE rollout_devices SET active = 0 WHERE rollout_id = ?1 AND active = 1";
+// The membership in a rollout of the device's own product.
+inline constexpr std::string_view kFindRolloutDevice =
+    "SELECT " UH_ROLLOUT_DEVICE_COLUMNS
+    " FROM rollout_devices"
+    " WHERE device_id = ?1 AND active = 1"
+    " AND product_uid = (SELECT product_uid FROM devices WHERE id = ?1)";
+inline constexpr std::string_view kUpdateRolloutDevice =
+    "UPDATE rollout_devices SET state = ?3, error_message = ?4, started_at = ?5, updated_at = ?6"
+    " WHERE rollout_id = ?1 AND device_id = ?2";
+inline constexpr std::string_view kRolloutStats =
+    "SELECT stage, state, COUNT(*) FROM rollout_devices WHERE rollout_id = ?1"
+    " GROUP BY stage, state";
+inline constexpr std::string_view kCountStartedSince =
+    "SELECT COUNT(*) FROM rollout_devices WHERE rollout_id = ?1 AND started_at >= ?2"
+    " AND started_at <> ''";
+inline constexpr std::string_view kListRolloutDevices =
+    "SELECT " UH_ROLLOUT_DEVICE_COLUMNS
+    " FROM rollout_devices"
+    " WHERE rollout_id = ?1 AND device_id > ?2 ORDER BY device_id LIMIT ?3";
+#undef UH_ROLLOUT_DEVICE_COLUMNS
+
+}  // namespace uh::server::sqlite::sql

@@ -1,0 +1,82 @@
+#pragma once
+
+// The embedded SQLite backend of the Store: one database file in WAL mode, every commit
+// synced, one writer connection and a pool of readers (see pool.hpp).
+
+#include <filesystem>
+#include <memory>
+
+#include "server/store/store.hpp"
+
+namespace uh::server {
+
+namespace sqlite {
+class ConnectionPool;
+}
+
+class SqliteStore final : public Store {
+ public:
+  // Opens the database at `path`, creating it if needed, and applies missing migrations.
+  // Fails with kUnsupported if the schema is newer than this binary.
+  [[nodiscard]] static Expected<std::unique_ptr<SqliteStore>> Open(
+      const std::filesystem::path& path);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  [[nodiscard]] Expected<Product> CreateProduct(const Product& product) override;
+  [[nodiscard]] Expected<std::optional<Product>> GetProduct(const std::string& uid) override;
+  [[nodiscard]] Expected<std::vector<Product>> ListProducts() override;
+
+  [[nodiscard]] Expected<SigningKey> AddKey(const SigningKey& key) override;
+  [[nodiscard]] Expected<std::vector<SigningKey>> ListKeys(const std::string& product_uid) override;
+  [[nodiscard]] Expected<bool> DeleteKey(std::int64_t id) override;
+
+  [[nodiscard]] Expected<bool> InsertPackage(const Package& package) override;
+  [[nodiscard]] Expected<std::optional<Package>> GetPackage(const std::string& uid) override;
+  [[nodiscard]] Expected<std::vector<Package>> ListPackages(
+      const std::string& product_uid) override;
+  [[nodiscard]] Expected<bool> DeletePackage(const std::string& uid) override;
+  [[nodiscard]] Expected<bool> ObjectInUse(const std::string& sha256) override;
+
+  [[nodiscard]] Expected<Device> UpsertDevice(const DeviceProbe& probe) override;
+  [[nodiscard]] Expected<std::optional<Device>> GetDevice(std::int64_t id) override;
+  [[nodiscard]] Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
+                                                           const std::string& identity) override;
+  [[nodiscard]] Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) override;
+
+  [[nodiscard]] Expected<Report> InsertReport(const Report& report) override;
+  [[nodiscard]] Expected<std::vector<Report>> ListReports(std::int64_t device_id,
+                                                          std::size_t limit) override;
+
+  [[nodiscard]] Expected<User> CreateUser(const User& user) override;
+  [[nodiscard]] Expected<std::optional<User>> FindUser(const std::string& name) override;
+  [[nodiscard]] Expected<std::size_t> CountUsers() override;
+  [[nodiscard]] Expected<void> InsertToken(const Token& token) override;
+  [[nodiscard]] Expected<std::optional<Token>> FindToken(const std::string& token_hash,
+                                                         const std::string& now) override;
+  [[nodiscard]] Expected<bool> DeleteToken(const std::string& token_hash) override;
+
+  [[nodiscard]] Expected<Rollout> CreateRollout(const Rollout& rollout) override;
+  [[nodiscard]] Expected<std::optional<Rollout>> GetRollout(std::int64_t id) override;
+  [[nodiscard]] Expected<std::vector<Rollout>> ListRollouts(const std::string& product_uid,
+                                                            bool include_archived) override;
+  [[nodiscard]] Expected<void> UpdateRollout(const Rollout& rollout) override;
+  [[nodiscard]] Expected<std::size_t> AddRolloutDevices(
+      const std::string& product_uid, const std::vector<RolloutDevice>& devices) override;
+  [[nodiscard]] Expected<std::optional<RolloutDevice>> FindRolloutDevice(
+      std::int64_t device_id) override;
+  [[nodiscard]] Expected<void> UpdateRolloutDevice(const RolloutDevice& device) override;
+  [[nodiscard]] Expected<RolloutStats> GetRolloutStats(std::int64_t rollout_id,
+                                                       int stage_count) override;
+  [[nodiscard]] Expected<std::int64_t> CountStartedSince(std::int64_t rollout_id,
+                                                         const std::string& since) override;
+  [[nodiscard]] Expected<std::vector<RolloutDevice>> ListRolloutDevices(
+      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit) override;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<sqlite::ConnectionPool> pool);
+  std::unique_ptr<sqlite::ConnectionPool> pool_;
+};
+
+}  // namespace uh::server

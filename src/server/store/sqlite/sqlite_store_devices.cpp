@@ -1,0 +1,220 @@
+// SqliteStore: devices, reports, users and tokens.
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "server/store/sqlite/connection.hpp"
+#include "server/store/sqlite/pool.hpp"
+#include "server/store/sqlite/queries.hpp"
+#include "server/store/sqlite/sqlite_store.hpp"
+#include "server/store/sqlite/store_helpers.hpp"
+
+namespace uh::server {
+
+using sqlite::Connection;
+using sqlite::Query;
+
+namespace {
+
+// Columns of the device statements (UH_DEVICE_COLUMNS in queries.hpp).
+Device ReadDevice(const Query& row) {
+  Device device;
+  device.id = row.Int(0);
+  device.product_uid = row.Text(1);
+  device.identity = row.Text(2);
+  device.attributes = row.Text(3);
+  device.hardware = row.Text(4);
+  device.version = row.Text(5);
+  device.last_seen = row.Text(6);
+  device.created_at = row.Text(7);
+  return device;
+}
+
+Report ReadReport(const Query& row) {
+  Report report;
+  report.id = row.Int(0);
+  report.device_id = row.Int(1);
+  report.package_uid = row.Text(2);
+  report.status = row.Text(3);
+  report.previous_state = row.Text(4);
+  report.error_message = row.Text(5);
+  report.current_log = row.Text(6);
+  report.created_at = row.Text(7);
+  return report;
+}
+
+User ReadUser(const Query& row) {
+  return {row.Int(0), row.Text(1), row.Text(2), row.Int(3) != 0, row.Text(4)};
+}
+
+Token ReadToken(const Query& row) {
+  return {row.Text(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5)};
+}
+
+}  // namespace
+
+Expected<Device> SqliteStore::UpsertDevice(const DeviceProbe& probe) {
+  const std::string seen_at = sqlite::OrNow(probe.seen_at);
+  return pool_->Write("recording device", [&](Connection& db) -> Expected<Device> {
+    auto upsert = db.Prepare(sqlite::sql::kUpsertDevice);
+    if (!upsert) return std::unexpected(std::move(upsert.error()));
+    upsert->BindText(1, probe.product_uid);
+    upsert->BindText(2, probe.identity);
+    upsert->BindText(3, probe.attributes);
+    upsert->BindText(4, probe.hardware);
+    upsert->BindText(5, probe.version);
+    upsert->BindText(6, seen_at);
+    auto device = sqlite::OptionalRow(*upsert, ReadDevice);
+    if (!device) return std::unexpected(std::move(device.error()));
+    if (!*device) return Fail(Errc::kInternal, "no device returned");
+    UH_TRY(upsert->Run());
+    return std::move(**device);
+  });
+}
+
+Expected<std::optional<Device>> SqliteStore::GetDevice(std::int64_t id) {
+  return pool_->Read("reading device", [&](Connection& db) -> Expected<std::optional<Device>> {
+    auto select = db.Prepare(sqlite::sql::kSelectDevice);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindInt(1, id);
+    return sqlite::OptionalRow(*select, ReadDevice);
+  });
+}
+
+Expected<std::optional<Device>> SqliteStore::FindDevice(const std::string& product_uid,
+                                                        const std::string& identity) {
+  return pool_->Read("finding device", [&](Connection& db) -> Expected<std::optional<Device>> {
+    auto select = db.Prepare(sqlite::sql::kFindDevice);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindText(1, product_uid);
+    select->BindText(2, identity);
+    return sqlite::OptionalRow(*select, ReadDevice);
+  });
+}
+
+Expected<std::vector<Device>> SqliteStore::ListDevices(const DeviceFilter& filter) {
+  const std::size_t limit = std::min(filter.limit, sqlite::kMaxPageSize);
+  if (limit == 0) return std::vector<Device>{};
+  std::string sql(sqlite::sql::kListDevicesHead);
+  if (filter.product_uid) sql += sqlite::sql::kListDevicesByProduct;
+  if (filter.hardware) sql += sqlite::sql::kListDevicesByHardware;
+  if (filter.version) sql += sqlite::sql::kListDevicesByVersion;
+  sql += sqlite::sql::kListDevicesTail;
+  return pool_->Read("listing devices", [&](Connection& db) -> Expected<std::vector<Device>> {
+    auto select = db.Prepare(sql);
+    if (!select) return std::unexpected(std::move(select.error()));
+    int index = 0;
+    select->BindInt(++index, filter.after_id);
+    for (const auto* value : {&filter.product_uid, &filter.hardware, &filter.version}) {
+      if (*value) select->BindText(++index, **value);
+    }
+    select->BindInt(++index, sqlite::ToStoredCount(limit));
+    return sqlite::AllRows(*select, ReadDevice);
+  });
+}
+
+Expected<Report> SqliteStore::InsertReport(const Report& report) {
+  Report stored = report;
+  stored.created_at = sqlite::OrNow(report.created_at);
+  return pool_->Write("recording report", [&](Connection& db) -> Expected<Report> {
+    auto insert = db.Prepare(sqlite::sql::kInsertReport);
+    if (!insert) return std::unexpected(std::move(insert.error()));
+    insert->BindInt(1, stored.device_id);
+    insert->BindText(2, stored.package_uid);
+    insert->BindText(3, stored.status);
+    insert->BindText(4, stored.previous_state);
+    insert->BindText(5, stored.error_message);
+    insert->BindText(6, stored.current_log);
+    insert->BindText(7, stored.created_at);
+    auto id = sqlite::ReturnedId(*insert);
+    if (!id) return std::unexpected(std::move(id.error()));
+    stored.id = *id;
+    return stored;
+  });
+}
+
+Expected<std::vector<Report>> SqliteStore::ListReports(std::int64_t device_id, std::size_t limit) {
+  limit = std::min(limit, sqlite::kMaxPageSize);
+  return pool_->Read("listing reports", [&](Connection& db) -> Expected<std::vector<Report>> {
+    auto select = db.Prepare(sqlite::sql::kListReports);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindInt(1, device_id);
+    select->BindInt(2, sqlite::ToStoredCount(limit));
+    return sqlite::AllRows(*select, ReadReport);
+  });
+}
+
+Expected<User> SqliteStore::CreateUser(const User& user) {
+  User stored = user;
+  stored.created_at = sqlite::OrNow(user.created_at);
+  return pool_->Write("creating user", [&](Connection& db) -> Expected<User> {
+    auto insert = db.Prepare(sqlite::sql::kInsertUser);
+    if (!insert) return std::unexpected(std::move(insert.error()));
+    insert->BindText(1, stored.name);
+    insert->BindText(2, stored.password_hash);
+    insert->BindInt(3, stored.admin ? 1 : 0);
+    insert->BindText(4, stored.created_at);
+    auto id = sqlite::ReturnedId(*insert);
+    if (!id) return std::unexpected(std::move(id.error()));
+    stored.id = *id;
+    return stored;
+  });
+}
+
+Expected<std::optional<User>> SqliteStore::FindUser(const std::string& name) {
+  return pool_->Read("finding user", [&](Connection& db) -> Expected<std::optional<User>> {
+    auto select = db.Prepare(sqlite::sql::kFindUser);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindText(1, name);
+    return sqlite::OptionalRow(*select, ReadUser);
+  });
+}
+
+Expected<std::size_t> SqliteStore::CountUsers() {
+  return pool_->Read("counting users", [&](Connection& db) -> Expected<std::size_t> {
+    auto select = db.Prepare(sqlite::sql::kCountUsers);
+    if (!select) return std::unexpected(std::move(select.error()));
+    auto count = sqlite::OptionalRow(*select, [](const Query& row) { return row.Int(0); });
+    if (!count) return std::unexpected(std::move(count.error()));
+    return static_cast<std::size_t>(std::max<std::int64_t>(count->value_or(0), 0));
+  });
+}
+
+Expected<void> SqliteStore::InsertToken(const Token& token) {
+  const std::string created_at = sqlite::OrNow(token.created_at);
+  return pool_->Write("storing token", [&](Connection& db) -> Expected<void> {
+    auto insert = db.Prepare(sqlite::sql::kInsertToken);
+    if (!insert) return std::unexpected(std::move(insert.error()));
+    insert->BindText(1, token.token_hash);
+    insert->BindInt(2, token.user_id);
+    insert->BindText(3, token.kind);
+    insert->BindText(4, token.name);
+    insert->BindText(5, token.expires_at);
+    insert->BindText(6, created_at);
+    return insert->Run();
+  });
+}
+
+Expected<std::optional<Token>> SqliteStore::FindToken(const std::string& token_hash,
+                                                      const std::string& now) {
+  return pool_->Read("finding token", [&](Connection& db) -> Expected<std::optional<Token>> {
+    auto select = db.Prepare(sqlite::sql::kFindToken);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindText(1, token_hash);
+    select->BindText(2, sqlite::OrNow(now));  // never "" (which every expiry is after)
+    return sqlite::OptionalRow(*select, ReadToken);
+  });
+}
+
+Expected<bool> SqliteStore::DeleteToken(const std::string& token_hash) {
+  return pool_->Write("deleting token", [&](Connection& db) -> Expected<bool> {
+    auto remove = db.Prepare(sqlite::sql::kDeleteToken);
+    if (!remove) return std::unexpected(std::move(remove.error()));
+    remove->BindText(1, token_hash);
+    UH_TRY(remove->Run());
+    return db.Changes() > 0;
+  });
+}
+
+}  // namespace uh::server

@@ -1,0 +1,51 @@
+// OpenStore: picks the backend from the URL's scheme.
+
+#include "server/store/store.hpp"
+
+#include <cctype>
+#include <string_view>
+
+#include "server/store/sqlite/sqlite_store.hpp"
+
+namespace uh::server {
+namespace {
+
+// "scheme://..." per RFC 3986: a letter, then letters, digits, '+', '-' or '.'.
+bool HasScheme(std::string_view url) {
+  const auto end = url.find("://");
+  if (end == std::string_view::npos || end == 0) return false;
+  if (std::isalpha(static_cast<unsigned char>(url[0])) == 0) return false;
+  for (const char c : url.substr(0, end)) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '+' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+  std::string_view path = url;
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    return Fail(Errc::kUnsupported, "PostgreSQL support is not built yet");
+  }
+  if (url.starts_with("sqlite://")) {
+    path.remove_prefix(std::string_view("sqlite://").size());
+  } else if (url.starts_with("sqlite:")) {
+    path.remove_prefix(std::string_view("sqlite:").size());
+  } else if (HasScheme(url)) {
+    return Fail(Errc::kInvalidArgument,
+                "unsupported store URL \"" + url + "\": use sqlite:PATH or postgres://...");
+  }
+  if (path.empty()) return Fail(Errc::kInvalidArgument, "store URL \"" + url + "\" has no path");
+  // Each pooled connection would get a database of its own.
+  if (path == ":memory:" || path.starts_with("file:")) {
+    return Fail(Errc::kInvalidArgument, "store URL \"" + url + "\": the store needs a file path");
+  }
+  auto store = SqliteStore::Open(std::filesystem::path(path));
+  if (!store) return std::unexpected(std::move(store.error()));
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+}  // namespace uh::server

@@ -1,0 +1,187 @@
+#pragma once
+
+// The server's storage contract. Callers see only this interface; SQLite (embedded default)
+// and PostgreSQL (several stateless servers sharing one database) implement it. Every write
+// that returns success is durable. Strings from clients are bound as parameters, never spliced
+// into SQL. Times are RFC 3339 UTC strings ("2026-11-22T12:00:00Z").
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "server/model/rollout.hpp"
+
+namespace uh::server {
+
+struct Product {
+  std::string uid;  // 64 lowercase hex
+  std::string name;
+  std::string created_at;
+};
+
+struct SigningKey {
+  std::int64_t id = 0;
+  std::string product_uid;
+  std::string name;
+  std::string public_pem;   // SubjectPublicKeyInfo PEM
+  std::string fingerprint;  // sha256 of the DER public key
+  std::string created_at;
+};
+
+struct PackageObject {
+  std::string sha256;
+  std::uint64_t size = 0;
+};
+
+struct Package {
+  std::string uid;  // sha256 of the metadata bytes
+  std::string product_uid;
+  std::string version;
+  std::string metadata;            // the exact bytes served to devices
+  std::string signature;           // base64; empty when unsigned
+  std::string supported_hardware;  // JSON text: "any" or an array of names
+  std::uint64_t size = 0;          // sum of the distinct objects
+  std::int64_t key_id = 0;         // the key whose signature verified
+  std::vector<PackageObject> objects;
+  std::string created_at;
+};
+
+struct Device {
+  std::int64_t id = 0;
+  std::string product_uid;
+  std::string identity;    // canonical JSON object (sorted keys); unique per product
+  std::string attributes;  // JSON object
+  std::string hardware;
+  std::string version;
+  std::string last_seen;
+  std::string created_at;
+};
+
+// What a probe tells the server about a device.
+struct DeviceProbe {
+  std::string product_uid;
+  std::string identity;    // canonical JSON object
+  std::string attributes;  // JSON object
+  std::string hardware;
+  std::string version;
+  std::string seen_at;
+};
+
+struct Report {
+  std::int64_t id = 0;
+  std::int64_t device_id = 0;
+  std::string package_uid;
+  std::string status;  // downloading, downloaded, installing, installed, rebooting, error, ...
+  std::string previous_state;
+  std::string error_message;
+  std::string current_log;
+  std::string created_at;
+};
+
+struct DeviceFilter {
+  std::optional<std::string> product_uid;
+  std::optional<std::string> hardware;
+  std::optional<std::string> version;
+  std::int64_t after_id = 0;  // paging: devices with a larger id
+  std::size_t limit = 100;
+};
+
+struct User {
+  std::int64_t id = 0;
+  std::string name;
+  std::string password_hash;  // argon2id encoded string
+  bool admin = false;
+  std::string created_at;
+};
+
+struct Token {
+  std::string token_hash;  // sha256 hex of the secret; the secret itself is never stored
+  std::int64_t user_id = 0;
+  std::string kind;        // "session" or "api"
+  std::string name;        // for API tokens
+  std::string expires_at;  // "" for no expiry
+  std::string created_at;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Products
+  [[nodiscard]] virtual Expected<Product> CreateProduct(const Product& product) = 0;
+  [[nodiscard]] virtual Expected<std::optional<Product>> GetProduct(const std::string& uid) = 0;
+  [[nodiscard]] virtual Expected<std::vector<Product>> ListProducts() = 0;
+
+  // Signing keys; AddKey fails with kAlreadyExists for the same fingerprint on a product.
+  [[nodiscard]] virtual Expected<SigningKey> AddKey(const SigningKey& key) = 0;
+  [[nodiscard]] virtual Expected<std::vector<SigningKey>> ListKeys(
+      const std::string& product_uid) = 0;
+  [[nodiscard]] virtual Expected<bool> DeleteKey(std::int64_t id) = 0;
+
+  // Packages. InsertPackage is idempotent: the same uid again returns false and changes
+  // nothing; true when it was stored now.
+  [[nodiscard]] virtual Expected<bool> InsertPackage(const Package& package) = 0;
+  [[nodiscard]] virtual Expected<std::optional<Package>> GetPackage(const std::string& uid) = 0;
+  [[nodiscard]] virtual Expected<std::vector<Package>> ListPackages(
+      const std::string& product_uid) = 0;
+  // Fails with kInvalidArgument while a rollout uses it. True when something was deleted.
+  [[nodiscard]] virtual Expected<bool> DeletePackage(const std::string& uid) = 0;
+  // Whether any package still references the object (before removing it from disk).
+  [[nodiscard]] virtual Expected<bool> ObjectInUse(const std::string& sha256) = 0;
+
+  // Devices, keyed by (product, identity).
+  [[nodiscard]] virtual Expected<Device> UpsertDevice(const DeviceProbe& probe) = 0;
+  [[nodiscard]] virtual Expected<std::optional<Device>> GetDevice(std::int64_t id) = 0;
+  [[nodiscard]] virtual Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
+                                                                   const std::string& identity) = 0;
+  [[nodiscard]] virtual Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
+
+  // Reports
+  [[nodiscard]] virtual Expected<Report> InsertReport(const Report& report) = 0;
+  [[nodiscard]] virtual Expected<std::vector<Report>> ListReports(std::int64_t device_id,
+                                                                  std::size_t limit) = 0;
+
+  // Users and tokens
+  [[nodiscard]] virtual Expected<User> CreateUser(const User& user) = 0;
+  [[nodiscard]] virtual Expected<std::optional<User>> FindUser(const std::string& name) = 0;
+  [[nodiscard]] virtual Expected<std::size_t> CountUsers() = 0;
+  [[nodiscard]] virtual Expected<void> InsertToken(const Token& token) = 0;
+  // The token if it exists and has not expired at `now`.
+  [[nodiscard]] virtual Expected<std::optional<Token>> FindToken(const std::string& token_hash,
+                                                                 const std::string& now) = 0;
+  [[nodiscard]] virtual Expected<bool> DeleteToken(const std::string& token_hash) = 0;
+
+  // Rollouts. CreateRollout assigns the id. ListRollouts with an empty product lists every
+  // product's; archived ones (finished, stopped) only when asked.
+  [[nodiscard]] virtual Expected<Rollout> CreateRollout(const Rollout& rollout) = 0;
+  [[nodiscard]] virtual Expected<std::optional<Rollout>> GetRollout(std::int64_t id) = 0;
+  [[nodiscard]] virtual Expected<std::vector<Rollout>> ListRollouts(const std::string& product_uid,
+                                                                    bool include_archived) = 0;
+  // Saves state, current_stage, stage_succeeded_at, reason, threshold, started_at, finished_at.
+  [[nodiscard]] virtual Expected<void> UpdateRollout(const Rollout& rollout) = 0;
+  // Adds devices to a rollout, skipping any device already held by a non-archived rollout of
+  // the product (a device is in at most one active rollout per product). Returns how many
+  // were added. Atomic with respect to concurrent calls.
+  [[nodiscard]] virtual Expected<std::size_t> AddRolloutDevices(
+      const std::string& product_uid, const std::vector<RolloutDevice>& devices) = 0;
+  // The device's place in the non-archived rollout that holds it, if any.
+  [[nodiscard]] virtual Expected<std::optional<RolloutDevice>> FindRolloutDevice(
+      std::int64_t device_id) = 0;
+  [[nodiscard]] virtual Expected<void> UpdateRolloutDevice(const RolloutDevice& device) = 0;
+  // Counts per stage (0 .. stage_count-1) and state.
+  [[nodiscard]] virtual Expected<RolloutStats> GetRolloutStats(std::int64_t rollout_id,
+                                                               int stage_count) = 0;
+  // Devices of the rollout first offered the package at or after `since`.
+  [[nodiscard]] virtual Expected<std::int64_t> CountStartedSince(std::int64_t rollout_id,
+                                                                 const std::string& since) = 0;
+  [[nodiscard]] virtual Expected<std::vector<RolloutDevice>> ListRolloutDevices(
+      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit) = 0;
+};
+
+// Opens the store named by a URL: "sqlite:PATH" (or a plain path), applying migrations.
+[[nodiscard]] Expected<std::unique_ptr<Store>> OpenStore(const std::string& url);
+
+}  // namespace uh::server

@@ -1,0 +1,57 @@
+#pragma once
+
+// A real updatehub-server (ServerApp) on 127.0.0.1, port 0, with its own data directory, and a
+// small client for its management API and device protocol.
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "http/http_test_client.hpp"
+#include "server/server_app.hpp"
+#include "support/test_support.hpp"
+
+namespace uh::server::testing {
+
+using http::testing::FetchResult;
+
+inline constexpr const char* kAdminPassword = "correct horse battery";
+// The product of the conformance packages.
+inline constexpr const char* kConformanceProduct =
+    "da852e7fda06a6c06df770dd6766e65466509905b2bf0b9e2f94523ddd06f914";
+
+class ServerFixture {
+ public:
+  explicit ServerFixture(std::uint64_t max_package_bytes = 64ull << 20);
+  ~ServerFixture();
+
+  void Start();
+  void Stop();
+  [[nodiscard]] ServerApp& app() { return *app_; }
+  [[nodiscard]] std::string Url(const std::string& path) const;
+
+  // Management API as the logged-in admin.
+  [[nodiscard]] FetchResult Api(const std::string& method, const std::string& path,
+                                const nlohmann::json& body = nullptr);
+  [[nodiscard]] FetchResult Upload(const std::filesystem::path& package);
+  // Creates the conformance product and registers the conformance key.
+  void SetUpConformanceProduct();
+
+  // Device protocol, built like upstream's agent does.
+  [[nodiscard]] static nlohmann::json DeviceBody(const std::string& serial,
+                                                 const std::string& version,
+                                                 const std::string& hardware = "board-a",
+                                                 const std::string& product = kConformanceProduct);
+  [[nodiscard]] FetchResult Probe(const nlohmann::json& device);
+  [[nodiscard]] FetchResult Report(nlohmann::json device, const std::string& status,
+                                   const std::string& package_uid, const std::string& error = "");
+
+  uh::testing::TempDir dir;
+  std::string token;
+
+ private:
+  ServerConfig config_;
+  std::unique_ptr<ServerApp> app_;
+};
+
+}  // namespace uh::server::testing

@@ -1,0 +1,291 @@
+// The SQLite backend: the contract suite on a file in a temporary directory, and what only
+// SQLite has (URLs, migrations, pragmas).
+
+#include "server/store/sqlite/sqlite_store.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "server/store/sqlite/connection.hpp"
+#include "server/store/sqlite/migrations.hpp"
+#include "server/store/store_contract.hpp"
+#include "support/test_support.hpp"
+
+namespace uh::server::testing {
+namespace {
+
+using sqlite::Connection;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kInsertRollout =
+    "INSERT INTO rollouts (package_uid, state, created_at) VALUES (?1, ?2, ?3)";
+
+// Runs SQL on the database file through a connection of its own.
+void ExecOn(const std::filesystem::path& path, std::string_view sql) {
+  auto db = Connection::Open(path, Connection::Role::kWriter);
+  ASSERT_TRUE(db) << db.error().message();
+  auto done = (*db)->Exec(sql);
+  ASSERT_TRUE(done) << done.error().message();
+}
+
+// (version -> rows) of schema_migrations.
+std::map<std::int64_t, std::int64_t> MigrationRows(const std::filesystem::path& path) {
+  std::map<std::int64_t, std::int64_t> rows;
+  auto db = Connection::Open(path, Connection::Role::kReader);
+  EXPECT_TRUE(db) << db.error().message();
+  if (!db) return rows;
+  auto query = (*db)->Prepare("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version");
+  EXPECT_TRUE(query) << query.error().message();
+  if (!query) return rows;
+  while (query->Step().value_or(false)) rows[query->Int(0)] = query->Int(1);
+  return rows;
+}
+
+// The error of a result, if it failed.
+template <typename T>
+std::optional<Error> ErrorOf(const Expected<T>& result) {
+  if (result) return std::nullopt;
+  return result.error();
+}
+
+class SqliteHarness : public StoreHarness {
+ public:
+  Expected<std::unique_ptr<Store>> Open() override {
+    auto store = SqliteStore::Open(path());
+    if (!store) return std::unexpected(std::move(store.error()));
+    return std::unique_ptr<Store>(std::move(*store));
+  }
+
+  void InsertRollout(const std::string& package_uid, const std::string& state) override {
+    auto db = Connection::Open(path(), Connection::Role::kWriter);
+    ASSERT_TRUE(db) << db.error().message();
+    auto insert = (*db)->Prepare(kInsertRollout);
+    ASSERT_TRUE(insert) << insert.error().message();
+    insert->BindText(1, package_uid);
+    insert->BindText(2, state);
+    insert->BindText(3, "2026-01-01T00:00:00Z");
+    auto done = insert->Run();
+    ASSERT_TRUE(done) << done.error().message();
+  }
+
+  [[nodiscard]] std::filesystem::path path() const { return dir_ / "store.db"; }
+
+ private:
+  uh::testing::TempDir dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
+                         ::testing::Values(StoreBackend{
+                             "Sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
+                         BackendName);
+
+TEST(OpenStore, SqliteUrlsAndPlainPaths) {
+  uh::testing::TempDir dir;
+  for (const std::string& url :
+       {"sqlite:" + (dir / "a/one.db").string(), "sqlite://" + (dir / "b/two.db").string(),
+        (dir / "c/d/three.db").string()}) {
+    SCOPED_TRACE(url);
+    auto store = OpenStore(url);
+    ASSERT_TRUE(store) << store.error().message();
+    EXPECT_TRUE((*store)->CreateProduct(MakeProduct(1)));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "a/one.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "b/two.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "c/d/three.db"));
+}
+
+TEST(OpenStore, OtherSchemes) {
+  for (const char* url : {"postgres://u@db/uh", "postgresql://db/uh"}) {
+    auto store = OpenStore(url);
+    ASSERT_FALSE(store);
+    EXPECT_EQ(store.error().code(), Errc::kUnsupported);
+    EXPECT_THAT(store.error().message(), HasSubstr("PostgreSQL support is not built yet"));
+  }
+  for (const char* url : {"mysql://db/uh", "http://x/y", "", "sqlite:", "sqlite://", ":memory:"}) {
+    SCOPED_TRACE(url);
+    auto store = OpenStore(url);
+    ASSERT_FALSE(store);
+    EXPECT_EQ(store.error().code(), Errc::kInvalidArgument);
+  }
+}
+
+TEST(OpenStore, NotADatabaseIsAnError) {
+  uh::testing::TempDir dir;
+  uh::testing::WriteFile(dir / "junk.db", std::string(4096, 'x'));
+  auto store = OpenStore((dir / "junk.db").string());
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code(), Errc::kIo);
+  EXPECT_THAT(store.error().message(), HasSubstr("junk.db"));
+}
+
+TEST(SqliteStore, UsesWalAndForeignKeys) {
+  uh::testing::TempDir dir;
+  ASSERT_TRUE(SqliteStore::Open(dir / "s.db"));
+  auto db = Connection::Open(dir / "s.db", Connection::Role::kReader);
+  ASSERT_TRUE(db);
+  auto mode = (*db)->Prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode);
+  ASSERT_TRUE(mode->Step().value_or(false));
+  EXPECT_EQ(mode->Text(0), "wal");
+}
+
+TEST(SqliteMigrations, EmbeddedAreNumberedFromOne) {
+  const auto migrations = sqlite::EmbeddedMigrations();
+  ASSERT_FALSE(migrations.empty());
+  for (std::size_t i = 0; i < migrations.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<std::int64_t>(i + 1));
+    EXPECT_THAT(std::string(migrations[i].sql), HasSubstr("CREATE TABLE"));
+  }
+  EXPECT_EQ(migrations[0].name, "0001_init.sql");
+}
+
+TEST(SqliteMigrations, AppliedOnceAcrossOpens) {
+  uh::testing::TempDir dir;
+  ASSERT_TRUE(SqliteStore::Open(dir / "s.db"));
+  ASSERT_TRUE(SqliteStore::Open(dir / "s.db"));
+  std::map<std::int64_t, std::int64_t> expected;
+  for (const auto& migration : sqlite::EmbeddedMigrations()) expected[migration.version] = 1;
+  EXPECT_EQ(MigrationRows(dir / "s.db"), expected);
+}
+
+TEST(SqliteMigrations, NewerDatabaseIsRefused) {
+  uh::testing::TempDir dir;
+  ASSERT_TRUE(SqliteStore::Open(dir / "s.db"));
+  ExecOn(
+      dir / "s.db",
+      "INSERT INTO schema_migrations (version, applied_at) VALUES (9999, '2030-01-01T00:00:00Z')");
+  auto store = SqliteStore::Open(dir / "s.db");
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code(), Errc::kUnsupported);
+  EXPECT_THAT(store.error().message(), HasSubstr("9999"));
+  EXPECT_THAT(store.error().message(), HasSubstr("newer"));
+}
+
+TEST(SqliteMigrations, AppliesOnlyMissingOnes) {
+  uh::testing::TempDir dir;
+  auto db = Connection::Open(dir / "m.db", Connection::Role::kWriter);
+  ASSERT_TRUE(db);
+  // Re-running version 1 would fail: its table exists.
+  const sqlite::Migration v1{1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"};
+  const sqlite::Migration v2{2, "0002_b.sql",
+                             "CREATE TABLE b (x INTEGER); INSERT INTO a VALUES (2);"};
+  const sqlite::Migration first[] = {v1};
+  const sqlite::Migration both[] = {v1, v2};
+  ASSERT_TRUE(sqlite::ApplyMigrations(**db, first));
+  auto applied = sqlite::ApplyMigrations(**db, both);
+  ASSERT_TRUE(applied) << applied.error().message();
+  ASSERT_TRUE(sqlite::ApplyMigrations(**db, both));
+  auto rows = (*db)->Prepare("SELECT COUNT(*) FROM a");
+  ASSERT_TRUE(rows);
+  ASSERT_TRUE(rows->Step().value_or(false));
+  EXPECT_EQ(rows->Int(0), 1);
+  EXPECT_EQ(MigrationRows(dir / "m.db"), (std::map<std::int64_t, std::int64_t>{{1, 1}, {2, 1}}));
+}
+
+TEST(SqliteMigrations, FailedMigrationLeavesNoTrace) {
+  uh::testing::TempDir dir;
+  auto db = Connection::Open(dir / "m.db", Connection::Role::kWriter);
+  ASSERT_TRUE(db);
+  const sqlite::Migration broken[] = {
+      {1, "0001_broken.sql", "CREATE TABLE a (x INTEGER); INSERT INTO missing VALUES (1);"}};
+  auto applied = sqlite::ApplyMigrations(**db, broken);
+  ASSERT_FALSE(applied);
+  EXPECT_THAT(applied.error().message(), HasSubstr("0001_broken.sql"));
+  EXPECT_THAT(applied.error().message(), HasSubstr("missing"));
+  EXPECT_TRUE(MigrationRows(dir / "m.db").empty());
+  EXPECT_FALSE((*db)->Prepare("SELECT * FROM a"));  // the CREATE was rolled back
+}
+
+// A database made before the rollout engine, with a row in the placeholder rollouts table.
+TEST(SqliteMigrations, PlaceholderRolloutsSurviveTheUpgrade) {
+  uh::testing::TempDir dir;
+  {
+    auto db = Connection::Open(dir / "s.db", Connection::Role::kWriter);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(sqlite::ApplyMigrations(**db, sqlite::EmbeddedMigrations().first(1)));
+    auto insert = (*db)->Prepare(kInsertRollout);
+    ASSERT_TRUE(insert);
+    insert->BindText(1, Hex64(7));
+    insert->BindText(2, "running");
+    insert->BindText(3, "2026-01-01T00:00:00Z");
+    ASSERT_TRUE(insert->Run());
+  }
+  auto store = SqliteStore::Open(dir / "s.db");
+  ASSERT_TRUE(store) << store.error().message();
+  UH_ASSERT_OK_AND_ASSIGN(rollout, (*store)->GetRollout(1));
+  ASSERT_TRUE(rollout.has_value());
+  EXPECT_EQ(rollout->package_uid, Hex64(7));
+  EXPECT_EQ(rollout->state, RolloutState::kRunning);
+  EXPECT_EQ(rollout->stages.size(), 1u);
+  EXPECT_TRUE(rollout->selection.device_ids.empty());
+}
+
+// Damage done to the database behind the store's back is an error naming the rollout.
+TEST(SqliteStore, DamagedRolloutRowsAreErrors) {
+  const struct {
+    const char* what;
+    const char* sql;
+  } kDamage[] = {
+      {"plan", "UPDATE rollouts SET plan = '{\"stages\": [50, '"},
+      {"plan", "UPDATE rollouts SET plan = '{\"stages\": []}'"},
+      {"plan", "UPDATE rollouts SET plan = '[1, 2]'"},
+      {"selection", "UPDATE rollouts SET selection = '{\"devices\": \"all\"}'"},
+      {"selection", "UPDATE rollouts SET selection = 'null'"},
+      {"state", "UPDATE rollouts SET state = 'exploded'"},
+      {"current stage", "UPDATE rollouts SET current_stage = 3"},
+  };
+  uh::testing::TempDir dir;
+  auto store = SqliteStore::Open(dir / "s.db");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE((*store)->CreateProduct(MakeProduct(1)));
+  for (const auto& damage : kDamage) {
+    SCOPED_TRACE(damage.sql);
+    UH_ASSERT_OK_AND_ASSIGN(rollout, (*store)->CreateRollout(MakeRollout(Hex64(1), Hex64(2))));
+    ExecOn(dir / "s.db", damage.sql);
+    for (const std::optional<Error>& error :
+         {ErrorOf((*store)->GetRollout(rollout.id)), ErrorOf((*store)->ListRollouts("", true))}) {
+      ASSERT_TRUE(error.has_value());
+      EXPECT_EQ(error->code(), Errc::kInternal);
+      EXPECT_THAT(error->message(), HasSubstr("rollout " + std::to_string(rollout.id)));
+      EXPECT_THAT(error->message(), HasSubstr(damage.what));
+    }
+    ExecOn(dir / "s.db", "DELETE FROM rollouts");  // the next case starts clean
+  }
+}
+
+TEST(SqliteStore, DamagedRolloutDeviceRowsAreErrors) {
+  uh::testing::TempDir dir;
+  auto store = SqliteStore::Open(dir / "s.db");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE((*store)->CreateProduct(MakeProduct(1)));
+  UH_ASSERT_OK_AND_ASSIGN(device, (*store)->UpsertDevice(MakeProbe(Hex64(1), "s1")));
+  Rollout definition = MakeRollout(Hex64(1), Hex64(2));
+  definition.state = RolloutState::kRunning;
+  UH_ASSERT_OK_AND_ASSIGN(rollout, (*store)->CreateRollout(definition));
+  ASSERT_TRUE((*store)->AddRolloutDevices(Hex64(1), Members(rollout.id, {device.id})));
+  ExecOn(dir / "s.db", "UPDATE rollout_devices SET state = 'confused'");
+  for (const std::optional<Error>& error :
+       {ErrorOf((*store)->FindRolloutDevice(device.id)),
+        ErrorOf((*store)->ListRolloutDevices(rollout.id, 0, 10)),
+        ErrorOf((*store)->GetRolloutStats(rollout.id, 3))}) {
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(error->code(), Errc::kInternal);
+    EXPECT_THAT(error->message(), HasSubstr("confused"));
+  }
+}
+
+TEST(SqliteMigrations, OutOfOrderListIsRefused) {
+  uh::testing::TempDir dir;
+  auto db = Connection::Open(dir / "m.db", Connection::Role::kWriter);
+  ASSERT_TRUE(db);
+  const sqlite::Migration unordered[] = {{2, "0002_b.sql", "SELECT 1;"},
+                                         {1, "0001_a.sql", "SELECT 1;"}};
+  auto applied = sqlite::ApplyMigrations(**db, unordered);
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().code(), Errc::kInternal);
+}
+
+}  // namespace
+}  // namespace uh::server::testing
