@@ -18,7 +18,8 @@ namespace uh::server {
 enum class RolloutState { kScheduled, kRunning, kPaused, kFinished, kStopped };
 [[nodiscard]] std::string_view RolloutStateName(RolloutState state);
 [[nodiscard]] std::optional<RolloutState> ParseRolloutState(std::string_view name);
-// Finished and stopped rollouts are archived: they no longer hold their devices.
+// Finished and stopped rollouts are archived: they no longer hold their devices. (The SQLite
+// store lists the same states in UH_ARCHIVED_ROLLOUT_STATES, src/server/store/sqlite/queries.hpp.)
 [[nodiscard]] inline bool IsArchived(RolloutState state) {
   return state == RolloutState::kFinished || state == RolloutState::kStopped;
 }

@@ -161,6 +161,8 @@ class Store {
   [[nodiscard]] virtual Expected<std::vector<Rollout>> ListRollouts(const std::string& product_uid,
                                                                     bool include_archived) = 0;
   // Saves state, current_stage, stage_succeeded_at, reason, threshold, started_at, finished_at.
+  // kNotFound for an unknown id; an archived rollout stays archived (kInvalidArgument), since
+  // its devices may already belong to other rollouts.
   [[nodiscard]] virtual Expected<void> UpdateRollout(const Rollout& rollout) = 0;
   // Adds devices to a rollout, skipping any device already held by a non-archived rollout of
   // the product (a device is in at most one active rollout per product). Returns how many
