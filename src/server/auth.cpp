@@ -62,15 +62,6 @@ std::string NewSecret() {
 
 std::string TokenHash(const std::string& secret) { return Sha256Hex(secret); }
 
-std::string FormatTime(std::chrono::system_clock::time_point time) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(time);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 Expected<std::optional<std::string>> Auth::EnsureAdmin(const std::string& password) {
   auto count = store_.CountUsers();
   if (!count) return std::unexpected(count.error());

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/time.hpp"
 #include "server/store/store.hpp"
 
 namespace uh::server {
@@ -17,8 +18,6 @@ namespace uh::server {
 // 32 random bytes as 64 hex digits.
 [[nodiscard]] std::string NewSecret();
 [[nodiscard]] std::string TokenHash(const std::string& secret);
-// RFC 3339 UTC: "2026-11-22T12:00:00Z".
-[[nodiscard]] std::string FormatTime(std::chrono::system_clock::time_point time);
 
 class Auth {
  public:

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/time.hpp"
 
 namespace uh::server {
 
@@ -117,6 +118,5 @@ struct RolloutStats {
 [[nodiscard]] Expected<Selection> SelectionFromJson(const nlohmann::json& value);
 [[nodiscard]] nlohmann::json PlanJson(const Rollout& rollout);
 [[nodiscard]] Expected<void> PlanFromJson(const nlohmann::json& value, Rollout& rollout);
-[[nodiscard]] Expected<std::chrono::system_clock::time_point> ParseTime(const std::string& text);
 
 }  // namespace uh::server

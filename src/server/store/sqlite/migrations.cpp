@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "server/store/utc_time.hpp"
+#include "core/time.hpp"
 
 namespace uh::server::sqlite {
 namespace {
@@ -60,7 +60,7 @@ Expected<void> Apply(Connection& connection, const Migration& migration) {
   auto insert = connection.Prepare(kInsertVersion);
   if (!insert) return std::unexpected(std::move(insert.error()));
   insert->BindInt(1, migration.version);
-  insert->BindText(2, CurrentUtcTime());
+  insert->BindText(2, FormatTime(std::chrono::system_clock::now()));
   UH_TRY(insert->Run());
   return transaction->Commit();
 }

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/time.hpp"
 #include "server/store/sqlite/connection.hpp"
-#include "server/store/utc_time.hpp"
 
 namespace uh::server::sqlite {
 
@@ -21,7 +21,7 @@ inline constexpr std::size_t kMaxPageSize = 1000;
 
 // The caller's time, or now when it left it empty.
 [[nodiscard]] inline std::string OrNow(const std::string& time) {
-  return time.empty() ? CurrentUtcTime() : time;
+  return time.empty() ? FormatTime(std::chrono::system_clock::now()) : time;
 }
 
 // SQLite integers are signed 64-bit.
