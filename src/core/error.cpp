@@ -27,6 +27,10 @@ std::string_view ErrcName(Errc code) {
       return "unsupported";
     case Errc::kIo:
       return "io";
+    case Errc::kTimeout:
+      return "timeout";
+    case Errc::kCancelled:
+      return "cancelled";
     case Errc::kInternal:
       return "internal";
   }

@@ -22,6 +22,8 @@ enum class Errc {
   kNoSpace,      // not enough room on disk for a declared size
   kUnsupported,  // well formed but not something this build can do
   kIo,           // the operating system said no
+  kTimeout,      // a deadline passed (a process, a network transfer)
+  kCancelled,    // stopped on request (an aborted download, a cancelling callback)
   kInternal,
 };
 

@@ -85,6 +85,12 @@ Response Response::FromError(const uh::Error& error) {
     case Errc::kUnsupported:
       status = 415;
       break;
+    case Errc::kTimeout:
+      status = 504;
+      break;
+    case Errc::kCancelled:
+      status = 409;
+      break;
     case Errc::kIo:
     case Errc::kInternal:
       status = 500;
