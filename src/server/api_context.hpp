@@ -8,6 +8,7 @@
 
 #include "server/auth.hpp"
 #include "server/config.hpp"
+#include "server/last_seen.hpp"
 #include "server/object_store.hpp"
 #include "server/package_service.hpp"
 #include "server/store/store.hpp"
@@ -31,6 +32,7 @@ struct ApiContext {
   PackageService& packages;
   Auth& auth;
   Metrics& metrics;
+  LastSeenBatch& last_seen;
 };
 
 }  // namespace uh::server

@@ -21,4 +21,14 @@ Expected<nlohmann::json> JsonObjectBody(const http::Request& request, bool allow
   return body;
 }
 
+Expected<std::string> StringMember(const nlohmann::json& body, const char* key, bool required) {
+  if (!body.contains(key)) {
+    if (required) return Fail(Errc::kMalformed, std::string("'") + key + "' is missing");
+    return std::string();
+  }
+  if (!body[key].is_string())
+    return Fail(Errc::kMalformed, std::string("'") + key + "' must be a string");
+  return body[key].get<std::string>();
+}
+
 }  // namespace uh::server

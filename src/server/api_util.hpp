@@ -20,4 +20,8 @@ namespace uh::server {
 [[nodiscard]] Expected<nlohmann::json> JsonObjectBody(const http::Request& request,
                                                       bool allow_empty = false);
 
+// body[key] as a string: "" when absent and not required; kMalformed when of another type.
+[[nodiscard]] Expected<std::string> StringMember(const nlohmann::json& body, const char* key,
+                                                 bool required);
+
 }  // namespace uh::server

@@ -4,7 +4,9 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <ctime>
 
 #include "core/hash.hpp"
@@ -112,6 +114,43 @@ Expected<bool> Auth::Logout(const std::string& authorization_header) {
   const std::string secret = BearerSecret(authorization_header);
   if (secret.empty()) return false;
   return store_.DeleteToken(TokenHash(secret));
+}
+
+Expected<User> Auth::CreateUser(const std::string& name, const std::string& password, bool admin) {
+  const bool valid_name =
+      !name.empty() && name.size() <= 64 && std::ranges::all_of(name, [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
+               c == '@' || c == '-';
+      });
+  if (!valid_name) {
+    return Fail(Errc::kInvalidArgument, "user names are 1 to 64 letters, digits or any of . _ @ -");
+  }
+  auto existing = store_.FindUser(name);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) return Fail(Errc::kAlreadyExists, "user '" + name + "' already exists");
+  auto hash = HashPassword(password);
+  if (!hash) return std::unexpected(hash.error());
+  User user;
+  user.name = name;
+  user.password_hash = *hash;
+  user.admin = admin;
+  return store_.CreateUser(user);
+}
+
+Expected<std::string> Auth::ChangePassword(std::int64_t user_id, const std::string& current,
+                                           const std::string& replacement) {
+  auto user = store_.GetUser(user_id);
+  if (!user) return std::unexpected(user.error());
+  if (!*user) return Fail(Errc::kNotFound, "unknown user");
+  if (!VerifyPassword(current, (*user)->password_hash)) {
+    return Fail(Errc::kInvalidArgument, "the current password is wrong");
+  }
+  auto hash = HashPassword(replacement);
+  if (!hash) return std::unexpected(hash.error());
+  auto changed = store_.SetUserPassword(user_id, *hash);
+  if (!changed) return std::unexpected(changed.error());
+  UH_TRY(store_.DeleteUserTokens(user_id));
+  return Login((*user)->name, replacement);
 }
 
 }  // namespace uh::server

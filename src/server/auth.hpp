@@ -37,6 +37,15 @@ class Auth {
   [[nodiscard]] Expected<std::int64_t> Authenticate(const std::string& authorization_header);
   [[nodiscard]] Expected<bool> Logout(const std::string& authorization_header);
 
+  // A new user; the name is 1 to 64 characters of [A-Za-z0-9._@-].
+  [[nodiscard]] Expected<User> CreateUser(const std::string& name, const std::string& password,
+                                          bool admin);
+  // Checks the current password, stores the new one, revokes every token of the user (other
+  // sessions and scripts included) and returns a fresh session token.
+  [[nodiscard]] Expected<std::string> ChangePassword(std::int64_t user_id,
+                                                     const std::string& current,
+                                                     const std::string& replacement);
+
  private:
   Store& store_;
 };

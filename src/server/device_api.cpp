@@ -1,8 +1,11 @@
 #include "server/device_api.hpp"
 
+#include <openssl/crypto.h>
+
 #include <chrono>
 
 #include "core/hash.hpp"
+#include "server/auth.hpp"
 
 namespace uh::server {
 namespace {
@@ -13,6 +16,39 @@ using http::Response;
 
 std::string Now() { return FormatTime(std::chrono::system_clock::now()); }
 
+// The header devices of a product with a device token send it in.
+constexpr const char* kProductTokenHeader = "uh-product-token";
+
+// A product with a device token answers only devices that send it; the others get 401, so
+// that an unknown party cannot register devices, fetch packages or forge reports.
+std::optional<Response> CheckDeviceToken(const Product& product, const Request& request) {
+  if (product.device_token_hash.empty()) return std::nullopt;
+  const std::string sent = request.Header(kProductTokenHeader);
+  const std::string hash = TokenHash(sent);
+  if (sent.empty() || hash.size() != product.device_token_hash.size() ||
+      CRYPTO_memcmp(hash.data(), product.device_token_hash.data(), hash.size()) != 0) {
+    return Response::Error(401, "this product requires a valid UH-Product-Token header");
+  }
+  return std::nullopt;
+}
+
+// The device as the probe describes it. A probe that changes nothing but the time is the
+// common case: it costs a read, and its time is written later with others (LastSeenBatch).
+Expected<Device> RecordProbe(ApiContext& context, const ProbeRequest& probe) {
+  const std::string now = Now();
+  DeviceProbe seen = probe.ToDeviceProbe(now);
+  auto known = context.store.FindDevice(seen.product_uid, seen.identity);
+  if (!known) return std::unexpected(std::move(known.error()));
+  if (*known && (*known)->attributes == seen.attributes && (*known)->hardware == seen.hardware &&
+      (*known)->version == seen.version) {
+    Device device = std::move(**known);
+    device.last_seen = now;
+    context.last_seen.Record(device.id, now);
+    return device;
+  }
+  return context.store.UpsertDevice(seen);
+}
+
 Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& request) {
   ++context.metrics.probes;
   auto probe = ParseProbe(request.body);
@@ -21,7 +57,8 @@ Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& requ
   auto product = context.store.GetProduct(probe->product_uid);
   if (!product) return Response::FromError(product.error());
   if (!*product) return Response::Error(404, "unknown product");
-  auto device = context.store.UpsertDevice(probe->ToDeviceProbe(Now()));
+  if (auto refused = CheckDeviceToken(**product, request)) return *refused;
+  auto device = RecordProbe(context, *probe);
   if (!device) return Response::FromError(device.error());
   auto offer = rollouts.OnProbe(*device);
   if (!offer) return Response::FromError(offer.error());
@@ -41,6 +78,10 @@ Response Download(ApiContext& context, Request& request) {
   if (!IsLowerHexSha256(product) || !IsLowerHexSha256(package_uid) || !IsLowerHexSha256(object)) {
     return Response::Error(400, "product, package and object must be 64 lowercase hex digits");
   }
+  auto owner = context.store.GetProduct(product);
+  if (!owner) return Response::FromError(owner.error());
+  if (!*owner) return Response::Error(404, "unknown product");
+  if (auto refused = CheckDeviceToken(**owner, request)) return *refused;
   auto package = context.store.GetPackage(package_uid);
   if (!package) return Response::FromError(package.error());
   // Only objects of that package of that product are served.
@@ -63,6 +104,7 @@ Response HandleReport(ApiContext& context, RolloutEngine& rollouts, Request& req
   auto product = context.store.GetProduct(report->device.product_uid);
   if (!product) return Response::FromError(product.error());
   if (!*product) return Response::Error(404, "unknown product");
+  if (auto refused = CheckDeviceToken(**product, request)) return *refused;
   auto device = context.store.UpsertDevice(report->device.ToDeviceProbe(Now()));
   if (!device) return Response::FromError(device.error());
   Report row;

@@ -14,7 +14,10 @@ json Embedded(const std::string& text) {
 }  // namespace
 
 json ToJson(const Product& product) {
-  return {{"uid", product.uid}, {"name", product.name}, {"created_at", product.created_at}};
+  return {{"uid", product.uid},
+          {"name", product.name},
+          {"created_at", product.created_at},
+          {"device_auth", !product.device_token_hash.empty()}};
 }
 
 json ToJson(const SigningKey& key) {

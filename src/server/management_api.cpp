@@ -16,29 +16,6 @@ using http::Request;
 using http::Response;
 using nlohmann::json;
 
-// Wraps a handler so that it runs only for an authenticated caller.
-http::Handler Authed(ApiContext& context, std::function<Response(Request&, std::int64_t)> handler) {
-  return [&context, handler = std::move(handler)](Request& request) {
-    auto user = context.auth.Authenticate(request.Header("authorization"));
-    if (!user) {
-      Response response = Response::Error(401, user.error().message());
-      response.SetHeader("WWW-Authenticate", "Bearer");
-      return response;
-    }
-    return handler(request, *user);
-  };
-}
-
-Expected<std::string> StringMember(const json& body, const char* key, bool required) {
-  if (!body.contains(key)) {
-    if (required) return Fail(Errc::kMalformed, std::string("'") + key + "' is missing");
-    return std::string();
-  }
-  if (!body[key].is_string())
-    return Fail(Errc::kMalformed, std::string("'") + key + "' must be a string");
-  return body[key].get<std::string>();
-}
-
 Response Login(ApiContext& context, Request& request) {
   auto body = JsonObjectBody(request);
   if (!body) return Response::FromError(body.error());
@@ -82,6 +59,22 @@ Response CreateProduct(ApiContext& context, Request& request) {
   auto created = context.store.CreateProduct(product);
   if (!created) return Response::FromError(created.error());
   return Response::Json(201, ToJson(*created));
+}
+
+// A new shared token for the product's devices (replacing any previous one), shown once.
+Response NewDeviceToken(ApiContext& context, Request& request) {
+  const std::string secret = NewSecret();
+  auto set = context.store.SetDeviceTokenHash(request.Param("product"), TokenHash(secret));
+  if (!set) return Response::FromError(set.error());
+  if (!*set) return Response::Error(404, "unknown product");
+  return Response::Json(201, {{"device_token", secret}, {"header", "UH-Product-Token"}});
+}
+
+Response DropDeviceToken(ApiContext& context, Request& request) {
+  auto set = context.store.SetDeviceTokenHash(request.Param("product"), "");
+  if (!set) return Response::FromError(set.error());
+  if (!*set) return Response::Error(404, "unknown product");
+  return Response::Json(200, {{"device_auth", false}});
 }
 
 Response AddKey(ApiContext& context, Request& request) {
@@ -179,8 +172,20 @@ std::string MetricsText(const Metrics& metrics) {
 
 }  // namespace
 
+http::Handler RequireUser(ApiContext& context, UserHandler handler) {
+  return [&context, handler = std::move(handler)](Request& request) {
+    auto user = context.auth.Authenticate(request.Header("authorization"));
+    if (!user) {
+      Response response = Response::Error(401, user.error().message());
+      response.SetHeader("WWW-Authenticate", "Bearer");
+      return response;
+    }
+    return handler(request, *user);
+  };
+}
+
 http::Handler RequireAuth(ApiContext& context, http::Handler handler) {
-  return Authed(context, [handler = std::move(handler)](Request& request, std::int64_t) {
+  return RequireUser(context, [handler = std::move(handler)](Request& request, std::int64_t) {
     return handler(request);
   });
 }
@@ -196,43 +201,56 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
   });
 
   router.Add(Method::kPost, "/api/v1/login", [&context](Request& r) { return Login(context, r); });
-  router.Add(Method::kPost, "/api/v1/logout", Authed(context, [&context](Request& r, std::int64_t) {
+  router.Add(Method::kPost, "/api/v1/logout",
+             RequireUser(context, [&context](Request& r, std::int64_t) {
                (void)context.auth.Logout(r.Header("authorization"));
                return Response::Json(200, {{"status", "logged out"}});
              }));
   router.Add(Method::kPost, "/api/v1/tokens",
-             Authed(context,
-                    [&context](Request& r, std::int64_t u) { return CreateToken(context, r, u); }));
+             RequireUser(context, [&context](Request& r, std::int64_t u) {
+               return CreateToken(context, r, u);
+             }));
 
-  router.Add(Method::kGet, "/api/v1/products", Authed(context, [&context](Request&, std::int64_t) {
+  router.Add(Method::kGet, "/api/v1/products",
+             RequireUser(context, [&context](Request&, std::int64_t) {
                auto products = context.store.ListProducts();
                if (!products) return Response::FromError(products.error());
                json items = json::array();
                for (const auto& product : *products) items.push_back(ToJson(product));
                return Response::Json(200, {{"products", items}});
              }));
-  router.Add(
-      Method::kPost, "/api/v1/products",
-      Authed(context, [&context](Request& r, std::int64_t) { return CreateProduct(context, r); }));
+  router.Add(Method::kPost, "/api/v1/products",
+             RequireUser(context, [&context](Request& r, std::int64_t) {
+               return CreateProduct(context, r);
+             }));
   router.Add(Method::kGet, "/api/v1/products/{product}",
-             Authed(context, [&context](Request& r, std::int64_t) {
+             RequireUser(context, [&context](Request& r, std::int64_t) {
                auto product = context.store.GetProduct(r.Param("product"));
                if (!product) return Response::FromError(product.error());
                if (!*product) return Response::Error(404, "unknown product");
                return Response::Json(200, ToJson(**product));
              }));
+  router.Add(Method::kPost, "/api/v1/products/{product}/device-token",
+             RequireUser(context, [&context](Request& r, std::int64_t) {
+               return NewDeviceToken(context, r);
+             }));
+  router.Add(Method::kDelete, "/api/v1/products/{product}/device-token",
+             RequireUser(context, [&context](Request& r, std::int64_t) {
+               return DropDeviceToken(context, r);
+             }));
   router.Add(Method::kGet, "/api/v1/products/{product}/keys",
-             Authed(context, [&context](Request& r, std::int64_t) {
+             RequireUser(context, [&context](Request& r, std::int64_t) {
                auto keys = context.store.ListKeys(r.Param("product"));
                if (!keys) return Response::FromError(keys.error());
                json items = json::array();
                for (const auto& key : *keys) items.push_back(ToJson(key));
                return Response::Json(200, {{"keys", items}});
              }));
-  router.Add(Method::kPost, "/api/v1/products/{product}/keys",
-             Authed(context, [&context](Request& r, std::int64_t) { return AddKey(context, r); }));
+  router.Add(
+      Method::kPost, "/api/v1/products/{product}/keys",
+      RequireUser(context, [&context](Request& r, std::int64_t) { return AddKey(context, r); }));
   router.Add(Method::kDelete, "/api/v1/keys/{id}",
-             Authed(context, [&context](Request& r, std::int64_t) {
+             RequireUser(context, [&context](Request& r, std::int64_t) {
                auto id = ParseId(r.Param("id"));
                if (!id) return Response::Error(400, "bad key id");
                auto deleted = context.store.DeleteKey(*id);
@@ -244,12 +262,12 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
   http::RouteOptions upload;
   upload.body_to_file = true;
   upload.max_file_body_bytes = context.config.max_package_bytes;
-  router.Add(
-      Method::kPost, "/api/v1/packages",
-      Authed(context, [&context](Request& r, std::int64_t) { return UploadPackage(context, r); }),
-      upload);
+  router.Add(Method::kPost, "/api/v1/packages",
+             RequireUser(context, [&context](Request& r,
+                                             std::int64_t) { return UploadPackage(context, r); }),
+             upload);
   router.Add(Method::kGet, "/api/v1/packages",
-             Authed(context, [&context](Request& r, std::int64_t) {
+             RequireUser(context, [&context](Request& r, std::int64_t) {
                auto it = r.query.find("product");
                if (it == r.query.end())
                  return Response::Error(400, "'product' query parameter is required");
@@ -260,7 +278,7 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
                return Response::Json(200, {{"packages", items}});
              }));
   router.Add(Method::kGet, "/api/v1/packages/{uid}",
-             Authed(context, [&context](Request& r, std::int64_t) {
+             RequireUser(context, [&context](Request& r, std::int64_t) {
                auto package = context.store.GetPackage(r.Param("uid"));
                if (!package) return Response::FromError(package.error());
                if (!*package) return Response::Error(404, "unknown package");
@@ -269,19 +287,19 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
                return Response::Json(200, out);
              }));
   router.Add(Method::kDelete, "/api/v1/packages/{uid}",
-             Authed(context, [&context](Request& r, std::int64_t) {
+             RequireUser(context, [&context](Request& r, std::int64_t) {
                auto deleted = context.packages.Delete(r.Param("uid"));
                if (!deleted) return Response::FromError(deleted.error());
                if (!*deleted) return Response::Error(404, "unknown package");
                return Response::Json(200, {{"deleted", r.Param("uid")}});
              }));
 
-  router.Add(Method::kGet, "/api/v1/devices", Authed(context, [&context](Request& r, std::int64_t) {
-               return ListDevices(context, r);
-             }));
-  router.Add(
-      Method::kGet, "/api/v1/devices/{id}",
-      Authed(context, [&context](Request& r, std::int64_t) { return ShowDevice(context, r); }));
+  router.Add(Method::kGet, "/api/v1/devices",
+             RequireUser(context,
+                         [&context](Request& r, std::int64_t) { return ListDevices(context, r); }));
+  router.Add(Method::kGet, "/api/v1/devices/{id}",
+             RequireUser(context,
+                         [&context](Request& r, std::int64_t) { return ShowDevice(context, r); }));
 }
 
 }  // namespace uh::server

@@ -101,6 +101,9 @@ bool StageSucceeded(const Rollout& rollout, const RolloutStats& stats) {
 
 bool RolloutComplete(const Rollout& rollout, const RolloutStats& stats) {
   if (rollout.current_stage + 1 < static_cast<int>(rollout.stages.size())) return false;
+  // A filter rollout with no device yet waits for devices to appear and join it; an explicit
+  // list that matched nothing never will.
+  if (stats.Total() == 0) return !rollout.selection.device_ids.empty();
   return stats.Count(DeviceState::kUpdated) + stats.Count(DeviceState::kFailed) == stats.Total();
 }
 

@@ -26,6 +26,8 @@ namespace uh::server {
 // Whether the current stage has reached its success share.
 [[nodiscard]] bool StageSucceeded(const Rollout& rollout, const RolloutStats& stats);
 // Whether every device is in a final state and the last stage is running.
+// The last stage is reached and every device is updated or failed. A filter rollout with no
+// device yet is not complete: devices that appear later join it.
 [[nodiscard]] bool RolloutComplete(const Rollout& rollout, const RolloutStats& stats);
 
 }  // namespace uh::server

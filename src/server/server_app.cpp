@@ -6,12 +6,14 @@
 #include "server/management_api.hpp"
 #include "server/openapi.hpp"
 #include "server/rollout_api.hpp"
+#include "server/user_api.hpp"
 
 namespace uh::server {
 
 Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config,
                                                       const std::string& admin_password,
-                                                      std::chrono::milliseconds tick) {
+                                                      std::chrono::milliseconds tick,
+                                                      RolloutService::Clock clock) {
   std::unique_ptr<ServerApp> app(new ServerApp());
   app->config_ = config;
   auto listen = config.ListenAddress();
@@ -38,13 +40,16 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   if (!generated) return std::unexpected(generated.error().WithContext("creating the admin user"));
   app->generated_admin_password_ = *generated;
   app->metrics_ = std::make_unique<Metrics>();
-  app->context_ = std::make_unique<ApiContext>(ApiContext{
-      app->config_, *app->store_, *app->objects_, *app->packages_, *app->auth_, *app->metrics_});
-  app->rollouts_ = std::make_unique<RolloutService>(*app->store_);
+  app->last_seen_ = std::make_unique<LastSeenBatch>();
+  app->context_ = std::make_unique<ApiContext>(
+      ApiContext{app->config_, *app->store_, *app->objects_, *app->packages_, *app->auth_,
+                 *app->metrics_, *app->last_seen_});
+  app->rollouts_ = std::make_unique<RolloutService>(*app->store_, std::move(clock));
 
   auto router = std::make_shared<http::Router>();
   AddDeviceRoutes(*router, *app->context_, *app->rollouts_);
   AddManagementRoutes(*router, *app->context_);
+  AddUserRoutes(*router, *app->context_);
   AddRolloutRoutes(*router, *app->context_, *app->rollouts_,
                    [context = app->context_.get()](http::Handler handler) {
                      return RequireAuth(*context, std::move(handler));
@@ -82,6 +87,7 @@ void ServerApp::TickLoop(std::chrono::milliseconds period) {
     if (auto ticked = rollouts_->Tick(); !ticked) {
       spdlog::warn("rollout tick: {}", ticked.error().message());
     }
+    FlushLastSeen();
     lock.lock();
   }
 }
@@ -94,6 +100,13 @@ void ServerApp::Stop() {
   tick_wake_.notify_all();
   if (ticker_.joinable()) ticker_.join();
   if (http_) http_->Stop();
+  if (store_ && last_seen_) FlushLastSeen();
+}
+
+void ServerApp::FlushLastSeen() {
+  if (auto flushed = last_seen_->Flush(*store_); !flushed) {
+    spdlog::warn("recording last seen times: {}", flushed.error().message());
+  }
 }
 
 }  // namespace uh::server

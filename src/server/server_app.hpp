@@ -24,7 +24,8 @@ class ServerApp {
   // generated_admin_password(), to be shown once.
   [[nodiscard]] static Expected<std::unique_ptr<ServerApp>> Start(
       const ServerConfig& config, const std::string& admin_password,
-      std::chrono::milliseconds tick = std::chrono::seconds(1));
+      std::chrono::milliseconds tick = std::chrono::seconds(1),
+      RolloutService::Clock clock = std::chrono::system_clock::now);
   ~ServerApp();
 
   [[nodiscard]] std::uint16_t port() const { return http_->port(); }
@@ -39,6 +40,7 @@ class ServerApp {
  private:
   ServerApp() = default;
   void TickLoop(std::chrono::milliseconds period);
+  void FlushLastSeen();
 
   ServerConfig config_;
   std::unique_ptr<Store> store_;
@@ -46,6 +48,7 @@ class ServerApp {
   std::unique_ptr<PackageService> packages_;
   std::unique_ptr<Auth> auth_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<LastSeenBatch> last_seen_;
   std::unique_ptr<ApiContext> context_;
   std::unique_ptr<RolloutService> rollouts_;
   std::unique_ptr<http::HttpServer> http_;

@@ -191,6 +191,12 @@ TEST(RolloutRules, StageSuccessAndCompletion) {
   EXPECT_FALSE(RolloutComplete(rollout, stats));
   stats = Stats({{0, 0, 0, 0, 4, 1}, {0, 0, 0, 0, 14, 1}});
   EXPECT_TRUE(RolloutComplete(rollout, stats));
+  // With no device at all, a filter rollout waits for newcomers; an explicit list is done.
+  const RolloutStats empty = Stats({{0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}});
+  EXPECT_FALSE(RolloutComplete(rollout, empty));
+  Rollout listed = rollout;
+  listed.selection.device_ids = {42};
+  EXPECT_TRUE(RolloutComplete(listed, empty));
   // An empty stage does not hold a rollout back.
   rollout.current_stage = 0;
   EXPECT_TRUE(StageSucceeded(rollout, Stats({{0, 0, 0, 0, 0, 0}, {3, 0, 0, 0, 0, 0}})));

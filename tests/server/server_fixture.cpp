@@ -19,7 +19,12 @@ ServerFixture::ServerFixture(std::uint64_t max_package_bytes) {
 ServerFixture::~ServerFixture() { Stop(); }
 
 void ServerFixture::Start() {
-  auto app = ServerApp::Start(config_, kAdminPassword, std::chrono::milliseconds(50));
+  auto clock = [this] {
+    const auto frozen = frozen_now_.load();
+    return frozen == 0 ? std::chrono::system_clock::now()
+                       : std::chrono::system_clock::time_point(std::chrono::seconds(frozen));
+  };
+  auto app = ServerApp::Start(config_, kAdminPassword, std::chrono::milliseconds(50), clock);
   if (!app) throw std::runtime_error("server did not start: " + app.error().message());
   app_ = std::move(*app);
   // Keep the same port across restarts of the same fixture.
@@ -30,6 +35,10 @@ void ServerFixture::Start() {
                       .body = json{{"username", "admin"}, {"password", kAdminPassword}}.dump()});
   if (login.status != 200) throw std::runtime_error("login failed: " + login.body);
   token = json::parse(login.body)["token"];
+}
+
+void ServerFixture::SetNow(std::chrono::system_clock::time_point now) {
+  frozen_now_ = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
 }
 
 void ServerFixture::Stop() {

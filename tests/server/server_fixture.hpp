@@ -3,6 +3,8 @@
 // A real updatehub-server (ServerApp) on 127.0.0.1, port 0, with its own data directory, and a
 // small client for its management API and device protocol.
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -46,12 +48,17 @@ class ServerFixture {
   [[nodiscard]] FetchResult Report(nlohmann::json device, const std::string& status,
                                    const std::string& package_uid, const std::string& error = "");
 
+  // The server's clock for rollouts: real time until SetNow is called, then frozen there.
+  void SetNow(std::chrono::system_clock::time_point now);
+
   uh::testing::TempDir dir;
   std::string token;
 
  private:
   ServerConfig config_;
   std::unique_ptr<ServerApp> app_;
+  // Seconds since the epoch of the frozen clock; 0 while the clock is real.
+  std::atomic<std::int64_t> frozen_now_{0};
 };
 
 }  // namespace uh::server::testing

@@ -20,6 +20,9 @@ struct Product {
   std::string uid;  // 64 lowercase hex
   std::string name;
   std::string created_at;
+  // sha256 hex of the shared token its devices must send (UH-Product-Token); "" when devices
+  // need none, as with upstream's unmodified agents.
+  std::string device_token_hash;
 };
 
 struct SigningKey {
@@ -81,6 +84,21 @@ struct Report {
   std::string created_at;
 };
 
+// A probe that changed nothing but the time: only last_seen moves (TouchDevices).
+struct DeviceSeen {
+  std::int64_t id = 0;
+  std::string seen_at;
+};
+
+// Reports, newest first; every filter is optional.
+struct ReportFilter {
+  std::optional<std::int64_t> device_id;
+  std::optional<std::string> package_uid;
+  std::optional<std::string> status;
+  std::int64_t before_id = 0;  // paging: reports with a smaller id; 0 starts at the newest
+  std::size_t limit = 100;
+};
+
 struct DeviceFilter {
   std::optional<std::string> product_uid;
   std::optional<std::string> hardware;
@@ -114,6 +132,9 @@ class Store {
   [[nodiscard]] virtual Expected<Product> CreateProduct(const Product& product) = 0;
   [[nodiscard]] virtual Expected<std::optional<Product>> GetProduct(const std::string& uid) = 0;
   [[nodiscard]] virtual Expected<std::vector<Product>> ListProducts() = 0;
+  // Sets (or clears, with "") the device token hash; false for an unknown product.
+  [[nodiscard]] virtual Expected<bool> SetDeviceTokenHash(const std::string& uid,
+                                                          const std::string& token_hash) = 0;
 
   // Signing keys; AddKey fails with kAlreadyExists for the same fingerprint on a product.
   [[nodiscard]] virtual Expected<SigningKey> AddKey(const SigningKey& key) = 0;
@@ -138,16 +159,34 @@ class Store {
   [[nodiscard]] virtual Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
                                                                    const std::string& identity) = 0;
   [[nodiscard]] virtual Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
+  // Moves last_seen forward (never back) for many devices in one transaction.
+  [[nodiscard]] virtual Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) = 0;
 
   // Reports
   [[nodiscard]] virtual Expected<Report> InsertReport(const Report& report) = 0;
-  [[nodiscard]] virtual Expected<std::vector<Report>> ListReports(std::int64_t device_id,
-                                                                  std::size_t limit) = 0;
+  [[nodiscard]] virtual Expected<std::vector<Report>> FindReports(const ReportFilter& filter) = 0;
+  // The device's latest reports, newest first.
+  [[nodiscard]] Expected<std::vector<Report>> ListReports(std::int64_t device_id,
+                                                          std::size_t limit) {
+    ReportFilter filter;
+    filter.device_id = device_id;
+    filter.limit = limit;
+    return FindReports(filter);
+  }
 
   // Users and tokens
   [[nodiscard]] virtual Expected<User> CreateUser(const User& user) = 0;
   [[nodiscard]] virtual Expected<std::optional<User>> FindUser(const std::string& name) = 0;
   [[nodiscard]] virtual Expected<std::size_t> CountUsers() = 0;
+  [[nodiscard]] virtual Expected<std::optional<User>> GetUser(std::int64_t id) = 0;
+  [[nodiscard]] virtual Expected<std::vector<User>> ListUsers() = 0;
+  // False for an unknown user.
+  [[nodiscard]] virtual Expected<bool> SetUserPassword(std::int64_t id,
+                                                       const std::string& password_hash) = 0;
+  // Deletes the user and its tokens; false for an unknown user.
+  [[nodiscard]] virtual Expected<bool> DeleteUser(std::int64_t id) = 0;
+  // Revokes every token of the user (after a password change).
+  [[nodiscard]] virtual Expected<void> DeleteUserTokens(std::int64_t user_id) = 0;
   [[nodiscard]] virtual Expected<void> InsertToken(const Token& token) = 0;
   // The token if it exists and has not expired at `now`.
   [[nodiscard]] virtual Expected<std::optional<Token>> FindToken(const std::string& token_hash,

@@ -136,7 +136,10 @@ TEST(SqliteMigrations, EmbeddedAreNumberedFromOne) {
   ASSERT_FALSE(migrations.empty());
   for (std::size_t i = 0; i < migrations.size(); ++i) {
     EXPECT_EQ(migrations[i].version, static_cast<std::int64_t>(i + 1));
-    EXPECT_THAT(std::string(migrations[i].sql), HasSubstr("CREATE TABLE"));
+    EXPECT_THAT(std::string(migrations[i].sql), ::testing::ContainsRegex("(CREATE|ALTER) "));
+    char prefix[32];
+    std::snprintf(prefix, sizeof prefix, "%04zu_", i + 1);
+    EXPECT_THAT(std::string(migrations[i].name), ::testing::StartsWith(prefix));
   }
   EXPECT_EQ(migrations[0].name, "0001_init.sql");
 }

@@ -12,7 +12,7 @@ std::string Hex64(std::uint64_t n) {
 }
 
 Product MakeProduct(std::uint64_t n) {
-  return {Hex64(n), "product " + std::to_string(n), "2026-01-01T00:00:00Z"};
+  return {Hex64(n), "product " + std::to_string(n), "2026-01-01T00:00:00Z", ""};
 }
 
 Package MakePackage(const std::string& product_uid, std::uint64_t n) {

@@ -82,7 +82,9 @@ template <typename T>
 }
 
 // Every field, for comparisons with readable failure messages.
-inline auto Fields(const Product& p) { return std::tie(p.uid, p.name, p.created_at); }
+inline auto Fields(const Product& p) {
+  return std::tie(p.uid, p.name, p.created_at, p.device_token_hash);
+}
 inline auto Fields(const SigningKey& k) {
   return std::tie(k.id, k.product_uid, k.name, k.public_pem, k.fingerprint, k.created_at);
 }

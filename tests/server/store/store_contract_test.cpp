@@ -212,7 +212,7 @@ TEST_P(StoreContractTest, HostileStringsRoundTripUnchanged) {
   for (const std::string& text : HostileStrings()) {
     SCOPED_TRACE(text);
     ++n;
-    Product product{text + std::to_string(n), text, text};
+    Product product{text + std::to_string(n), text, text, text};
     ASSERT_TRUE(store().CreateProduct(product));
     EXPECT_EQ(Fields(Ok(store().GetProduct(product.uid)).value()), Fields(product));
 

@@ -8,11 +8,13 @@ namespace uh::server::sqlite::sql {
 
 // Products and signing keys
 inline constexpr std::string_view kInsertProduct =
-    "INSERT INTO products (uid, name, created_at) VALUES (?1, ?2, ?3)";
+    "INSERT INTO products (uid, name, created_at, device_token_hash) VALUES (?1, ?2, ?3, ?4)";
 inline constexpr std::string_view kSelectProduct =
-    "SELECT uid, name, created_at FROM products WHERE uid = ?1";
+    "SELECT uid, name, created_at, device_token_hash FROM products WHERE uid = ?1";
 inline constexpr std::string_view kListProducts =
-    "SELECT uid, name, created_at FROM products ORDER BY name, uid";
+    "SELECT uid, name, created_at, device_token_hash FROM products ORDER BY name, uid";
+inline constexpr std::string_view kSetDeviceTokenHash =
+    "UPDATE products SET device_token_hash = ?2 WHERE uid = ?1";
 inline constexpr std::string_view kInsertKey =
     "INSERT INTO signing_keys (product_uid, name, public_pem, fingerprint, created_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
@@ -75,14 +77,22 @@ inline constexpr std::string_view kListDevicesByHardware = " AND hardware = ?";
 inline constexpr std::string_view kListDevicesByVersion = " AND version = ?";
 inline constexpr std::string_view kListDevicesTail = " ORDER BY id LIMIT ?";
 #undef UH_DEVICE_COLUMNS
+// RFC 3339 UTC times compare as text: last_seen never moves back.
+inline constexpr std::string_view kTouchDevice =
+    "UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2";
 
 // Reports, newest (last inserted) first.
 inline constexpr std::string_view kInsertReport =
     "INSERT INTO reports (device_id, package_uid, status, previous_state, error_message,"
     " current_log, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
-inline constexpr std::string_view kListReports =
+// FindReports joins these fragments (never client data), like ListDevices.
+inline constexpr std::string_view kFindReportsHead =
     "SELECT id, device_id, package_uid, status, previous_state, error_message, current_log,"
-    " created_at FROM reports WHERE device_id = ?1 ORDER BY id DESC LIMIT ?2";
+    " created_at FROM reports WHERE (?1 = 0 OR id < ?1)";
+inline constexpr std::string_view kFindReportsByDevice = " AND device_id = ?";
+inline constexpr std::string_view kFindReportsByPackage = " AND package_uid = ?";
+inline constexpr std::string_view kFindReportsByStatus = " AND status = ?";
+inline constexpr std::string_view kFindReportsTail = " ORDER BY id DESC LIMIT ?";
 
 // Users and tokens. RFC 3339 UTC times compare as text; '' means no expiry.
 inline constexpr std::string_view kInsertUser =
@@ -91,6 +101,15 @@ inline constexpr std::string_view kInsertUser =
 inline constexpr std::string_view kFindUser =
     "SELECT id, name, password_hash, admin, created_at FROM users WHERE name = ?1";
 inline constexpr std::string_view kCountUsers = "SELECT COUNT(*) FROM users";
+inline constexpr std::string_view kSelectUser =
+    "SELECT id, name, password_hash, admin, created_at FROM users WHERE id = ?1";
+inline constexpr std::string_view kListUsers =
+    "SELECT id, name, password_hash, admin, created_at FROM users ORDER BY name";
+inline constexpr std::string_view kSetUserPassword =
+    "UPDATE users SET password_hash = ?2 WHERE id = ?1";
+// Tokens go with the user (ON DELETE CASCADE).
+inline constexpr std::string_view kDeleteUser = "DELETE FROM users WHERE id = ?1";
+inline constexpr std::string_view kDeleteUserTokens = "DELETE FROM tokens WHERE user_id = ?1";
 inline constexpr std::string_view kInsertToken =
     "INSERT INTO tokens (token_hash, user_id, kind, name, expires_at, created_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";

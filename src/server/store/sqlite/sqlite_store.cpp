@@ -19,7 +19,9 @@ using sqlite::Query;
 
 namespace {
 
-Product ReadProduct(const Query& row) { return {row.Text(0), row.Text(1), row.Text(2)}; }
+Product ReadProduct(const Query& row) {
+  return {row.Text(0), row.Text(1), row.Text(2), row.Text(3)};
+}
 
 SigningKey ReadKey(const Query& row) {
   return {row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5)};
@@ -88,6 +90,7 @@ Expected<Product> SqliteStore::CreateProduct(const Product& product) {
     insert->BindText(1, stored.uid);
     insert->BindText(2, stored.name);
     insert->BindText(3, stored.created_at);
+    insert->BindText(4, stored.device_token_hash);
     UH_TRY(insert->Run());
     return stored;
   });
@@ -107,6 +110,18 @@ Expected<std::vector<Product>> SqliteStore::ListProducts() {
     auto select = db.Prepare(sqlite::sql::kListProducts);
     if (!select) return std::unexpected(std::move(select.error()));
     return sqlite::AllRows(*select, ReadProduct);
+  });
+}
+
+Expected<bool> SqliteStore::SetDeviceTokenHash(const std::string& uid,
+                                               const std::string& token_hash) {
+  return pool_->Write("setting the device token", [&](Connection& db) -> Expected<bool> {
+    auto update = db.Prepare(sqlite::sql::kSetDeviceTokenHash);
+    if (!update) return std::unexpected(std::move(update.error()));
+    update->BindText(1, uid);
+    update->BindText(2, token_hash);
+    UH_TRY(update->Run());
+    return db.Changes() > 0;
   });
 }
 

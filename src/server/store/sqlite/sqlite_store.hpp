@@ -27,6 +27,8 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<Product> CreateProduct(const Product& product) override;
   [[nodiscard]] Expected<std::optional<Product>> GetProduct(const std::string& uid) override;
   [[nodiscard]] Expected<std::vector<Product>> ListProducts() override;
+  [[nodiscard]] Expected<bool> SetDeviceTokenHash(const std::string& uid,
+                                                  const std::string& token_hash) override;
 
   [[nodiscard]] Expected<SigningKey> AddKey(const SigningKey& key) override;
   [[nodiscard]] Expected<std::vector<SigningKey>> ListKeys(const std::string& product_uid) override;
@@ -44,14 +46,20 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
                                                            const std::string& identity) override;
   [[nodiscard]] Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) override;
+  [[nodiscard]] Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) override;
 
   [[nodiscard]] Expected<Report> InsertReport(const Report& report) override;
-  [[nodiscard]] Expected<std::vector<Report>> ListReports(std::int64_t device_id,
-                                                          std::size_t limit) override;
+  [[nodiscard]] Expected<std::vector<Report>> FindReports(const ReportFilter& filter) override;
 
   [[nodiscard]] Expected<User> CreateUser(const User& user) override;
   [[nodiscard]] Expected<std::optional<User>> FindUser(const std::string& name) override;
   [[nodiscard]] Expected<std::size_t> CountUsers() override;
+  [[nodiscard]] Expected<std::optional<User>> GetUser(std::int64_t id) override;
+  [[nodiscard]] Expected<std::vector<User>> ListUsers() override;
+  [[nodiscard]] Expected<bool> SetUserPassword(std::int64_t id,
+                                               const std::string& password_hash) override;
+  [[nodiscard]] Expected<bool> DeleteUser(std::int64_t id) override;
+  [[nodiscard]] Expected<void> DeleteUserTokens(std::int64_t user_id) override;
   [[nodiscard]] Expected<void> InsertToken(const Token& token) override;
   [[nodiscard]] Expected<std::optional<Token>> FindToken(const std::string& token_hash,
                                                          const std::string& now) override;

@@ -114,6 +114,20 @@ Expected<std::vector<Device>> SqliteStore::ListDevices(const DeviceFilter& filte
   });
 }
 
+Expected<void> SqliteStore::TouchDevices(const std::vector<DeviceSeen>& seen) {
+  if (seen.empty()) return {};
+  return pool_->Write("recording last seen", [&](Connection& db) -> Expected<void> {
+    for (const DeviceSeen& device : seen) {
+      auto update = db.Prepare(sqlite::sql::kTouchDevice);
+      if (!update) return std::unexpected(std::move(update.error()));
+      update->BindInt(1, device.id);
+      update->BindText(2, device.seen_at);
+      UH_TRY(update->Run());
+    }
+    return {};
+  });
+}
+
 Expected<Report> SqliteStore::InsertReport(const Report& report) {
   Report stored = report;
   stored.created_at = sqlite::OrNow(report.created_at);
@@ -134,13 +148,23 @@ Expected<Report> SqliteStore::InsertReport(const Report& report) {
   });
 }
 
-Expected<std::vector<Report>> SqliteStore::ListReports(std::int64_t device_id, std::size_t limit) {
-  limit = std::min(limit, sqlite::kMaxPageSize);
+Expected<std::vector<Report>> SqliteStore::FindReports(const ReportFilter& filter) {
+  const std::size_t limit = std::min(filter.limit, sqlite::kMaxPageSize);
+  if (limit == 0) return std::vector<Report>{};
+  std::string sql(sqlite::sql::kFindReportsHead);
+  if (filter.device_id) sql += sqlite::sql::kFindReportsByDevice;
+  if (filter.package_uid) sql += sqlite::sql::kFindReportsByPackage;
+  if (filter.status) sql += sqlite::sql::kFindReportsByStatus;
+  sql += sqlite::sql::kFindReportsTail;
   return pool_->Read("listing reports", [&](Connection& db) -> Expected<std::vector<Report>> {
-    auto select = db.Prepare(sqlite::sql::kListReports);
+    auto select = db.Prepare(sql);
     if (!select) return std::unexpected(std::move(select.error()));
-    select->BindInt(1, device_id);
-    select->BindInt(2, sqlite::ToStoredCount(limit));
+    int index = 0;
+    select->BindInt(++index, filter.before_id);
+    if (filter.device_id) select->BindInt(++index, *filter.device_id);
+    if (filter.package_uid) select->BindText(++index, *filter.package_uid);
+    if (filter.status) select->BindText(++index, *filter.status);
+    select->BindInt(++index, sqlite::ToStoredCount(limit));
     return sqlite::AllRows(*select, ReadReport);
   });
 }
@@ -178,6 +202,53 @@ Expected<std::size_t> SqliteStore::CountUsers() {
     auto count = sqlite::OptionalRow(*select, [](const Query& row) { return row.Int(0); });
     if (!count) return std::unexpected(std::move(count.error()));
     return static_cast<std::size_t>(std::max<std::int64_t>(count->value_or(0), 0));
+  });
+}
+
+Expected<std::optional<User>> SqliteStore::GetUser(std::int64_t id) {
+  return pool_->Read("reading user", [&](Connection& db) -> Expected<std::optional<User>> {
+    auto select = db.Prepare(sqlite::sql::kSelectUser);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindInt(1, id);
+    return sqlite::OptionalRow(*select, ReadUser);
+  });
+}
+
+Expected<std::vector<User>> SqliteStore::ListUsers() {
+  return pool_->Read("listing users", [&](Connection& db) -> Expected<std::vector<User>> {
+    auto select = db.Prepare(sqlite::sql::kListUsers);
+    if (!select) return std::unexpected(std::move(select.error()));
+    return sqlite::AllRows(*select, ReadUser);
+  });
+}
+
+Expected<bool> SqliteStore::SetUserPassword(std::int64_t id, const std::string& password_hash) {
+  return pool_->Write("changing password", [&](Connection& db) -> Expected<bool> {
+    auto update = db.Prepare(sqlite::sql::kSetUserPassword);
+    if (!update) return std::unexpected(std::move(update.error()));
+    update->BindInt(1, id);
+    update->BindText(2, password_hash);
+    UH_TRY(update->Run());
+    return db.Changes() > 0;
+  });
+}
+
+Expected<bool> SqliteStore::DeleteUser(std::int64_t id) {
+  return pool_->Write("deleting user", [&](Connection& db) -> Expected<bool> {
+    auto remove = db.Prepare(sqlite::sql::kDeleteUser);
+    if (!remove) return std::unexpected(std::move(remove.error()));
+    remove->BindInt(1, id);
+    UH_TRY(remove->Run());
+    return db.Changes() > 0;
+  });
+}
+
+Expected<void> SqliteStore::DeleteUserTokens(std::int64_t user_id) {
+  return pool_->Write("revoking tokens", [&](Connection& db) -> Expected<void> {
+    auto remove = db.Prepare(sqlite::sql::kDeleteUserTokens);
+    if (!remove) return std::unexpected(std::move(remove.error()));
+    remove->BindInt(1, user_id);
+    return remove->Run();
   });
 }
 
