@@ -257,8 +257,9 @@ Expected<std::optional<Package>> RolloutService::OnProbe(const Device& device) {
     }
     return Result();
   }
-  if (member.state == DeviceState::kUpdated) {
-    // It was updated and now runs another version: it went back.
+  if (member.state == DeviceState::kUpdated || member.state == DeviceState::kRebooting) {
+    // It rebooted into the package (or was updated) and runs another version: it went back
+    // (a failed validation, or the bootloader's fallback).
     member.state = DeviceState::kFailed;
     member.error_message = "the device came back running version " + device.version;
     member.updated_at = Now();
@@ -273,8 +274,9 @@ Expected<std::optional<Package>> RolloutService::OnProbe(const Device& device) {
   if (member.state == DeviceState::kPending && member.started_at.empty()) {
     if (rollout->window && !InWindow(*rollout->window, clock_())) return Result();
     if (rollout->rate_per_hour > 0) {
-      auto started =
-          store_.CountStartedSince(rollout->id, FormatTime(clock_() - std::chrono::hours(1)));
+      // Times have one-second resolution: a device started exactly an hour ago is outside.
+      auto started = store_.CountStartedSince(
+          rollout->id, FormatTime(clock_() - std::chrono::hours(1) + std::chrono::seconds(1)));
       if (!started) return std::unexpected(started.error());
       if (*started >= rollout->rate_per_hour) return Result();
     }
