@@ -1,0 +1,118 @@
+#pragma once
+
+// The agent's side of the UpdateHub protocol (PROTOCOL.md section 2): probe for an update,
+// download its objects (resuming an interrupted download at exactly the bytes already on disk),
+// report progress, and fetch a whole package by URL. `Client` is the interface the daemon uses;
+// MakeClient builds the libcurl implementation.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "core/error.hpp"
+
+namespace uh::agent {
+
+// "updatehub/<version of this agent> Linux".
+[[nodiscard]] std::string DefaultUserAgent();
+
+struct ClientOptions {
+  // Base URL of the server, http or https, e.g. "https://api.updatehub.io".
+  std::string server_url{};
+  // Trusted CA certificates (PEM) used instead of the system store.
+  std::optional<std::filesystem::path> ca_file{};
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+  // A transfer slower than `low_speed_limit` bytes/s for `low_speed_time` fails with kTimeout.
+  std::uint32_t low_speed_limit = 1;
+  std::chrono::seconds low_speed_time{60};
+  // Whole-request limit for probe and report (downloads have none: objects can be large).
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(120)};
+  std::string user_agent = DefaultUserAgent();
+  // Sent as `UH-Product-Token`, only to the origin of `server_url` (never to a redirect target
+  // elsewhere, such as a CDN).
+  std::optional<std::string> product_token{};
+  // Largest metadata a probe accepts.
+  std::size_t max_metadata_bytes = 1024 * 1024;
+};
+
+// Probe answers.
+struct NoUpdate {};
+struct ExtraPoll {
+  std::int64_t seconds = 0;  // probe again after this long
+};
+struct UpdateOffer {
+  std::string metadata{};                  // the exact bytes: hashed and signed as they are
+  std::optional<std::string> signature{};  // base64, from `UH-Signature`; absent when unsigned
+};
+using ProbeResult = std::variant<NoUpdate, ExtraPoll, UpdateOffer>;
+
+struct ObjectDownload {
+  std::string product_uid{};  // 64 lowercase hex
+  std::string package_uid{};  // 64 lowercase hex
+  std::string sha256{};       // 64 lowercase hex: the object's id and expected hash
+  std::uint64_t size = 0;
+  std::filesystem::path dest{};  // its directory must exist
+};
+
+struct DownloadControl {
+  // When it becomes true (from any thread) the download stops with kCancelled.
+  const std::atomic<bool>* abort = nullptr;
+  // Called on the downloading thread with the bytes on disk so far and the total (0 when
+  // unknown).
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress{};
+};
+
+struct ReportRequest {
+  std::string status{};  // downloading, downloaded, installing, installed, rebooting, error
+  std::string package_uid{};
+  // Set for "error" reports: the status of the step that failed, and what happened.
+  std::optional<std::string> previous_state{};
+  std::optional<std::string> error_message{};
+  std::optional<std::string> current_log{};
+};
+
+// One client is used by one thread at a time; only DownloadControl::abort may be touched from
+// another thread during a call.
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // POST /upgrades with the device fields (product-uid, version, hardware, device-identity,
+  // device-attributes) and `Api-Retries: retries`. Any answer other than 404, 200 with
+  // Add-Extra-Poll, or 200 with metadata is an error.
+  [[nodiscard]] virtual Expected<ProbeResult> Probe(const nlohmann::json& device_fields,
+                                                    int retries) = 0;
+
+  // GET /products/{product}/packages/{package}/objects/{sha256} into `dest`, resuming after the
+  // bytes already there. On success `dest` holds exactly `size` bytes hashing to `sha256`.
+  // Errors: kNoSpace (checked before transferring), kIntegrity (hash or size mismatch; `dest`
+  // is removed), kCancelled and kTimeout and transport errors (`dest` keeps what arrived, so
+  // the next call resumes).
+  [[nodiscard]] virtual Expected<void> DownloadObject(const ObjectDownload& download,
+                                                      const DownloadControl& control) = 0;
+
+  // GET `url` (http or https) into `dest` from the start, at most `max_size` bytes (kTooLarge).
+  // Nothing is resumed: on any failure `dest` is removed.
+  [[nodiscard]] virtual Expected<void> DownloadUrl(const std::string& url,
+                                                   const std::filesystem::path& dest,
+                                                   const DownloadControl& control,
+                                                   std::uint64_t max_size) = 0;
+
+  // POST /report with the device fields and the report's fields. The server's answer is
+  // ignored; only a failed transfer is an error.
+  [[nodiscard]] virtual Expected<void> Report(const nlohmann::json& device_fields,
+                                              const ReportRequest& report) = 0;
+};
+
+// The libcurl client. Fails with kInvalidArgument when `server_url` is not http(s).
+[[nodiscard]] Expected<std::unique_ptr<Client>> MakeClient(ClientOptions options);
+
+}  // namespace uh::agent

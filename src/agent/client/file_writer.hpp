@@ -1,0 +1,61 @@
+#pragma once
+
+// The file end of a download: bytes go to the file through one bounded buffer (memory use does
+// not depend on the download's size), are hashed on the way, and progress is reported now and
+// then. Internal to the client library.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "agent/client/client.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/hash.hpp"
+
+namespace uh::agent::detail {
+
+class FileWriter {
+ public:
+  // Appends at the file's current offset, which holds `already` bytes before it (already fed
+  // to `hasher`). `total` is the expected final size, 0 when unknown.
+  FileWriter(File& file, Sha256 hasher, std::uint64_t already, std::uint64_t total,
+             const DownloadControl& control);
+
+  [[nodiscard]] Expected<void> Write(std::string_view data);
+  // Writes out the buffer; safe to call at any time, e.g. after a failed transfer so that what
+  // arrived is kept for a resume.
+  [[nodiscard]] Expected<void> Flush();
+  // Empties the file and starts over (the server sent the whole object after all).
+  [[nodiscard]] Expected<void> Restart();
+
+  // Bytes accepted so far, including those before this writer and those still buffered.
+  [[nodiscard]] std::uint64_t written() const { return written_; }
+  void set_total(std::uint64_t total) { total_ = total; }
+  // Hex digest of everything written; the writer may not be written to afterwards.
+  [[nodiscard]] std::string HexDigest() { return hasher_.HexDigest(); }
+  // Tells the progress callback where things stand, at most every kProgressStep bytes unless
+  // `force`.
+  void ReportProgress(bool force);
+
+ private:
+  static constexpr std::uint64_t kProgressStep = 64 * 1024;
+
+  File& file_;
+  Sha256 hasher_;
+  std::uint64_t written_;
+  std::uint64_t total_;
+  const DownloadControl& control_;
+  std::string buffer_;
+  std::optional<std::uint64_t> reported_;
+};
+
+// Opens (creating it if needed) a file for reading and writing.
+[[nodiscard]] Expected<File> OpenReadWrite(const std::filesystem::path& path, bool truncate);
+
+// The directory a file would be created in ("." for a bare name).
+[[nodiscard]] std::filesystem::path DirectoryOf(const std::filesystem::path& path);
+
+}  // namespace uh::agent::detail

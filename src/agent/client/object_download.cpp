@@ -1,0 +1,193 @@
+// Object download with resume. The bytes already in the destination are trusted only as far as
+// the final hash: they are hashed first, the server is asked for exactly the rest
+// ("Range: bytes=N-", not upstream's N-1), and the whole file must hash to the object's sha256.
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "agent/client/file_writer.hpp"
+#include "agent/client/operations.hpp"
+#include "agent/client/protocol.hpp"
+
+namespace uh::agent::detail {
+namespace {
+
+bool Aborted(const DownloadControl& control) {
+  return control.abort != nullptr && control.abort->load();
+}
+
+// Checks the reply against the resume point and the object's size, then writes its body.
+class ObjectSink final : public ResponseSink {
+ public:
+  ObjectSink(FileWriter& writer, std::uint64_t size) : writer_(writer), size_(size) {}
+
+  Expected<void> OnHead(const ResponseHead& head) override {
+    if (head.status == 206) return CheckPartial(head);
+    if (head.status == 200) {
+      if (writer_.written() > 0) {
+        spdlog::info("the server sent the whole object instead of a range: starting over");
+        UH_TRY(writer_.Restart());
+      }
+      return CheckLength(head, size_);
+    }
+    if (head.status == 416) {
+      // What is on disk is not a prefix of the server's object: it must go.
+      return Fail(Errc::kIntegrity, "the server refused to resume from byte " +
+                                        std::to_string(writer_.written()) + " (416)");
+    }
+    unwanted_.Begin(head.status);
+    return {};
+  }
+
+  Expected<void> OnBody(std::string_view data) override {
+    if (unwanted_.active()) return unwanted_.Add(data);
+    if (data.size() > size_ - writer_.written()) {
+      return Fail(Errc::kIntegrity,
+                  "the server sent more than the object's " + std::to_string(size_) + " bytes");
+    }
+    return writer_.Write(data);
+  }
+
+  [[nodiscard]] std::optional<Error> unwanted() const { return unwanted_.error(); }
+
+ private:
+  Expected<void> CheckPartial(const ResponseHead& head) {
+    const auto value = head.Header("content-range");
+    if (!value) return Fail(Errc::kMalformed, "206 reply without Content-Range");
+    auto range = protocol::ParseContentRange(*value);
+    if (!range) return std::unexpected(std::move(range).error());
+    if (range->first != writer_.written()) {
+      return Fail(Errc::kMalformed, "asked for bytes from " + std::to_string(writer_.written()) +
+                                        " but the server sent from " +
+                                        std::to_string(range->first));
+    }
+    if ((range->total && *range->total != size_) || range->last >= size_) {
+      return Fail(Errc::kIntegrity, "the server's object is not " + std::to_string(size_) +
+                                        " bytes long (Content-Range " + *value + ")");
+    }
+    return CheckLength(head, range->last - range->first + 1);
+  }
+
+  static Expected<void> CheckLength(const ResponseHead& head, std::uint64_t expected) {
+    const auto value = head.Header("content-length");
+    if (!value) return {};  // chunked: the body is counted as it comes
+    const auto length = protocol::ParseDecimal(*value);
+    if (!length) return Fail(Errc::kMalformed, "invalid Content-Length");
+    if (*length != expected) {
+      return Fail(Errc::kIntegrity, "the server announces " + *value + " bytes instead of " +
+                                        std::to_string(expected));
+    }
+    return {};
+  }
+
+  FileWriter& writer_;
+  std::uint64_t size_;
+  UnwantedReply unwanted_;
+};
+
+// Hashes the first `length` bytes of the file, leaving its offset after them.
+Expected<Sha256> HashPrefix(File& file, std::uint64_t length) {
+  Sha256 hasher;
+  std::vector<std::byte> buffer(kIoBufferSize);
+  std::uint64_t done = 0;
+  while (done < length) {
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
+    auto got = file.Read(std::span(buffer.data(), want));
+    if (!got) return std::unexpected(std::move(got).error());
+    if (*got == 0) return Fail(Errc::kIo, "the file shrank while being read");
+    hasher.Update(std::span<const std::byte>(buffer.data(), *got));
+    done += *got;
+  }
+  return hasher;
+}
+
+Expected<void> Truncate(File& file, std::uint64_t length) {
+  if (::ftruncate(file.fd(), static_cast<off_t>(length)) != 0) return FailErrno("truncate");
+  if (::lseek(file.fd(), static_cast<off_t>(length), SEEK_SET) < 0) return FailErrno("seek");
+  return {};
+}
+
+Expected<void> Download(CurlSession& session, const std::string& url, const ObjectDownload& d,
+                        const DownloadControl& control) {
+  auto file = OpenReadWrite(d.dest, false);
+  if (!file) return std::unexpected(std::move(file).error());
+  struct stat st {};
+  if (::fstat(file->fd(), &st) != 0) return FailErrno("stat " + d.dest.string());
+  std::uint64_t start = static_cast<std::uint64_t>(st.st_size);
+  if (start > d.size) start = 0;  // not a prefix of this object
+
+  auto hasher = HashPrefix(*file, start);
+  if (!hasher) return std::unexpected(std::move(hasher).error());
+  if (start == d.size) {
+    // Already complete (an earlier call was interrupted after the transfer).
+    if (hasher->HexDigest() == d.sha256) {
+      if (control.progress) control.progress(d.size, d.size);
+      return {};
+    }
+    spdlog::info("{} is complete but does not match its hash: downloading it again",
+                 d.dest.string());
+    start = 0;
+    hasher = Sha256();
+  }
+  UH_TRY(Truncate(*file, start));
+  UH_TRY(CheckFreeSpace(DirectoryOf(d.dest), d.size - start));
+
+  FileWriter writer(*file, std::move(*hasher), start, d.size, control);
+  writer.ReportProgress(true);
+  ObjectSink sink(writer, d.size);
+  HttpRequest request;
+  request.url = url;
+  if (start > 0) request.range_start = start;
+  request.whole_request_timeout = false;
+  request.abort = control.abort;
+  auto head = session.Perform(request, sink);
+
+  // Whatever arrived stays on disk (synced, as a crash must not leave a longer file of zeroes
+  // behind), so that the next call resumes after it.
+  auto kept = writer.Flush();
+  if (kept) kept = file->Sync();
+  if (auto refused = sink.unwanted()) return std::unexpected(std::move(*refused));
+  if (!head) return std::unexpected(std::move(head).error());
+  if (!kept) return kept;
+  if (writer.written() != d.size) {
+    return Fail(Errc::kIo, "the transfer ended after " + std::to_string(writer.written()) + " of " +
+                               std::to_string(d.size) + " bytes");
+  }
+  UH_TRY(file->Close());
+  if (const std::string digest = writer.HexDigest(); digest != d.sha256) {
+    return Fail(Errc::kIntegrity, "the downloaded object hashes to " + digest);
+  }
+  writer.ReportProgress(true);
+  return {};
+}
+
+}  // namespace
+
+Expected<void> RunDownloadObject(CurlSession& session, const ObjectDownload& download,
+                                 const DownloadControl& control) {
+  const std::string context = "downloading object " + download.sha256.substr(0, 64);
+  auto path = protocol::ObjectPath(download.product_uid, download.package_uid, download.sha256);
+  if (!path) return std::unexpected(std::move(path).error().WithContext(context));
+  if (Aborted(control)) return Fail(Errc::kCancelled, context + ": aborted");
+
+  auto done =
+      Download(session, protocol::JoinUrl(session.options().server_url, *path), download, control);
+  if (!done) {
+    // A file that cannot become the object is useless for a resume.
+    if (done.error().code() == Errc::kIntegrity) {
+      std::error_code ignored;
+      std::filesystem::remove(download.dest, ignored);
+    }
+    return std::unexpected(std::move(done).error().WithContext(context));
+  }
+  return {};
+}
+
+}  // namespace uh::agent::detail

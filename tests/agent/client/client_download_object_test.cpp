@@ -1,0 +1,318 @@
+// Object downloads: whole, resumed at exactly the bytes on disk, restarted, verified, redirected,
+// aborted, out of space, and against servers that send too much or stall.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "client_fixture.hpp"
+#include "core/hash.hpp"
+#include "raw_http_server.hpp"
+
+namespace uh::agent::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using uh::testing::ReadFile;
+using uh::testing::WriteFile;
+using namespace std::chrono_literals;
+
+class ClientDownloadObjectTest : public ClientTest {
+ protected:
+  ClientDownloadObjectTest() { WriteFile(object_file_, object_); }
+
+  // The protocol's object route, serving the object file (with Range support) by default.
+  void ServeObject() {
+    server_.Route(
+        http::Method::kGet, "/products/{p}/packages/{k}/objects/{o}",
+        [this](http::Request& request) { return http::FileResponse(request, object_file_); });
+    server_.Start();
+  }
+
+  [[nodiscard]] ObjectDownload Object() const {
+    return {.product_uid = kProduct,
+            .package_uid = kPackage,
+            .sha256 = sha256_,
+            .size = object_.size(),
+            .dest = dest_};
+  }
+  [[nodiscard]] std::string ObjectTarget() const {
+    return "/products/" + kProduct + "/packages/" + kPackage + "/objects/" + sha256_;
+  }
+
+  const std::string object_ = uh::testing::RandomBytes((1 << 20) + 123, 7);
+  const std::string sha256_ = Sha256Hex(object_);
+  const std::filesystem::path object_file_ = dir_ / "object";
+  const std::filesystem::path dest_ = dir_ / "download";
+};
+
+TEST_F(ClientDownloadObjectTest, DownloadsAWholeObject) {
+  ServeObject();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> progress;
+  DownloadControl control{.abort = nullptr,
+                          .progress = [&](std::uint64_t done, std::uint64_t total) {
+                            progress.emplace_back(done, total);
+                          }};
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Object(), control);
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+
+  const auto seen = server_.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "GET");
+  EXPECT_EQ(seen[0].target, ObjectTarget());
+  EXPECT_FALSE(seen[0].HasHeader("range"));
+  EXPECT_EQ(seen[0].Header("api-content-type"), "application/vnd.updatehub-v1+json");
+  ASSERT_GE(progress.size(), 2u);
+  using Step = std::pair<std::uint64_t, std::uint64_t>;
+  EXPECT_EQ(progress.front(), Step(0, object_.size()));
+  EXPECT_EQ(progress.back(), Step(object_.size(), object_.size()));
+  EXPECT_TRUE(std::ranges::is_sorted(progress));
+}
+
+TEST_F(ClientDownloadObjectTest, ResumesAnInterruptedDownloadAtExactlyTheBytesOnDisk) {
+  constexpr std::size_t kSent = 300000;
+  RawHttpServer cut([&](RawHttpServer::Connection& c, const RawRequest&, int) {
+    (void)c.Send(RawHead(200, {"Content-Length: " + std::to_string(object_.size())}) +
+                 object_.substr(0, kSent));
+  });
+  auto first = MakeTestClient(cut.Url())->DownloadObject(Object(), {});
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code(), Errc::kIo) << first.error().message();
+  ASSERT_EQ(std::filesystem::file_size(dest_), kSent);  // kept for the resume
+
+  ServeObject();
+  auto second = MakeTestClient(server_.Url())->DownloadObject(Object(), {});
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+  const auto seen = server_.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].Header("range"), "bytes=" + std::to_string(kSent) + "-");
+}
+
+TEST_F(ClientDownloadObjectTest, StartsOverWhenTheServerIgnoresTheRange) {
+  WriteFile(dest_, std::string(5000, 'x'));  // not even a prefix of the object
+  server_.Route(http::Method::kGet, "/products/{p}/packages/{k}/objects/{o}",
+                [this](http::Request&) {
+                  http::Response response;
+                  response.body = http::FileBody{object_file_, 0, object_.size()};
+                  return response;
+                });
+  server_.Start();
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Object(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+  EXPECT_EQ(server_.seen().at(0).Header("range"), "bytes=5000-");
+}
+
+TEST_F(ClientDownloadObjectTest, HashMismatchRemovesTheFile) {
+  ServeObject();
+  auto wrong = Object();
+  wrong.sha256 = std::string(64, 'f');
+  auto result = MakeTestClient(server_.Url())->DownloadObject(wrong, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kIntegrity);
+  EXPECT_FALSE(std::filesystem::exists(dest_));
+
+  // A corrupt prefix from an earlier attempt is caught the same way, and cleared for the next.
+  WriteFile(dest_, std::string(1000, 'x'));
+  result = MakeTestClient(server_.Url())->DownloadObject(Object(), {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kIntegrity);
+  EXPECT_FALSE(std::filesystem::exists(dest_));
+  EXPECT_TRUE(MakeTestClient(server_.Url())->DownloadObject(Object(), {}));
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+}
+
+TEST_F(ClientDownloadObjectTest, CompleteFileIsVerifiedWithoutARequest) {
+  ServeObject();
+  WriteFile(dest_, object_);
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Object(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(server_.seen().empty());
+}
+
+TEST_F(ClientDownloadObjectTest, LongerFileIsDownloadedAgainFromTheStart) {
+  ServeObject();
+  WriteFile(dest_, object_ + "trailing");
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Object(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+  EXPECT_FALSE(server_.seen().at(0).HasHeader("range"));
+}
+
+TEST_F(ClientDownloadObjectTest, UnsatisfiableRangeClearsTheFile) {
+  ServeObject();
+  auto bigger = Object();
+  bigger.size = object_.size() + 1000;  // what the server has is shorter than declared
+  WriteFile(dest_, object_ + "12");
+  auto result = MakeTestClient(server_.Url())->DownloadObject(bigger, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kIntegrity) << result.error().message();
+  EXPECT_FALSE(std::filesystem::exists(dest_));
+}
+
+TEST_F(ClientDownloadObjectTest, AnnouncedSizeOtherThanTheObjectsIsRefused) {
+  ServeObject();
+  auto smaller = Object();
+  smaller.size = object_.size() - 10;
+  auto result = MakeTestClient(server_.Url())->DownloadObject(smaller, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kIntegrity) << result.error().message();
+  EXPECT_FALSE(std::filesystem::exists(dest_));
+}
+
+TEST_F(ClientDownloadObjectTest, MoreBytesThanTheSizeAreNeverWritten) {
+  std::atomic<std::uint64_t> largest{0};
+  const std::string too_much = object_ + std::string(100000, 'z');
+  RawHttpServer raw([&](RawHttpServer::Connection& c, const RawRequest&, int) {
+    if (!c.Send(RawHead(200, {"Transfer-Encoding: chunked"}))) return;
+    for (std::size_t at = 0; at < too_much.size(); at += 4096) {
+      const std::string piece = too_much.substr(at, 4096);
+      char size[16];
+      std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
+      if (!c.Send(size + piece + "\r\n")) return;
+      std::error_code ignored;
+      largest = std::max<std::uint64_t>(largest, std::filesystem::file_size(dest_, ignored));
+    }
+    (void)c.Send("0\r\n\r\n");
+  });
+  auto result = MakeTestClient(raw.Url())->DownloadObject(Object(), {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kIntegrity) << result.error().message();
+  EXPECT_THAT(result.error().message(), HasSubstr("more than"));
+  EXPECT_FALSE(std::filesystem::exists(dest_));
+  EXPECT_LE(largest.load(), object_.size());
+}
+
+TEST_F(ClientDownloadObjectTest, FollowsARedirectWithoutTakingTheTokenElsewhere) {
+  RecordingServer cdn(dir_.path());
+  cdn.Route(http::Method::kGet, "/blobs/{o}",
+            [this](http::Request& request) { return http::FileResponse(request, object_file_); });
+  cdn.Start();
+  server_.Route(http::Method::kGet, "/products/{p}/packages/{k}/objects/{o}",
+                [&](http::Request& request) {
+                  return http::Response::Text(302, "see the CDN")
+                      .SetHeader("Location", cdn.Url("/blobs/" + request.Param("o")));
+                });
+  server_.Start();
+  auto options = TestOptions(server_.Url());
+  options.product_token = "secret";
+  auto result = MakeTestClient(options)->DownloadObject(Object(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+  EXPECT_EQ(server_.seen().at(0).Header("uh-product-token"), "secret");
+  const auto at_cdn = cdn.seen();
+  ASSERT_EQ(at_cdn.size(), 1u);
+  EXPECT_EQ(at_cdn[0].target, "/blobs/" + sha256_);
+  EXPECT_FALSE(at_cdn[0].HasHeader("uh-product-token"));
+}
+
+TEST_F(ClientDownloadObjectTest, RedirectLoopsEnd) {
+  server_.Route(http::Method::kGet, "/products/{p}/packages/{k}/objects/{o}",
+                [](http::Request& request) {
+                  return http::Response::Text(302, "").SetHeader("Location", request.target);
+                });
+  server_.Start();
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Object(), {});
+  ASSERT_FALSE(result);
+  EXPECT_THAT(result.error().message(), HasSubstr("redirects"));
+  EXPECT_EQ(server_.seen().size(), 6u);
+}
+
+TEST_F(ClientDownloadObjectTest, AbortFromAnotherThreadKeepsThePartialFileForAResume) {
+  constexpr std::size_t kSent = 512 * 1024;
+  RawHttpServer stalling([&](RawHttpServer::Connection& c, const RawRequest&, int) {
+    if (c.Send(RawHead(200, {"Content-Length: " + std::to_string(object_.size())}) +
+               object_.substr(0, kSent))) {
+      c.WaitForClose(20s);
+    }
+  });
+  std::atomic<bool> abort{false};
+  std::atomic<std::uint64_t> done{0};
+  DownloadControl control{.abort = &abort,
+                          .progress = [&](std::uint64_t bytes, std::uint64_t) { done = bytes; }};
+  auto client = MakeTestClient(stalling.Url());
+  auto download =
+      std::async(std::launch::async, [&] { return client->DownloadObject(Object(), control); });
+  while (done < 128 * 1024 && download.wait_for(10ms) == std::future_status::timeout) {
+  }
+  const auto aborted_at = std::chrono::steady_clock::now();
+  abort = true;
+  auto result = download.get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kCancelled) << result.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - aborted_at, 3s);
+  const auto kept = std::filesystem::file_size(dest_);
+  EXPECT_GE(kept, 128u * 1024);
+  EXPECT_LE(kept, kSent);
+  EXPECT_TRUE(ReadFile(dest_) == object_.substr(0, kept));
+
+  ServeObject();
+  auto resumed = MakeTestClient(server_.Url())->DownloadObject(Object(), {});
+  ASSERT_TRUE(resumed) << resumed.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+  EXPECT_EQ(server_.seen().at(0).Header("range"), "bytes=" + std::to_string(kept) + "-");
+}
+
+TEST_F(ClientDownloadObjectTest, AbortBeforeStartingSendsNothing) {
+  ServeObject();
+  std::atomic<bool> abort{true};
+  DownloadControl control;
+  control.abort = &abort;
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Object(), control);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kCancelled);
+  EXPECT_TRUE(server_.seen().empty());
+}
+
+TEST_F(ClientDownloadObjectTest, NotEnoughSpaceFailsBeforeDownloading) {
+  ServeObject();
+  auto huge = Object();
+  huge.size = std::uint64_t{1} << 60;  // more than any test machine's temporary file system
+  auto result = MakeTestClient(server_.Url())->DownloadObject(huge, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kNoSpace) << result.error().message();
+  EXPECT_TRUE(server_.seen().empty());
+}
+
+TEST_F(ClientDownloadObjectTest, StalledTransferTimesOutAndKeepsWhatArrived) {
+  RawHttpServer stalling([&](RawHttpServer::Connection& c, const RawRequest&, int) {
+    if (c.Send(RawHead(200, {"Content-Length: " + std::to_string(object_.size())}) +
+               object_.substr(0, 1000))) {
+      c.WaitForClose(20s);
+    }
+  });
+  auto options = TestOptions(stalling.Url());
+  // libcurl measures speed over a few seconds: the limit is above what the burst averages to.
+  options.low_speed_limit = 1000;
+  options.low_speed_time = 1s;
+  auto result = MakeTestClient(options)->DownloadObject(Object(), {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kTimeout) << result.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_.substr(0, 1000));
+}
+
+TEST_F(ClientDownloadObjectTest, MissingObjectAndUnsafeIdsAreErrors) {
+  server_.Route(http::Method::kGet, "/products/{p}/packages/{k}/objects/{o}",
+                [](http::Request&) { return http::Response::Error(404, "no such object"); });
+  server_.Start();
+  auto client = MakeTestClient(server_.Url());
+  auto missing = client->DownloadObject(Object(), {});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), Errc::kNotFound);
+  EXPECT_THAT(missing.error().message(), HasSubstr("no such object"));
+
+  auto unsafe = Object();
+  unsafe.sha256 = "../../../../../../etc/passwd";
+  EXPECT_EQ(client->DownloadObject(unsafe, {}).error().code(), Errc::kInvalidArgument);
+  unsafe = Object();
+  unsafe.package_uid = std::string(63, 'b') + "/";
+  EXPECT_EQ(client->DownloadObject(unsafe, {}).error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(server_.seen().size(), 1u);
+}
+
+}  // namespace
+}  // namespace uh::agent::testing

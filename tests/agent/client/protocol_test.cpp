@@ -1,0 +1,128 @@
+// The wire format without a server: URLs, request bodies, the meaning of probe replies and
+// Content-Range.
+
+#include "agent/client/protocol.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "client_fixture.hpp"
+
+namespace uh::agent::protocol {
+namespace {
+
+using ::testing::HasSubstr;
+using uh::agent::testing::DeviceFields;
+
+const std::string kHex(64, 'c');
+
+TEST(ClientProtocolTest, JoinsUrls) {
+  EXPECT_EQ(JoinUrl("http://h:1", "/upgrades"), "http://h:1/upgrades");
+  EXPECT_EQ(JoinUrl("http://h:1/", "/upgrades"), "http://h:1/upgrades");
+  EXPECT_EQ(JoinUrl("https://h/api//", "/report"), "https://h/api/report");
+  EXPECT_TRUE(IsHttpUrl("http://h"));
+  EXPECT_TRUE(IsHttpUrl("HTTPS://h/x"));
+  EXPECT_FALSE(IsHttpUrl("http://"));
+  EXPECT_FALSE(IsHttpUrl("file:///etc/passwd"));
+  EXPECT_FALSE(IsHttpUrl("ftp://h/x"));
+  EXPECT_FALSE(IsHttpUrl("h:80"));
+}
+
+TEST(ClientProtocolTest, ObjectPathTakesOnlyLowercaseHexIds) {
+  auto path = ObjectPath(kHex, std::string(64, 'd'), std::string(64, 'e'));
+  ASSERT_TRUE(path);
+  EXPECT_EQ(*path, "/products/" + kHex + "/packages/" + std::string(64, 'd') + "/objects/" +
+                       std::string(64, 'e'));
+  for (const std::string& bad : {std::string(64, 'C'), std::string(63, 'c'), std::string(65, 'c'),
+                                 "../../../../etc/passwd" + std::string(42, 'c'),
+                                 kHex.substr(0, 60) + "?a=b", std::string()}) {
+    EXPECT_EQ(ObjectPath(bad, kHex, kHex).error().code(), Errc::kInvalidArgument) << bad;
+    EXPECT_EQ(ObjectPath(kHex, bad, kHex).error().code(), Errc::kInvalidArgument) << bad;
+    EXPECT_EQ(ObjectPath(kHex, kHex, bad).error().code(), Errc::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ClientProtocolTest, ReportBodyHasUpstreamFieldNames) {
+  auto normal = ReportBody(DeviceFields(), {.status = "downloading", .package_uid = kHex});
+  ASSERT_TRUE(normal);
+  nlohmann::json expected = DeviceFields();
+  expected["status"] = "downloading";
+  expected["package-uid"] = kHex;
+  EXPECT_EQ(nlohmann::json::parse(*normal), expected);
+
+  auto error = ReportBody(DeviceFields(), {.status = "error",
+                                           .package_uid = kHex,
+                                           .previous_state = "installing",
+                                           .error_message = "disk on fire",
+                                           .current_log = "line 1\nline 2"});
+  ASSERT_TRUE(error);
+  expected["status"] = "error";
+  expected["previous-state"] = "installing";
+  expected["error-message"] = "disk on fire";
+  expected["current-log"] = "line 1\nline 2";
+  EXPECT_EQ(nlohmann::json::parse(*error), expected);
+}
+
+TEST(ClientProtocolTest, BodiesRefuseNonObjectsAndSurviveInvalidUtf8) {
+  EXPECT_EQ(ProbeBody(nlohmann::json::array()).error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(ReportBody("text", {}).error().code(), Errc::kInvalidArgument);
+  nlohmann::json fields = DeviceFields();
+  fields["device-attributes"]["bad"] = std::string("\xff\xfe", 2);  // from a firmware script
+  auto body = ProbeBody(fields);
+  ASSERT_TRUE(body);
+  EXPECT_TRUE(nlohmann::json::accept(*body));
+}
+
+TEST(ClientProtocolTest, InterpretsProbeReplies) {
+  const std::optional<std::string> none;
+  EXPECT_TRUE(std::holds_alternative<NoUpdate>(*InterpretProbeReply(404, none, none, "{}")));
+
+  auto extra = InterpretProbeReply(200, "120", none, "ignored");
+  ASSERT_TRUE(extra);
+  EXPECT_EQ(std::get<ExtraPoll>(*extra).seconds, 120);
+  for (const std::string bad : {"", "-5", "ten", "1e3", "99999999999999999999", "31708800"}) {
+    EXPECT_EQ(InterpretProbeReply(200, bad, none, "x").error().code(), Errc::kMalformed) << bad;
+  }
+
+  auto offer = InterpretProbeReply(200, none, "c2lnbmF0dXJl", "{ \"exact\" : 1 }\n");
+  ASSERT_TRUE(offer);
+  EXPECT_EQ(std::get<UpdateOffer>(*offer).metadata, "{ \"exact\" : 1 }\n");
+  EXPECT_EQ(std::get<UpdateOffer>(*offer).signature, "c2lnbmF0dXJl");
+  auto unsigned_offer = InterpretProbeReply(200, none, "", "{}");
+  ASSERT_TRUE(unsigned_offer);
+  EXPECT_EQ(std::get<UpdateOffer>(*unsigned_offer).signature, std::nullopt);
+  EXPECT_EQ(InterpretProbeReply(200, none, none, "").error().code(), Errc::kMalformed);
+
+  auto failed = InterpretProbeReply(503, none, none, "down\nfor maintenance");
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), Errc::kIo);
+  EXPECT_THAT(failed.error().message(), HasSubstr("503: down for maintenance"));
+  EXPECT_FALSE(InterpretProbeReply(204, none, none, ""));
+  EXPECT_FALSE(InterpretProbeReply(302, none, none, ""));
+}
+
+TEST(ClientProtocolTest, ParsesContentRange) {
+  auto range = ParseContentRange("bytes 100-199/200");
+  ASSERT_TRUE(range);
+  EXPECT_EQ(range->first, 100u);
+  EXPECT_EQ(range->last, 199u);
+  EXPECT_EQ(range->total, 200u);
+  auto unknown_total = ParseContentRange("bytes 0-0/*");
+  ASSERT_TRUE(unknown_total);
+  EXPECT_EQ(unknown_total->total, std::nullopt);
+  for (const char* bad :
+       {"", "bytes", "bytes */200", "bytes 5-4/200", "bytes 0-200/200", "bytes -1-5/10",
+        "bytes 1 - 5/10", "items 0-1/2", "bytes 0-1/2x", "bytes 0-99999999999999999999/*"}) {
+    EXPECT_EQ(ParseContentRange(bad).error().code(), Errc::kMalformed) << bad;
+  }
+}
+
+TEST(ClientProtocolTest, ExcerptsAreShortAndPrintable) {
+  EXPECT_EQ(Excerpt("a\r\nb\x01"), "a  b ");
+  EXPECT_EQ(Excerpt(std::string(300, 'x'), 10), std::string(10, 'x') + "...");
+  EXPECT_EQ(StatusError(404, "").code(), Errc::kNotFound);
+  EXPECT_EQ(StatusError(404, "").message(), "server answered 404");
+}
+
+}  // namespace
+}  // namespace uh::agent::protocol
