@@ -1,0 +1,67 @@
+#pragma once
+
+// Installers: one per install mode, chosen from one table keyed by `package::Mode`. An installer
+// checks what can be checked before the download (CheckRequirements) and writes a downloaded
+// object to its target (Install). Everything a package says is untrusted: every problem is an
+// error naming the mode, the object and the target, never a crash.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+#include "package/metadata.hpp"
+
+namespace uh::agent {
+
+struct InstallContext {
+  // The object's bytes exactly as in the package (possibly compressed).
+  std::filesystem::path object_file;
+  // Prefix of every target path, device path, mount point and system file (/proc/mtd,
+  // /proc/self/mountinfo, /sys/class/mtd, /etc/fw_env.config): "/" on a real device, a
+  // directory on a simulated one, so that /dev/mmcblk0p2 is <target_root>/dev/mmcblk0p2.
+  std::filesystem::path target_root = "/";
+  // Scratch space (mount points, decompressed copies); created when missing.
+  std::filesystem::path work_dir = "/tmp/updatehub";
+  // Called between chunks of long operations; returning true stops with Errc::kCancelled.
+  std::function<bool()> cancelled;
+  // PATH used to find and run tools (mount, flash_erase, ...); empty: the agent's own PATH.
+  std::string tool_path;
+  // Limit for each tool run; 0: none.
+  std::chrono::milliseconds tool_timeout{0};
+  // uboot-env: the installation set running now (0 or 1); nullopt asks updatehub-active-get.
+  std::optional<int> active_set;
+};
+
+class Installer {
+ public:
+  virtual ~Installer() = default;
+  // What can be checked before the download: target present, not mounted, tools on PATH,
+  // room where it is knowable.
+  [[nodiscard]] virtual Expected<void> CheckRequirements(const package::Object& object,
+                                                         const InstallContext& ctx) const = 0;
+  // Writes ctx.object_file to the object's target.
+  [[nodiscard]] virtual Expected<void> Install(const package::Object& object,
+                                               const InstallContext& ctx) const = 0;
+};
+
+// The installer of a mode; nullptr for modes this agent cannot install (mender, zephyr,
+// raw-delta).
+[[nodiscard]] const Installer* FindInstaller(package::Mode mode);
+
+// FindInstaller + CheckRequirements/Install, with errors prefixed by "<mode> object <filename>".
+[[nodiscard]] Expected<void> CheckRequirements(const package::Object& object,
+                                               const InstallContext& ctx);
+[[nodiscard]] Expected<void> Install(const package::Object& object, const InstallContext& ctx);
+
+// `install-if-different`: true when the target already holds what installing `object` would
+// write, so the caller may skip it. False when the object has no such rule, for modes that do
+// not support it, and when the target or its version cannot be read. The sha256sum form works
+// before the download when the object is uncompressed and written whole; otherwise it needs
+// ctx.object_file.
+[[nodiscard]] Expected<bool> AlreadyInstalled(const package::Object& object,
+                                              const InstallContext& ctx);
+
+}  // namespace uh::agent

@@ -1,0 +1,189 @@
+// raw: dd-style write of the object to a device (or a regular file standing in for one).
+// Upstream facts: the target must exist (it is never created); truncate opens it with O_TRUNC;
+// the object is written at seek * chunk-size, starting skip * chunk-size into the object, at
+// most count * chunk-size bytes (count -1: all).
+//
+// Where we differ: upstream applies skip and count to the compressed bytes of a compressed
+// object, which cannot be what a package means; we apply them, like dd, to the decompressed
+// data. chunk-size only sets the unit of skip/seek/count: data moves in kIoBufferSize blocks.
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <limits>
+#include <vector>
+
+#include "agent/install/installers.hpp"
+#include "agent/install/object_stream.hpp"
+#include "agent/install/target.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+
+namespace uh::agent {
+namespace {
+
+struct Layout {
+  std::uint64_t skip = 0;              // bytes of the object to leave out
+  std::uint64_t seek = 0;              // where writing starts in the target
+  std::optional<std::uint64_t> limit;  // most bytes to write
+};
+
+Expected<Layout> LayoutOf(const package::Object& object) {
+  const auto chunk = object.ChunkSize();
+  if (chunk == 0) return Fail(Errc::kMalformed, "chunk-size must not be 0");
+  Layout layout;
+  auto skip = CheckedMultiply(object.Skip(), chunk, "skip");
+  if (!skip) return std::unexpected(std::move(skip.error()));
+  auto seek = CheckedMultiply(object.Seek(), chunk, "seek");
+  if (!seek) return std::unexpected(std::move(seek.error()));
+  layout.skip = *skip;
+  layout.seek = *seek;
+  if (object.Count() >= 0) {
+    auto limit = CheckedMultiply(static_cast<std::uint64_t>(object.Count()), chunk, "count");
+    if (!limit) return std::unexpected(std::move(limit.error()));
+    layout.limit = *limit;
+  }
+  if (layout.seek > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
+    return Fail(Errc::kMalformed, "seek is too large");
+  }
+  return layout;
+}
+
+// The bytes the install will write, when the metadata tells (nullopt: a compressed object
+// without required-uncompressed-size).
+std::optional<std::uint64_t> BytesToWrite(const package::Object& object, const Layout& layout) {
+  if (object.IsCompressed() && !object.required_uncompressed_size) return std::nullopt;
+  const auto size = object.InstalledSize();
+  auto bytes = size > layout.skip ? size - layout.skip : 0;
+  if (layout.limit) bytes = std::min(bytes, *layout.limit);
+  return bytes;
+}
+
+Expected<void> CheckRoom(const package::Object& object, const Target& target,
+                         const Layout& layout) {
+  const auto bytes = BytesToWrite(object, layout);
+  if (!bytes) return {};
+  if (layout.seek > std::numeric_limits<std::uint64_t>::max() - *bytes) {
+    return Fail(Errc::kMalformed, "seek and size overflow");
+  }
+  const auto end = layout.seek + *bytes;
+  struct stat st {};
+  if (::stat(target.path.c_str(), &st) != 0) return FailErrno("stat " + target.device);
+  if (S_ISBLK(st.st_mode)) {
+    const int fd = ::open(target.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return FailErrno("open " + target.device);
+    std::uint64_t capacity = 0;
+    const int rc = ::ioctl(fd, BLKGETSIZE64, &capacity);
+    ::close(fd);
+    if (rc == 0 && end > capacity) {
+      return Fail(Errc::kNoSpace, "target " + target.device + " holds " + std::to_string(capacity) +
+                                      " bytes, the object needs " + std::to_string(end));
+    }
+  } else if (S_ISREG(st.st_mode) && end > static_cast<std::uint64_t>(st.st_size)) {
+    const auto growth = end - static_cast<std::uint64_t>(st.st_size);
+    auto free = FreeSpace(target.path.parent_path());
+    if (!free) return std::unexpected(std::move(free.error()));
+    if (growth > *free) {
+      return Fail(Errc::kNoSpace, "target " + target.device + " must grow by " +
+                                      std::to_string(growth) + " bytes, " + std::to_string(*free) +
+                                      " are free");
+    }
+  }
+  return {};
+}
+
+Expected<void> WriteAt(int fd, std::span<const std::byte> data, std::uint64_t offset) {
+  while (!data.empty()) {
+    const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FailErrno("write");
+    }
+    data = data.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+Expected<void> CheckRawRequirements(const package::Object& object, const InstallContext& ctx) {
+  if (object.target_type.value_or(package::TargetType::kDevice) != package::TargetType::kDevice) {
+    return Fail(Errc::kMalformed, "raw mode needs target-type device");
+  }
+  auto layout = LayoutOf(object);
+  if (!layout) return std::unexpected(std::move(layout.error()));
+  auto target = ResolveTarget(object, ctx);
+  if (!target) return std::unexpected(std::move(target.error()));
+  UH_TRY(CheckTargetFree(*target, ctx, /*allow_directory=*/false));
+  return CheckRoom(object, *target, *layout);
+}
+
+Expected<void> InstallRaw(const package::Object& object, const InstallContext& ctx) {
+  auto layout = LayoutOf(object);
+  if (!layout) return std::unexpected(std::move(layout.error()));
+  auto target = ResolveTarget(object, ctx);
+  if (!target) return std::unexpected(std::move(target.error()));
+  auto input = ObjectStream::Open(ctx.object_file, object.IsCompressed());
+  if (!input) return std::unexpected(std::move(input.error()));
+
+  const int flags = O_WRONLY | O_CLOEXEC | (object.Truncate() ? O_TRUNC : 0);
+  const int fd = ::open(target->path.c_str(), flags);
+  if (fd < 0) return FailErrno("open target " + target->device);
+  File output(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return FailErrno("stat target " + target->device);
+  if (S_ISDIR(st.st_mode)) {
+    return Fail(Errc::kInvalidArgument, "target " + target->device + " is a directory");
+  }
+
+  auto skipped = input->Skip(layout->skip);
+  if (!skipped) {
+    return std::unexpected(std::move(skipped.error()).WithContext("writing to " + target->device));
+  }
+  if (*skipped < layout->skip) {
+    spdlog::warn("{}: skip is past the end of the object, nothing is written", ObjectLabel(object));
+  }
+  std::vector<std::byte> buffer(kIoBufferSize);
+  std::uint64_t written = 0;
+  for (;;) {
+    UH_TRY(CheckCancelled(ctx));
+    std::size_t want = buffer.size();
+    if (layout->limit) {
+      want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *layout->limit - written));
+    }
+    if (want == 0) break;
+    auto n = input->Read(std::span(buffer.data(), want));
+    if (!n)
+      return std::unexpected(std::move(n.error()).WithContext("writing to " + target->device));
+    if (*n == 0) break;
+    if (layout->seek + written > std::numeric_limits<std::uint64_t>::max() - *n) {
+      return Fail(Errc::kMalformed, "write offset overflows");
+    }
+    UH_TRY_CTX(WriteAt(fd, std::span(buffer.data(), *n), layout->seek + written),
+               "writing target " + target->device);
+    written += *n;
+  }
+  UH_TRY_CTX(output.Sync(), "target " + target->device);
+  UH_TRY_CTX(output.Close(), "target " + target->device);
+  spdlog::info("{}: wrote {} bytes to {} at offset {}", ObjectLabel(object), written,
+               target->device, layout->seek);
+  return {};
+}
+
+}  // namespace
+
+Expected<void> RawInstaller::CheckRequirements(const package::Object& object,
+                                               const InstallContext& ctx) const {
+  return CheckRawRequirements(object, ctx);
+}
+
+Expected<void> RawInstaller::Install(const package::Object& object,
+                                     const InstallContext& ctx) const {
+  return InstallRaw(object, ctx);
+}
+
+}  // namespace uh::agent
