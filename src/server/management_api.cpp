@@ -1,5 +1,6 @@
 #include "server/management_api.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "core/hash.hpp"
@@ -151,7 +152,7 @@ Response ShowDevice(ApiContext& context, Request& request) {
   return Response::Json(200, out);
 }
 
-std::string MetricsText(const Metrics& metrics) {
+std::string MetricsText(const Metrics& metrics, const std::vector<Rollout>& rollouts) {
   std::ostringstream out;
   auto counter = [&](const char* name, const char* help, std::uint64_t value) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
@@ -167,6 +168,13 @@ std::string MetricsText(const Metrics& metrics) {
   counter("updatehub_download_bytes_total", "Object bytes sent to devices.",
           metrics.download_bytes);
   counter("updatehub_packages_uploaded_total", "Packages accepted.", metrics.packages_uploaded);
+  out << "# HELP updatehub_rollouts Rollouts by state.\n# TYPE updatehub_rollouts gauge\n";
+  for (auto state : {RolloutState::kScheduled, RolloutState::kRunning, RolloutState::kPaused,
+                     RolloutState::kFinished, RolloutState::kStopped}) {
+    const auto count = std::ranges::count_if(
+        rollouts, [state](const Rollout& rollout) { return rollout.state == state; });
+    out << "updatehub_rollouts{state=\"" << RolloutStateName(state) << "\"} " << count << "\n";
+  }
   return out.str();
 }
 
@@ -197,7 +205,10 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
     return Response::Json(200, {{"status", "ok"}});
   });
   router.Add(Method::kGet, "/metrics", [&context](Request&) {
-    return Response::Text(200, MetricsText(context.metrics), "text/plain; version=0.0.4");
+    auto rollouts = context.store.ListRollouts("", true);
+    if (!rollouts) return Response::FromError(rollouts.error());
+    return Response::Text(200, MetricsText(context.metrics, *rollouts),
+                          "text/plain; version=0.0.4");
   });
 
   router.Add(Method::kPost, "/api/v1/login", [&context](Request& r) { return Login(context, r); });
