@@ -1,0 +1,240 @@
+// Daemon: construction, the run loop, waiting, and the requests of the local API. The states
+// themselves are in daemon_states.cpp (idle ones) and daemon_update.cpp (the update).
+
+#include "agent/daemon/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace uh::agent {
+
+Daemon::Daemon(AgentConfig config, DaemonOptions options)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      callbacks_(config_.firmware.metadata),
+      random_(options_.seed) {}
+
+Daemon::~Daemon() = default;
+
+Expected<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config, DaemonOptions options) {
+  std::unique_ptr<Daemon> daemon(new Daemon(std::move(config), std::move(options)));
+  daemon->bootloader_ = std::move(daemon->options_.bootloader);
+  if (!daemon->bootloader_) {
+    SlotCommandsOptions slots;
+    slots.dir = daemon->config_.update.slot_commands_dir;
+    daemon->bootloader_ = std::make_unique<SlotCommands>(std::move(slots));
+  }
+  auto runtime = LoadRuntimeSettings(daemon->config_.storage.runtime_settings);
+  if (!runtime) return std::unexpected(runtime.error().WithContext("runtime settings"));
+  if (runtime->warning) spdlog::warn("{}", *runtime->warning);
+  daemon->runtime_ = std::move(runtime->settings);
+  // A broken metadata script must not stop the agent for good: each probe tries again.
+  if (auto firmware = daemon->ReloadFirmware(); !firmware) {
+    spdlog::error("firmware metadata: {}", firmware.error().message());
+  }
+  return daemon;
+}
+
+std::unique_ptr<Client> Daemon::MakeServerClient(const std::string& server) {
+  ClientOptions options;
+  options.server_url = server;
+  if (!config_.network.ca_file.empty()) options.ca_file = config_.network.ca_file;
+  if (!config_.network.product_token.empty()) {
+    options.product_token = config_.network.product_token;
+  }
+  auto client = MakeClient(std::move(options));
+  if (!client) {
+    spdlog::error("server {}: {}", server, client.error().message());
+    return nullptr;
+  }
+  return std::move(*client);
+}
+
+Expected<void> Daemon::ReloadFirmware() {
+  auto firmware = LoadFirmwareMetadata(config_.firmware.metadata);
+  if (!firmware) return std::unexpected(firmware.error());
+  firmware_ = std::move(*firmware);
+  return {};
+}
+
+Expected<void> Daemon::SaveRuntime() {
+  if (config_.storage.read_only) return {};
+  return SaveRuntimeSettings(config_.storage.runtime_settings, runtime_);
+}
+
+void Daemon::Run() {
+  StateId current = StateId::kEntryPoint;
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+    }
+    state_ = current;
+    spdlog::debug("state {}", NameOf(current));
+    const Event event = RunState(current);
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+    }
+    auto next = NextState(current, event);
+    if (!next) {
+      error_ = uh::Error(Errc::kInternal, "no transition from " + std::string(NameOf(current)) +
+                                              " on " + std::string(NameOf(event)));
+      failed_status_ = std::string(NameOf(current));
+      next = StateId::kError;
+    }
+    spdlog::info("{} --{}--> {}", NameOf(current), NameOf(event), NameOf(*next));
+    current = *next;
+  }
+  // A probe asked through the API must not wait for an answer that will not come.
+  FinishProbeRequest(ProbeOutcome::Failed("the agent is stopping"));
+}
+
+Event Daemon::RunState(StateId state) {
+  switch (state) {
+    case StateId::kEntryPoint:
+      return EntryPoint();
+    case StateId::kPark:
+      return Park();
+    case StateId::kPoll:
+      return Poll();
+    case StateId::kProbe:
+      return Probe();
+    case StateId::kValidation:
+      return Validation();
+    case StateId::kDownload:
+      return Download();
+    case StateId::kInstall:
+      return Install();
+    case StateId::kReboot:
+      return Reboot();
+    case StateId::kValidate:
+      return Validate();
+    case StateId::kError:
+      return HandleError();
+  }
+  return Event::kFailed;
+}
+
+void Daemon::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  abort_download_ = true;
+  wake_.notify_all();
+}
+
+std::optional<Daemon::Request> Daemon::WaitForRequest(
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::unique_lock lock(mutex_);
+  const auto ready = [this] { return stopping_ || request_.has_value(); };
+  if (deadline) {
+    wake_.wait_until(lock, *deadline, ready);
+  } else {
+    wake_.wait(lock, ready);
+  }
+  if (stopping_) return std::nullopt;
+  return std::exchange(request_, std::nullopt);
+}
+
+nlohmann::json Daemon::Info() {
+  std::lock_guard lock(mutex_);
+  return {{"state", NameOf(state_.load())},
+          {"version", DefaultUserAgent()},
+          {"config", ConfigToInfoJson(config_)},
+          {"firmware", firmware_.ToInfoJson()},
+          {"runtime_settings", RuntimeSettingsToJson(runtime_, config_.storage.runtime_settings,
+                                                     !config_.storage.read_only)}};
+}
+
+ProbeOutcome Daemon::RequestProbe(std::optional<std::string> custom_server) {
+  std::unique_lock lock(mutex_);
+  const StateId now = state_.load();
+  if ((now != StateId::kPoll && now != StateId::kPark) || request_ || probe_waiting_) {
+    return ProbeOutcome::Busy(std::string(NameOf(now)));
+  }
+  request_ = Request{Request::Kind::kProbe, custom_server.value_or("")};
+  probe_waiting_ = true;
+  probe_outcome_.reset();
+  wake_.notify_all();
+  wake_.wait_for(lock, options_.api_probe_wait,
+                 [this] { return probe_outcome_.has_value() || stopping_; });
+  probe_waiting_ = false;
+  if (!probe_outcome_) return ProbeOutcome::Failed("no answer in time");
+  return *std::exchange(probe_outcome_, std::nullopt);
+}
+
+void Daemon::FinishProbeRequest(ProbeOutcome outcome) {
+  std::lock_guard lock(mutex_);
+  if (!probe_waiting_ || probe_outcome_) return;
+  probe_outcome_ = std::move(outcome);
+  wake_.notify_all();
+}
+
+InstallOutcome Daemon::RequestLocalInstall(std::filesystem::path file) {
+  std::lock_guard lock(mutex_);
+  const std::string now(NameOf(state_.load()));
+  if ((state_ != StateId::kPoll && state_ != StateId::kPark) || request_) {
+    return InstallOutcome::Busy(now);
+  }
+  request_ = Request{Request::Kind::kLocalInstall, file.string()};
+  wake_.notify_all();
+  return InstallOutcome::Accepted(now);
+}
+
+InstallOutcome Daemon::RequestRemoteInstall(std::string url) {
+  std::lock_guard lock(mutex_);
+  const std::string now(NameOf(state_.load()));
+  if ((state_ != StateId::kPoll && state_ != StateId::kPark) || request_) {
+    return InstallOutcome::Busy(now);
+  }
+  request_ = Request{Request::Kind::kRemoteInstall, std::move(url)};
+  wake_.notify_all();
+  return InstallOutcome::Accepted(now);
+}
+
+bool Daemon::AbortDownload() {
+  if (!downloading_.load()) return false;
+  abort_download_ = true;
+  return true;
+}
+
+std::chrono::milliseconds Daemon::NextProbeDelay() {
+  using std::chrono::milliseconds;
+  milliseconds delay{0};
+  if (extra_poll_) {
+    delay = std::chrono::seconds(std::max<std::int64_t>(*extra_poll_, 0));
+    extra_poll_.reset();
+  } else if (runtime_.polling.now || !runtime_.polling.last) {
+    return milliseconds(0);
+  } else if (runtime_.polling.retries > 0) {
+    const auto cap = std::min<milliseconds>(config_.polling.interval, std::chrono::hours(1));
+    const auto shift = std::min<std::uint64_t>(runtime_.polling.retries - 1, 20);
+    delay = std::min<milliseconds>(options_.retry_base * (1LL << shift), cap);
+  } else {
+    const auto since = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now() -
+                                                                *runtime_.polling.last);
+    delay = std::max(milliseconds(0),
+                     std::chrono::duration_cast<milliseconds>(config_.polling.interval) - since);
+  }
+  // Jitter: a fleet that booted together must not probe together.
+  const auto spread = delay.count() * static_cast<long long>(config_.polling.jitter_percent) / 100;
+  if (spread > 0) {
+    delay += milliseconds(std::uniform_int_distribution<long long>(-spread, spread)(random_));
+  }
+  return std::max(delay, milliseconds(0));
+}
+
+std::filesystem::path Daemon::ObjectPath(const std::string& sha256) const {
+  return config_.update.download_dir / sha256;
+}
+
+const std::vector<package::Object>& Daemon::ObjectsForSlot() const {
+  const auto& sets = offer_->parsed.sets;
+  const auto index = static_cast<std::size_t>(update_ ? update_->target_slot : 1);
+  return sets.size() > index ? sets[index] : sets.front();
+}
+
+}  // namespace uh::agent

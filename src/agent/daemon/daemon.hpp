@@ -1,0 +1,145 @@
+#pragma once
+
+// The agent daemon: runs the state machine (state_machine.hpp) on the calling thread, and
+// takes requests from the local API on other threads. Everything the daemon touches on the
+// device comes through its config: the firmware metadata scripts, the A/B bootloader, the
+// download directory, the target root, the reboot command.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "agent/api/agent_control.hpp"
+#include "agent/client/client.hpp"
+#include "agent/daemon/state_machine.hpp"
+#include "agent/daemon/update_state.hpp"
+#include "agent/device/bootloader.hpp"
+#include "agent/device/callbacks.hpp"
+#include "agent/device/config.hpp"
+#include "agent/device/firmware_metadata.hpp"
+#include "agent/device/runtime_settings.hpp"
+#include "package/metadata.hpp"
+
+namespace uh::agent {
+
+struct DaemonOptions {
+  // The A/B backend; null: the updatehub-active-* commands (config.update.slot_commands_dir).
+  std::unique_ptr<Bootloader> bootloader;
+  // The recent log, sent with error reports.
+  std::function<std::string()> recent_log;
+  // How long to wait for the reboot command to take the device down before calling it failed.
+  std::chrono::milliseconds reboot_timeout{std::chrono::minutes(10)};
+  // First wait after a failed probe; doubles per retry up to min(interval, 1 h).
+  std::chrono::milliseconds retry_base{std::chrono::seconds(15)};
+  std::uint64_t seed = std::random_device{}();
+  // How long a probe asked through the local API may take.
+  std::chrono::milliseconds api_probe_wait{std::chrono::minutes(5)};
+};
+
+class Daemon final : public AgentControl {
+ public:
+  [[nodiscard]] static Expected<std::unique_ptr<Daemon>> Create(AgentConfig config,
+                                                                DaemonOptions options = {});
+  ~Daemon();
+
+  // Runs states until Stop(). Returns when stopped.
+  void Run();
+  // Asks Run to return at the next state boundary or wait (thread safe).
+  void Stop();
+
+  // Local API (thread safe).
+  [[nodiscard]] StateId state() const { return state_.load(); }
+  [[nodiscard]] nlohmann::json Info() override;
+  // Probes now (with another server when given) and waits for the answer; busy unless idle.
+  [[nodiscard]] ProbeOutcome RequestProbe(std::optional<std::string> custom_server) override;
+  // Installs a .uhupkg file or URL; busy unless idle.
+  [[nodiscard]] InstallOutcome RequestLocalInstall(std::filesystem::path file) override;
+  [[nodiscard]] InstallOutcome RequestRemoteInstall(std::string url) override;
+  // False when nothing is downloading.
+  [[nodiscard]] bool AbortDownload() override;
+
+ private:
+  struct Request {
+    enum class Kind { kProbe, kLocalInstall, kRemoteInstall } kind = Kind::kProbe;
+    std::string argument;  // custom server, file or url
+  };
+  // The package being handled by validation, download, install.
+  struct Offer {
+    std::string metadata;
+    std::string signature;
+    bool remote = true;
+    package::Metadata parsed;
+  };
+
+  explicit Daemon(AgentConfig config, DaemonOptions options);
+
+  // States (daemon_states.cpp and daemon_update.cpp); each returns what happened.
+  Event EntryPoint();
+  Event Park();
+  Event Poll();
+  Event Probe();
+  Event Validation();
+  Event Download();
+  Event Install();
+  Event Reboot();
+  Event Validate();
+  Event HandleError();
+  Event RunState(StateId state);
+
+  // Waits until `deadline` or a request or Stop; returns the request if one came.
+  std::optional<Request> WaitForRequest(
+      std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Turns an install request into an offer (the package's objects land in the download dir).
+  Expected<void> PrepareInstall(const Request& request);
+  // The wait before the next probe, from runtime settings, backoff and jitter.
+  std::chrono::milliseconds NextProbeDelay();
+  Expected<void> SaveRuntime();
+  Expected<void> ReloadFirmware();
+  // The state-change-callback for entering `state`; kCancelled, kFailed or nothing.
+  std::optional<Event> EnterCallback(std::string_view state);
+  void Report(const std::string& status);
+  Event Failed(std::string_view status, const uh::Error& error);
+  std::filesystem::path ObjectPath(const std::string& sha256) const;
+  const std::vector<package::Object>& ObjectsForSlot() const;
+  void FinishProbeRequest(ProbeOutcome outcome);
+  std::unique_ptr<Client> MakeServerClient(const std::string& server);
+
+  AgentConfig config_;
+  DaemonOptions options_;
+  std::unique_ptr<Bootloader> bootloader_;
+  Callbacks callbacks_;
+  std::mt19937_64 random_;
+
+  std::atomic<StateId> state_{StateId::kEntryPoint};
+  RuntimeSettings runtime_;
+  FirmwareMetadata firmware_;
+  std::unique_ptr<Client> client_;
+
+  std::optional<Offer> offer_;
+  std::optional<UpdateState> update_;
+  int active_slot_ = 0;
+  std::string failed_status_;  // the report status of the step that failed
+  std::optional<uh::Error> error_;
+  std::optional<std::int64_t> extra_poll_;  // Add-Extra-Poll from the last probe
+  std::string probe_server_;                // a custom server for the next probe, from the API
+  bool rollback_reboot_ = false;            // Reboot only reboots: validation rolled back
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::optional<Request> request_;
+  bool probe_waiting_ = false;
+  std::optional<ProbeOutcome> probe_outcome_;
+  std::atomic<bool> abort_download_{false};
+  std::atomic<bool> downloading_{false};
+};
+
+}  // namespace uh::agent

@@ -1,0 +1,320 @@
+// Daemon states of the update itself: validation, download, install, reboot; and preparing
+// an install asked through the local API.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+#include <system_error>
+
+#include "agent/daemon/daemon.hpp"
+#include "agent/install/installer.hpp"
+#include "core/fs.hpp"
+#include "core/hash.hpp"
+#include "core/process.hpp"
+#include "package/package_reader.hpp"
+#include "package/signature.hpp"
+
+namespace uh::agent {
+namespace {
+
+// The distinct objects of a set (two objects may share content).
+std::vector<const package::Object*> Distinct(const std::vector<package::Object>& objects) {
+  std::vector<const package::Object*> out;
+  std::set<std::string> seen;
+  for (const auto& object : objects) {
+    if (seen.insert(object.sha256sum).second) out.push_back(&object);
+  }
+  return out;
+}
+
+bool ModeAllowed(const std::vector<std::string>& allowed, package::Mode mode) {
+  const auto name = package::ModeName(mode);
+  return std::ranges::any_of(allowed, [&](const std::string& entry) {
+    // Upstream's list names the test mode "dry-run".
+    return entry == name || (mode == package::Mode::kTest && entry == "dry-run");
+  });
+}
+
+Expected<void> VerifyObjectFile(const std::filesystem::path& path, const package::Object& object) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Fail(Errc::kNotFound, path.string() + ": " + ec.message());
+  if (size != object.size) {
+    return Fail(Errc::kIntegrity, object.filename + ": " + std::to_string(size) +
+                                      " bytes on disk, " + std::to_string(object.size) +
+                                      " expected");
+  }
+  auto hash = Sha256File(path);
+  if (!hash) return std::unexpected(hash.error());
+  if (hash->sha256 != object.sha256sum) {
+    return Fail(Errc::kIntegrity,
+                object.filename + ": sha256 " + hash->sha256 + ", expected " + object.sha256sum);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<Event> Daemon::EnterCallback(std::string_view state) {
+  auto action = callbacks_.StateChange(state);
+  if (!action) {
+    error_ = action.error().WithContext("state-change-callback " + std::string(state));
+    return Event::kFailed;
+  }
+  if (*action == CallbackAction::kCancel) {
+    spdlog::info("state-change-callback cancelled {}", state);
+    return Event::kCancelled;
+  }
+  return std::nullopt;
+}
+
+void Daemon::Report(const std::string& status) {
+  if (!offer_ || !offer_->remote) return;
+  // After a restart (a resumed update, the first boot of a new slot) there is none yet.
+  if (!client_) client_ = MakeServerClient(config_.network.server_address);
+  if (!client_) return;
+  ReportRequest report;
+  report.status = status;
+  report.package_uid = Sha256Hex(offer_->metadata);
+  if (status == "error" && error_) {
+    report.previous_state = failed_status_;
+    report.error_message = error_->message();
+    if (options_.recent_log) report.current_log = options_.recent_log();
+  }
+  if (auto sent = client_->Report(firmware_.ToProbeJson(), report); !sent) {
+    spdlog::warn("report {}: {}", status, sent.error().message());
+  }
+}
+
+Event Daemon::Failed(std::string_view status, const uh::Error& error) {
+  error_ = error;
+  failed_status_ = std::string(status);
+  return Event::kFailed;
+}
+
+Expected<void> Daemon::PrepareInstall(const Request& request) {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.update.download_dir, ec);
+  if (ec)
+    return Fail(Errc::kIo,
+                "creating " + config_.update.download_dir.string() + ": " + ec.message());
+  std::filesystem::path file = request.argument;
+  if (request.kind == Request::Kind::kRemoteInstall) {
+    auto client = MakeServerClient(config_.network.server_address);
+    if (!client) return Fail(Errc::kInvalidArgument, "cannot make an HTTP client");
+    file = config_.update.download_dir / "remote-install.uhupkg";
+    DownloadControl control;
+    abort_download_ = false;
+    control.abort = &abort_download_;
+    downloading_ = true;
+    auto fetched = client->DownloadUrl(request.argument, file, control, 16ULL << 30);
+    downloading_ = false;
+    if (!fetched) return std::unexpected(fetched.error().WithContext(request.argument));
+  }
+  auto reader = package::PackageReader::Open(file);
+  if (!reader) return std::unexpected(reader.error().WithContext(file.string()));
+  UH_TRY_CTX(CheckFreeSpace(config_.update.download_dir, reader->objects_size()), "download dir");
+  for (const auto& set : reader->metadata().sets) {
+    for (const auto* object : Distinct(set)) {
+      const auto dest = ObjectPath(object->sha256sum);
+      auto out = AtomicFile::Create(dest);
+      if (!out) return std::unexpected(out.error());
+      UH_TRY_CTX(reader->ReadObject(
+                     object->sha256sum,
+                     [&](std::span<const std::byte> bytes) { return out->file().WriteAll(bytes); }),
+                 object->filename);
+      UH_TRY(out->Commit());
+    }
+  }
+  offer_ = Offer{reader->metadata_bytes(), reader->signature(), false, reader->metadata()};
+  spdlog::info("installing {} from {}", offer_->parsed.version, request.argument);
+  return {};
+}
+
+Event Daemon::Validation() {
+  const std::string uid = Sha256Hex(offer_->metadata);
+  const auto& metadata = offer_->parsed;
+  const auto invalid = [&](uh::Error error) {
+    return Failed("validation", std::move(error).WithContext("package " + uid));
+  };
+  if (offer_->remote && runtime_.update.applied_package_uid == uid) {
+    spdlog::info("package {} is already installed", uid);
+    offer_.reset();
+    return Event::kAlreadyApplied;
+  }
+  if (firmware_.public_key) {
+    if (offer_->signature.empty()) {
+      return invalid(uh::Error(Errc::kSignature, "unsigned, and this device requires signatures"));
+    }
+    auto key = package::PublicKey::Load(*firmware_.public_key);
+    if (!key) return invalid(key.error().WithContext("key.pub"));
+    if (!key->VerifyBase64(offer_->metadata, offer_->signature)) {
+      return invalid(uh::Error(Errc::kSignature, "the signature does not verify with key.pub"));
+    }
+  }
+  if (metadata.product != firmware_.product_uid) {
+    return invalid(uh::Error(
+        Errc::kInvalidArgument,
+        "made for product " + metadata.product + ", this device is " + firmware_.product_uid));
+  }
+  if (!metadata.SupportsHardware(firmware_.hardware)) {
+    return invalid(uh::Error(Errc::kInvalidArgument,
+                             "does not support hardware '" + firmware_.hardware + "'"));
+  }
+  auto active = bootloader_->ActiveSlot();
+  if (!active) return invalid(active.error().WithContext("reading the active slot"));
+  update_ = UpdateState{UpdatePhase::kDownloading,
+                        uid,
+                        offer_->metadata,
+                        offer_->signature,
+                        offer_->remote,
+                        1 - *active,
+                        *active};
+  std::uint64_t needed = 0;
+  for (const auto& object : ObjectsForSlot()) {
+    if (!ModeAllowed(config_.update.supported_install_modes, object.mode)) {
+      update_.reset();
+      return invalid(uh::Error(Errc::kUnsupported, "install mode " +
+                                                       std::string(package::ModeName(object.mode)) +
+                                                       " is not allowed on this device"));
+    }
+    InstallContext ctx;
+    ctx.object_file = ObjectPath(object.sha256sum);
+    ctx.target_root = config_.update.target_root;
+    ctx.work_dir = config_.update.download_dir / "work";
+    ctx.active_set = *active;
+    if (auto ok = CheckRequirements(object, ctx); !ok) {
+      update_.reset();
+      return invalid(ok.error());
+    }
+  }
+  for (const auto* object : Distinct(ObjectsForSlot())) {
+    std::error_code ec;
+    const auto have = std::filesystem::file_size(ObjectPath(object->sha256sum), ec);
+    needed += ec ? object->size : object->size - std::min(object->size, have);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config_.update.download_dir, ec);
+  if (auto room = CheckFreeSpace(config_.update.download_dir, needed); !room) {
+    update_.reset();
+    return invalid(room.error());
+  }
+  return Event::kValid;
+}
+
+Event Daemon::Download() {
+  if (auto stop = EnterCallback("download")) return *stop;
+  if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
+    return Failed("downloading", saved.error());
+  }
+  if (update_->remote && !client_) client_ = MakeServerClient(config_.network.server_address);
+  Report("downloading");
+  abort_download_ = false;
+  downloading_ = true;
+  for (const auto* object : Distinct(ObjectsForSlot())) {
+    const auto path = ObjectPath(object->sha256sum);
+    if (!update_->remote) {
+      if (auto ok = VerifyObjectFile(path, *object); !ok) {
+        downloading_ = false;
+        return Failed("downloading", ok.error());
+      }
+      continue;
+    }
+    ObjectDownload download{offer_->parsed.product, update_->package_uid, object->sha256sum,
+                            object->size, path};
+    DownloadControl control;
+    control.abort = &abort_download_;
+    auto fetched = client_ ? client_->DownloadObject(download, control)
+                           : Expected<void>(std::unexpected(
+                                 uh::Error(Errc::kInvalidArgument, "no server client")));
+    if (!fetched) {
+      downloading_ = false;
+      if (fetched.error().code() == Errc::kCancelled) {
+        spdlog::info("download aborted; what arrived is kept for a later resume");
+        {
+          std::lock_guard lock(mutex_);
+          if (stopping_) return Event::kCancelled;  // resumes on the next start
+        }
+        (void)ClearUpdateState(config_.storage.state_file);
+        offer_.reset();
+        update_.reset();
+        return Event::kCancelled;
+      }
+      return Failed("downloading", fetched.error().WithContext(object->filename));
+    }
+  }
+  downloading_ = false;
+  Report("downloaded");
+  return Event::kDownloaded;
+}
+
+Event Daemon::Install() {
+  if (auto stop = EnterCallback("install")) return *stop;
+  update_->phase = UpdatePhase::kInstalling;
+  if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
+    return Failed("installing", saved.error());
+  }
+  Report("installing");
+  for (const auto& object : ObjectsForSlot()) {
+    // Again: the files may have been damaged since (a power cut, a full disk).
+    if (auto ok = VerifyObjectFile(ObjectPath(object.sha256sum), object); !ok) {
+      return Failed("installing", ok.error());
+    }
+    InstallContext ctx;
+    ctx.object_file = ObjectPath(object.sha256sum);
+    ctx.target_root = config_.update.target_root;
+    ctx.work_dir = config_.update.download_dir / "work";
+    ctx.active_set = update_->previous_slot;
+    auto skip = AlreadyInstalled(object, ctx);
+    if (skip && *skip) {
+      spdlog::info("{}: already installed, skipped", object.filename);
+      continue;
+    }
+    spdlog::info("installing {} ({})", object.filename, package::ModeName(object.mode));
+    if (auto installed = uh::agent::Install(object, ctx); !installed) {
+      return Failed("installing", installed.error());
+    }
+  }
+  Report("installed");
+  return Event::kInstalled;
+}
+
+Event Daemon::Reboot() {
+  if (!std::exchange(rollback_reboot_, false)) {
+    if (auto stop = EnterCallback("reboot")) return *stop;
+    update_->phase = UpdatePhase::kRebooting;
+    if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
+      return Failed("rebooting", saved.error());
+    }
+    // Recorded before the switch: the first boot of the new slot must know it is one.
+    runtime_.update.upgrade_to_installation = update_->target_slot;
+    if (auto saved = SaveRuntimeSettings(config_.storage.runtime_settings, runtime_); !saved) {
+      return Failed("rebooting", saved.error());
+    }
+    if (auto switched = bootloader_->SetActiveSlot(update_->target_slot); !switched) {
+      return Failed("rebooting", switched.error().WithContext("switching slots"));
+    }
+    Report("rebooting");
+    for (const auto* object : Distinct(ObjectsForSlot())) {
+      std::error_code ec;
+      std::filesystem::remove(ObjectPath(object->sha256sum), ec);
+    }
+  }
+  spdlog::info("rebooting: {}", fmt::join(config_.update.reboot_command, " "));
+  auto rebooted = RunProcess(config_.update.reboot_command);
+  if (!rebooted) return Failed("rebooting", rebooted.error().WithContext("reboot command"));
+  if (!rebooted->Succeeded()) {
+    return Failed("rebooting", uh::Error(Errc::kIo, "reboot command " + rebooted->Describe() +
+                                                        ": " + rebooted->err));
+  }
+  // The system takes us down now; waking up here means it did not.
+  (void)WaitForRequest(std::chrono::steady_clock::now() + options_.reboot_timeout);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return Event::kCancelled;
+  }
+  return Failed("rebooting", uh::Error(Errc::kTimeout, "the device did not reboot"));
+}
+
+}  // namespace uh::agent

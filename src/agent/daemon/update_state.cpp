@@ -1,0 +1,126 @@
+#include "agent/daemon/update_state.hpp"
+
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "core/fs.hpp"
+#include "core/hash.hpp"
+#include "core/json.hpp"
+
+namespace uh::agent {
+namespace {
+
+constexpr std::size_t kMaxStateBytes = 4 * 1024 * 1024;
+
+std::optional<UpdatePhase> ParsePhase(std::string_view name) {
+  for (auto phase :
+       {UpdatePhase::kDownloading, UpdatePhase::kInstalling, UpdatePhase::kRebooting}) {
+    if (UpdatePhaseName(phase) == name) return phase;
+  }
+  return std::nullopt;
+}
+
+Expected<UpdateState> Parse(std::string_view text) {
+  auto json = ParseJson(text, {.max_depth = 4, .max_bytes = kMaxStateBytes});
+  if (!json) return std::unexpected(json.error());
+  const auto string_of = [&](const char* key) -> Expected<std::string> {
+    if (!json->contains(key) || !(*json)[key].is_string()) {
+      return Fail(Errc::kMalformed, std::string("'") + key + "' is missing or not a string");
+    }
+    return (*json)[key].get<std::string>();
+  };
+  const auto slot_of = [&](const char* key) -> Expected<int> {
+    if (!json->contains(key) || !(*json)[key].is_number_integer()) {
+      return Fail(Errc::kMalformed, std::string("'") + key + "' is missing or not a number");
+    }
+    const auto slot = (*json)[key].get<std::int64_t>();
+    if (slot != 0 && slot != 1)
+      return Fail(Errc::kMalformed, std::string("'") + key + "' is not 0 or 1");
+    return static_cast<int>(slot);
+  };
+  if (!json->is_object()) return Fail(Errc::kMalformed, "not a JSON object");
+  UpdateState state;
+  auto phase = string_of("phase");
+  if (!phase) return std::unexpected(phase.error());
+  auto parsed = ParsePhase(*phase);
+  if (!parsed) return Fail(Errc::kMalformed, "unknown phase '" + *phase + "'");
+  state.phase = *parsed;
+  for (auto [key, field] :
+       {std::pair{"package_uid", &state.package_uid}, std::pair{"metadata", &state.metadata},
+        std::pair{"signature", &state.signature}}) {
+    auto value = string_of(key);
+    if (!value) return std::unexpected(value.error());
+    *field = std::move(*value);
+  }
+  if (!json->contains("remote") || !(*json)["remote"].is_boolean()) {
+    return Fail(Errc::kMalformed, "'remote' is missing or not a boolean");
+  }
+  state.remote = (*json)["remote"].get<bool>();
+  auto target = slot_of("target_slot");
+  if (!target) return std::unexpected(target.error());
+  auto previous = slot_of("previous_slot");
+  if (!previous) return std::unexpected(previous.error());
+  state.target_slot = *target;
+  state.previous_slot = *previous;
+  if (Sha256Hex(state.metadata) != state.package_uid) {
+    return Fail(Errc::kIntegrity, "the metadata does not hash to the package uid");
+  }
+  return state;
+}
+
+}  // namespace
+
+std::string_view UpdatePhaseName(UpdatePhase phase) {
+  switch (phase) {
+    case UpdatePhase::kDownloading:
+      return "downloading";
+    case UpdatePhase::kInstalling:
+      return "installing";
+    case UpdatePhase::kRebooting:
+      return "rebooting";
+  }
+  return "unknown";
+}
+
+Expected<LoadedUpdateState> LoadUpdateState(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return LoadedUpdateState{};
+  auto text = ReadFileLimited(path, kMaxStateBytes);
+  std::optional<Error> problem;
+  if (!text) {
+    if (text.error().code() != Errc::kTooLarge) return std::unexpected(text.error());
+    problem = text.error();
+  } else if (auto state = Parse(*text)) {
+    return LoadedUpdateState{std::move(*state), std::nullopt};
+  } else {
+    problem = state.error();
+  }
+  // Corrupt: keep it for a post-mortem, and start over.
+  const auto aside = path.string() + ".old";
+  std::filesystem::rename(path, aside, ec);
+  if (ec) return Fail(Errc::kIo, "moving " + path.string() + " aside: " + ec.message());
+  return LoadedUpdateState{std::nullopt, "update state " + path.string() + " was corrupt (" +
+                                             problem->message() + "); moved to " + aside};
+}
+
+Expected<void> SaveUpdateState(const std::filesystem::path& path, const UpdateState& state) {
+  const nlohmann::json json = {{"phase", UpdatePhaseName(state.phase)},
+                               {"package_uid", state.package_uid},
+                               {"metadata", state.metadata},
+                               {"signature", state.signature},
+                               {"remote", state.remote},
+                               {"target_slot", state.target_slot},
+                               {"previous_slot", state.previous_slot}};
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  return WriteFileAtomic(path, json.dump() + "\n", 0600);
+}
+
+Expected<void> ClearUpdateState(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (ec) return Fail(Errc::kIo, "removing " + path.string() + ": " + ec.message());
+  return {};
+}
+
+}  // namespace uh::agent

@@ -1,0 +1,49 @@
+#pragma once
+
+// The update in progress, persisted (storage.state_file) before every side effect, so that an
+// agent killed at any instant (power cut) resumes or restarts the update on its next start:
+//
+//   phase downloading: resume the downloads (each object continues at the bytes on disk)
+//   phase installing:  verify the downloaded objects again, then install from the start (an
+//                      installer only writes the inactive slot, so doing it twice is harmless)
+//   phase rebooting:   runtime settings' upgrade_to_installation says which slot to expect
+//
+// The metadata is kept as its exact bytes (they are what the signature covers), and checked
+// again on load: a corrupt or tampered file is moved aside and the update starts over.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace uh::agent {
+
+enum class UpdatePhase { kDownloading, kInstalling, kRebooting };
+
+[[nodiscard]] std::string_view UpdatePhaseName(UpdatePhase phase);
+
+struct UpdateState {
+  UpdatePhase phase = UpdatePhase::kDownloading;
+  std::string package_uid;  // sha256 of `metadata`
+  std::string metadata;     // the exact bytes from the server or the package file
+  std::string signature;    // base64; empty when unsigned
+  bool remote = true;       // from the server (reports are sent) or a local/remote install
+  int target_slot = 1;      // the inactive slot being installed
+  int previous_slot = 0;    // the slot that was running
+};
+
+struct LoadedUpdateState {
+  std::optional<UpdateState> state;
+  std::optional<std::string> warning;  // the file was corrupt and moved aside
+};
+
+[[nodiscard]] Expected<LoadedUpdateState> LoadUpdateState(const std::filesystem::path& path);
+// Atomic: temporary file, fsync, rename, fsync of the directory.
+[[nodiscard]] Expected<void> SaveUpdateState(const std::filesystem::path& path,
+                                             const UpdateState& state);
+// Removes the file (no update in progress); a missing file is fine.
+[[nodiscard]] Expected<void> ClearUpdateState(const std::filesystem::path& path);
+
+}  // namespace uh::agent

@@ -1,0 +1,251 @@
+// The daemon against a server that misbehaves or offers bad packages: each case ends in a clear
+// error (reported to the server when the protocol has a report for it), nothing written to the
+// device's targets, the active slot untouched, and the daemon still running.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "package/signature.hpp"
+#include "server/http/http.hpp"
+#include "simulated_device.hpp"
+
+namespace uh::agent {
+namespace {
+
+namespace http = uh::server::http;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+using testing::Device;
+using testing::kRootfs;
+using testing::kTarball;
+using testing::ObjectBytes;
+using testing::WaitFor;
+
+// Speaks the device protocol with whatever the test puts in it.
+class FakeServer {
+ public:
+  FakeServer() {
+    auto router = std::make_shared<http::Router>();
+    router->Add(http::Method::kPost, "/upgrades", [this](http::Request&) {
+      std::lock_guard lock(mutex_);
+      ++probes_;
+      if (probe_status_ != 200)
+        return http::Response::Text(probe_status_, probe_body_, "text/plain");
+      http::Response response = http::Response::Text(200, metadata_, "application/json");
+      if (!signature_.empty()) response.SetHeader("UH-Signature", signature_);
+      return response;
+    });
+    router->Add(http::Method::kGet, "/products/{p}/packages/{u}/objects/{o}",
+                [this](http::Request& request) {
+                  std::lock_guard lock(mutex_);
+                  auto it = objects_.find(request.Param("o"));
+                  if (it == objects_.end()) return http::Response::Error(404, "no object");
+                  return http::Response::Text(200, it->second, "application/octet-stream");
+                });
+    router->Add(http::Method::kPost, "/report", [this](http::Request& request) {
+      std::lock_guard lock(mutex_);
+      reports_.push_back(json::parse(request.body, nullptr, false));
+      return http::Response::Json(200, json::object());
+    });
+    http::ServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.threads = 1;
+    auto server = http::HttpServer::Start(std::move(options), router);
+    if (!server) throw std::runtime_error(server.error().message());
+    server_ = std::move(*server);
+    objects_[kRootfs] = ObjectBytes(kRootfs);
+    objects_[kTarball] = ObjectBytes(kTarball);
+  }
+
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+
+  // Offers `metadata`, signed with the conformance key unless a signature is given.
+  void Offer(const std::string& metadata, std::optional<std::string> signature = std::nullopt) {
+    std::lock_guard lock(mutex_);
+    metadata_ = metadata;
+    if (signature) {
+      signature_ = *signature;
+    } else {
+      auto key = package::PrivateKey::Load(uh::testing::ConformanceDir() / "key.pem");
+      EXPECT_TRUE(key);
+      auto signed_ = key->SignBase64(metadata);
+      EXPECT_TRUE(signed_);
+      signature_ = *signed_;
+    }
+  }
+  void AnswerProbes(int status, std::string body) {
+    std::lock_guard lock(mutex_);
+    probe_status_ = status;
+    probe_body_ = std::move(body);
+  }
+  void SetObject(const std::string& sha256, std::string bytes) {
+    std::lock_guard lock(mutex_);
+    objects_[sha256] = std::move(bytes);
+  }
+  std::vector<json> Reports() {
+    std::lock_guard lock(mutex_);
+    return reports_;
+  }
+  int Probes() {
+    std::lock_guard lock(mutex_);
+    return probes_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string metadata_;
+  std::string signature_;
+  int probe_status_ = 200;
+  std::string probe_body_;
+  int probes_ = 0;
+  std::map<std::string, std::string> objects_;
+  std::vector<json> reports_;
+  std::unique_ptr<http::HttpServer> server_;
+};
+
+std::string Metadata() {
+  return uh::testing::ReadFile(uh::testing::ConformanceDir() / "signed.metadata.json");
+}
+
+// The conformance metadata with one change, as canonical JSON.
+std::string MetadataWith(const std::function<void(json&)>& change) {
+  json metadata = json::parse(Metadata());
+  change(metadata);
+  return metadata.dump();
+}
+
+class DaemonBadInputTest : public ::testing::Test {
+ protected:
+  // Runs the device until an error report arrives (or, with `reports` false, until `probes`
+  // probes were made); checks the device was left alone and the daemon kept running.
+  json RunToError() {
+    StateId last = StateId::kEntryPoint;
+    EXPECT_TRUE(device_.RunUntil(
+        [&] {
+          for (const auto& report : server_.Reports()) {
+            if (report["status"] == "error") return true;
+          }
+          return false;
+        },
+        &last));
+    ExpectUntouched();
+    // Still going: back to waiting for the next probe (or between states on the way there).
+    EXPECT_NE(last, StateId::kReboot);
+    for (const auto& report : server_.Reports()) {
+      if (report["status"] == "error") return report;
+    }
+    return json::object();
+  }
+
+  void ExpectUntouched() {
+    EXPECT_EQ(uh::testing::ReadFile(device_.config.update.target_root / "dev" / "mmcblk0p2"),
+              std::string(1 << 20, '\0'));
+    EXPECT_TRUE(std::filesystem::is_empty(device_.config.update.target_root / "dev" / "mmcblk0p3"));
+    EXPECT_EQ(device_.Reboots(), 0);
+    const auto env = device_.Path("abenv");
+    if (std::filesystem::exists(env)) {
+      EXPECT_THAT(device_.Env(), ::testing::Not(HasSubstr("updatehub_active=1")));
+    }
+  }
+
+  FakeServer server_;
+  Device device_{server_.Url()};
+};
+
+TEST_F(DaemonBadInputTest, GarbageAnd500AnswersAreRetriedWithoutInstallingAnything) {
+  for (const auto& [status, body] : std::vector<std::pair<int, std::string>>{
+           {200, "this is not json"}, {500, "internal error"}, {200, "{\"product\": 1}"}}) {
+    server_.AnswerProbes(status, body);
+    // Each kind starts without the backoff the previous one built up.
+    std::filesystem::remove(device_.config.storage.runtime_settings);
+    const int before = server_.Probes();
+    StateId last = StateId::kEntryPoint;
+    ASSERT_TRUE(device_.RunUntil([&] { return server_.Probes() >= before + 3; }, &last)) << body;
+    ExpectUntouched();
+    EXPECT_TRUE(server_.Reports().empty());
+    EXPECT_TRUE(IsIdle(last)) << NameOf(last);
+  }
+  // The failures were counted for the backoff, and the settings file stays valid.
+  auto settings = LoadRuntimeSettings(device_.config.storage.runtime_settings);
+  ASSERT_TRUE(settings);
+  EXPECT_FALSE(settings->warning);
+  EXPECT_GE(settings->settings.polling.retries, 1u);
+}
+
+TEST_F(DaemonBadInputTest, MetadataWhoseSignatureDoesNotVerifyIsRefused) {
+  auto key = package::PrivateKey::Load(uh::testing::ConformanceDir() / "key.pem");
+  ASSERT_TRUE(key);
+  server_.Offer(Metadata(), *key->SignBase64("something else"));
+  json report = RunToError();
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("signature"));
+}
+
+TEST_F(DaemonBadInputTest, UnsignedMetadataIsRefusedWhenTheDeviceHasAKey) {
+  server_.Offer(Metadata(), "");
+  json report = RunToError();
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("unsigned"));
+}
+
+TEST_F(DaemonBadInputTest, MetadataForAnotherProductOrHardwareIsRefused) {
+  server_.Offer(MetadataWith([](json& m) { m["product"] = std::string(64, 'e'); }));
+  EXPECT_THAT(RunToError()["error-message"].get<std::string>(), HasSubstr("product"));
+}
+
+TEST_F(DaemonBadInputTest, MetadataForOtherHardwareIsRefused) {
+  server_.Offer(MetadataWith([](json& m) { m["supported-hardware"] = {"board-z"}; }));
+  EXPECT_THAT(RunToError()["error-message"].get<std::string>(), HasSubstr("hardware"));
+}
+
+TEST_F(DaemonBadInputTest, AnObjectWhoseHashDoesNotMatchIsNeverInstalled) {
+  server_.Offer(Metadata());
+  std::string wrong = ObjectBytes(kRootfs);
+  wrong[1000] ^= 1;
+  server_.SetObject(kRootfs, wrong);
+  json report = RunToError();
+  EXPECT_EQ(report["previous-state"], "downloading");
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("hashes to"));
+  EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kRootfs));
+}
+
+TEST_F(DaemonBadInputTest, APackageLargerThanTheFreeSpaceIsRefusedBeforeDownloading) {
+  server_.Offer(MetadataWith([](json& m) {
+    for (auto& set : m["objects"]) set[1]["size"] = 1ULL << 50;
+  }));
+  json report = RunToError();
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("free"));
+  EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kRootfs));
+}
+
+TEST_F(DaemonBadInputTest, ACorruptRuntimeSettingsFileIsSetAsideAndTheUpdateWorks) {
+  std::filesystem::create_directories(device_.config.storage.runtime_settings.parent_path());
+  uh::testing::WriteFile(device_.config.storage.runtime_settings, "{\"polling\": {\"last\"");
+  server_.Offer(Metadata());
+  ASSERT_TRUE(device_.RunUntil([&] { return device_.Reboots() == 1; }));
+  EXPECT_TRUE(std::filesystem::exists(device_.config.storage.runtime_settings.string() + ".old"));
+  EXPECT_EQ(uh::testing::ReadFile(device_.config.update.target_root / "dev" / "mmcblk0p2"),
+            ObjectBytes(kRootfs));
+}
+
+TEST_F(DaemonBadInputTest, AMissingMetadataScriptIsRetriedUntilItIsBack) {
+  std::filesystem::remove(device_.config.firmware.metadata / "hardware");
+  // A second of failing probes: nothing reaches the server, the daemon keeps trying.
+  StateId last = StateId::kEntryPoint;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(
+      device_.RunUntil([&] { return std::chrono::steady_clock::now() - start > 1s; }, &last));
+  EXPECT_EQ(server_.Probes(), 0);
+  EXPECT_TRUE(IsIdle(last)) << NameOf(last);
+  auto settings = LoadRuntimeSettings(device_.config.storage.runtime_settings);
+  ASSERT_TRUE(settings);
+  EXPECT_GE(settings->settings.polling.retries, 2u);
+  testing::Executable(device_.config.firmware.metadata / "hardware", "echo board-a");
+  server_.Offer(Metadata());
+  ASSERT_TRUE(device_.RunUntil([&] { return device_.Reboots() == 1; }));
+}
+
+}  // namespace
+}  // namespace uh::agent

@@ -1,0 +1,179 @@
+// The agent daemon against a real updatehub-server on port 0: probe, download (resumed after
+// an interruption), install into slot B of a stand-in device, slot switch, reboot, validation
+// and `updated`; and a failing validate-callback that rolls back to slot A and reports why.
+// The device is a directory: its "disks" are files under target_root, its bootloader env a
+// file driven by the shipped dist/ab/file scripts.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "simulated_device.hpp"
+
+namespace uh::agent {
+namespace {
+
+using nlohmann::json;
+using server::testing::ServerFixture;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+using testing::Device;
+using testing::kRootfs;
+using testing::kUid;
+using testing::ObjectBytes;
+
+class DaemonUpdateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.SetUpConformanceProduct();
+    ASSERT_EQ(server_.Upload(uh::testing::ConformanceDir() / "signed.uhupkg").status, 201);
+    auto rollout = server_.Api(
+        "POST",
+        std::string("/api/v1/products/") + server::testing::kConformanceProduct + "/rollouts",
+        {{"package", kUid}});
+    ASSERT_EQ(rollout.status, 201) << rollout.body;
+    rollout_id_ = json::parse(rollout.body)["id"];
+  }
+
+  json Rollout() {
+    return json::parse(server_.Api("GET", "/api/v1/rollouts/" + std::to_string(rollout_id_)).body);
+  }
+  std::int64_t Count(const char* state) {
+    return Rollout()["statistics"]["states"][state]["count"].get<std::int64_t>();
+  }
+  std::vector<std::string> Statuses() {
+    auto reports = json::parse(server_.Api("GET", "/api/v1/reports?limit=100").body)["reports"];
+    std::vector<std::string> out;
+    for (auto it = reports.rbegin(); it != reports.rend(); ++it) out.push_back((*it)["status"]);
+    return out;
+  }
+
+  ServerFixture server_;
+  std::int64_t rollout_id_ = 0;
+};
+
+TEST_F(DaemonUpdateTest, FullUpdateResumesItsDownloadInstallsIntoSlotBAndIsValidated) {
+  Device device(server_.Url(""));
+  // An earlier run was cut off 300 KiB into the root file system.
+  const std::string rootfs = ObjectBytes(kRootfs);
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << "the device never rebooted; reports: " << ::testing::PrintToString(Statuses());
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+  EXPECT_THAT(device.Env(), HasSubstr("upgrade_available=1"));
+  EXPECT_EQ(Statuses(), (std::vector<std::string>{"downloading", "downloaded", "installing",
+                                                  "installed", "rebooting"}));
+  EXPECT_EQ(Count("rebooting"), 1);
+
+  device.Boot();
+  ASSERT_TRUE(device.RunUntil([&] { return Count("updated") == 1; }));
+  EXPECT_THAT(device.Env(), HasSubstr("upgrade_available=0"));
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+  EXPECT_EQ(device.Reboots(), 1);
+  EXPECT_EQ(Rollout()["state"], "finished");
+  EXPECT_FALSE(std::filesystem::exists(device.config.storage.state_file));
+  EXPECT_FALSE(std::filesystem::exists(device.Path("download") / kRootfs));
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
+}
+
+TEST_F(DaemonUpdateTest, ResumesAnInterruptedDownloadAtExactlyTheBytesOnDisk) {
+  Device device(server_.Url(""));
+  // A run of the agent was cut off 300 KiB into the root file system.
+  auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
+  ASSERT_TRUE(reader);
+  const std::string rootfs = ObjectBytes(kRootfs);
+  constexpr std::size_t kHave = 300 * 1024;
+  std::filesystem::create_directories(device.config.update.download_dir);
+  uh::testing::WriteFile(device.config.update.download_dir / kRootfs, rootfs.substr(0, kHave));
+  UpdateState state;
+  state.phase = UpdatePhase::kDownloading;
+  state.package_uid = reader->uid();
+  state.metadata = reader->metadata_bytes();
+  state.signature = reader->signature();
+  ASSERT_TRUE(SaveUpdateState(device.config.storage.state_file, state));
+
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }));
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
+  // The server sent the rest of the root file system and the tarball, not a byte more.
+  auto metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
+  EXPECT_THAT(metrics, HasSubstr("updatehub_download_bytes_total " +
+                                 std::to_string(rootfs.size() - kHave + 193) + "\n"));
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+}
+
+TEST_F(DaemonUpdateTest, FailingValidationRollsBackToSlotAAndReportsTheError) {
+  Device device(server_.Url(""));
+  device.AddCallback("validate-callback", "echo 'app did not start' >&2; exit 1");
+  device.AddCallback("rollback-callback", "echo rolled > " + device.Path("rolled").string());
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }));
+
+  device.Boot();
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 2; }));
+  EXPECT_TRUE(std::filesystem::exists(device.Path("rolled")));
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=0"));
+  EXPECT_THAT(device.Env(), HasSubstr("upgrade_available=0"));
+  EXPECT_EQ(Count("failed"), 1);
+  auto errors = json::parse(server_.Api("GET", "/api/v1/reports?status=error").body)["reports"];
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0]["error_message"].get<std::string>(), HasSubstr("validate-callback"));
+  EXPECT_THAT(errors[0]["error_message"].get<std::string>(), HasSubstr("rolled back to slot 0"));
+  EXPECT_EQ(errors[0]["previous_state"], "rebooting");
+  EXPECT_EQ(errors[0]["current_log"], "recent log lines\n");
+
+  // Back on slot A: the old version runs, and the server offers nothing more to a failed device.
+  device.Boot();
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=0"));
+  ASSERT_TRUE(device.RunUntil([&] { return !Statuses().empty() && Count("failed") == 1; }));
+  EXPECT_EQ(device.Reboots(), 2);
+}
+
+TEST(DaemonLocalInstall, APackageFileInstallsWithoutAServerAndBusyStatesRefuseRequests) {
+  // No server at all: polling is off, the package comes from a USB stick.
+  Device device("http://127.0.0.1:9");
+  device.config.polling.enabled = false;
+  InstallOutcome first;
+  InstallOutcome second;
+  ASSERT_TRUE(device.RunUntil(
+      [&] { return device.Reboots() == 1; }, nullptr,
+      [&](Daemon& daemon) {
+        ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
+        EXPECT_FALSE(daemon.AbortDownload());  // nothing is downloading
+        first = daemon.RequestLocalInstall(uh::testing::ConformanceDir() / "signed.uhupkg");
+        second = daemon.RequestLocalInstall(uh::testing::ConformanceDir() / "signed.uhupkg");
+      }));
+  EXPECT_TRUE(first.accepted);
+  EXPECT_EQ(first.state, "park");
+  EXPECT_FALSE(second.accepted);  // one at a time
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
+            ObjectBytes(kRootfs));
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+}
+
+TEST(DaemonLocalInstall, AnUnsignedPackageFileIsRefusedWhenTheDeviceHasAKey) {
+  Device device("http://127.0.0.1:9");
+  device.config.polling.enabled = false;
+  device.AddCallback("error-callback", "echo \"$1\" >> " + device.Path("errors").string());
+  StateId last = StateId::kEntryPoint;
+  bool accepted = false;
+  ASSERT_TRUE(device.RunUntil(
+      [&] {
+        return std::filesystem::exists(device.Path("errors")) &&
+               !std::filesystem::exists(device.config.update.download_dir / kRootfs);
+      },
+      &last,
+      [&](Daemon& daemon) {
+        ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
+        accepted =
+            daemon.RequestLocalInstall(uh::testing::ConformanceDir() / "unsigned.uhupkg").accepted;
+      }));
+  EXPECT_TRUE(accepted);
+  EXPECT_THAT(uh::testing::ReadFile(device.Path("errors")), HasSubstr("unsigned"));
+  EXPECT_EQ(device.Reboots(), 0);
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
+            std::string(1 << 20, '\0'));
+}
+
+}  // namespace
+}  // namespace uh::agent

@@ -1,0 +1,62 @@
+#include "agent/daemon/update_state.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/hash.hpp"
+#include "support/test_support.hpp"
+
+namespace uh::agent {
+namespace {
+
+UpdateState Sample() {
+  UpdateState state;
+  state.phase = UpdatePhase::kInstalling;
+  state.metadata = R"({"product": "x", "version": "1.0"})";
+  state.package_uid = Sha256Hex(state.metadata);
+  state.signature = "c2ln";
+  state.remote = true;
+  state.target_slot = 1;
+  state.previous_slot = 0;
+  return state;
+}
+
+TEST(UpdateState, RoundTripsAndClears) {
+  uh::testing::TempDir dir;
+  const auto path = dir / "state" / "state.json";
+  auto none = LoadUpdateState(path);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->state);
+  ASSERT_TRUE(SaveUpdateState(path, Sample()));
+  auto loaded = LoadUpdateState(path);
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  ASSERT_TRUE(loaded->state);
+  EXPECT_EQ(loaded->state->phase, UpdatePhase::kInstalling);
+  EXPECT_EQ(loaded->state->metadata, Sample().metadata);
+  EXPECT_EQ(loaded->state->target_slot, 1);
+  ASSERT_TRUE(ClearUpdateState(path));
+  EXPECT_FALSE(LoadUpdateState(path)->state);
+  EXPECT_TRUE(ClearUpdateState(path));
+}
+
+TEST(UpdateState, CorruptOrTamperedFilesAreMovedAside) {
+  uh::testing::TempDir dir;
+  const auto path = dir / "state.json";
+  ASSERT_TRUE(SaveUpdateState(path, Sample()));
+  std::string text = uh::testing::ReadFile(path);
+  const std::vector<std::string> bad = {
+      "", "garbage", text.substr(0, text.size() / 2), R"({"phase": "flying"})",
+      // The metadata changed after the fact: it no longer hashes to the package uid.
+      std::string(text).replace(text.find("1.0"), 3, "6.6")};
+  for (const auto& content : bad) {
+    uh::testing::WriteFile(path, content);
+    auto loaded = LoadUpdateState(path);
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    EXPECT_FALSE(loaded->state) << content;
+    EXPECT_TRUE(loaded->warning) << content;
+    EXPECT_TRUE(std::filesystem::exists(dir / "state.json.old"));
+    EXPECT_FALSE(std::filesystem::exists(path));
+  }
+}
+
+}  // namespace
+}  // namespace uh::agent
