@@ -108,6 +108,8 @@ class Daemon final : public AgentControl {
   void Report(const std::string& status);
   Event Failed(std::string_view status, const uh::Error& error);
   std::filesystem::path ObjectPath(const std::string& sha256) const;
+  // The kernel's boot id (under target_root); "" when unknown.
+  std::string BootId() const;
   const std::vector<package::Object>& ObjectsForSlot() const;
   void FinishProbeRequest(ProbeOutcome outcome);
   std::unique_ptr<Client> MakeServerClient(const std::string& server);
@@ -130,7 +132,7 @@ class Daemon final : public AgentControl {
   std::optional<uh::Error> error_;
   std::optional<std::int64_t> extra_poll_;  // Add-Extra-Poll from the last probe
   std::string probe_server_;                // a custom server for the next probe, from the API
-  bool rollback_reboot_ = false;            // Reboot only reboots: validation rolled back
+  bool reboot_only_ = false;  // Reboot only runs the reboot command (rollback, restart)
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -99,6 +99,9 @@ Event Daemon::Probe() {
   auto answer = client_->Probe(firmware_.ToProbeJson(), static_cast<int>(runtime_.polling.retries));
   if (!answer) return failed(answer.error());
   runtime_.polling.retries = 0;
+  // An offer is not saved until validation accepts it: cut off before that, the agent must
+  // probe again at once rather than wait a whole interval.
+  runtime_.polling.now = std::holds_alternative<UpdateOffer>(*answer);
   if (auto saved = SaveRuntime(); !saved)
     spdlog::warn("runtime settings: {}", saved.error().message());
   if (const auto* extra = std::get_if<ExtraPoll>(&*answer)) {
@@ -132,6 +135,12 @@ Event Daemon::Validate() {
     runtime_.update.upgrade_to_installation.reset();
     (void)SaveRuntime();
   };
+  if (update_ && !update_->boot_id.empty() && update_->boot_id == BootId()) {
+    // The agent was restarted, the device was not: the new slot has not run yet.
+    spdlog::warn("restarted without a reboot; rebooting into slot {} again", target);
+    reboot_only_ = true;
+    return Event::kResumeReboot;
+  }
   auto active = bootloader_->ActiveSlot();
   if (!active) {
     finish();
@@ -171,7 +180,7 @@ Event Daemon::Validate() {
     (void)callbacks_.ReportError(error_->message());
     finish();
     (void)ClearUpdateState(config_.storage.state_file);
-    rollback_reboot_ = true;
+    reboot_only_ = true;
     return Event::kRolledBack;
   }
   if (auto validated = bootloader_->MarkValidated(); !validated) {
@@ -222,6 +231,9 @@ Event Daemon::HandleError() {
   if (auto cleared = ClearUpdateState(config_.storage.state_file); !cleared) {
     spdlog::error("{}", cleared.error().message());
   }
+  // The next probe waits for its time: a failing update must not be retried in a loop.
+  runtime_.polling.now = false;
+  (void)SaveRuntime();
   offer_.reset();
   update_.reset();
   error_.reset();

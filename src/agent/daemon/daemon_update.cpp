@@ -87,6 +87,14 @@ void Daemon::Report(const std::string& status) {
   }
 }
 
+std::string Daemon::BootId() const {
+  auto id = ReadFileLimited(config_.update.target_root / "proc/sys/kernel/random/boot_id", 256);
+  if (!id) return "";
+  std::string text = std::move(*id);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
 Event Daemon::Failed(std::string_view status, const uh::Error& error) {
   error_ = error;
   failed_status_ = std::string(status);
@@ -170,7 +178,7 @@ Event Daemon::Validation() {
                         offer_->signature,
                         offer_->remote,
                         1 - *active,
-                        *active};
+                        *active, ""};
   std::uint64_t needed = 0;
   for (const auto& object : ObjectsForSlot()) {
     if (!ModeAllowed(config_.update.supported_install_modes, object.mode)) {
@@ -200,6 +208,13 @@ Event Daemon::Validation() {
     update_.reset();
     return invalid(room.error());
   }
+  // From here on a restart resumes this update instead of waiting for the next poll.
+  if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
+    return Failed("downloading", saved.error());
+  }
+  runtime_.polling.now = false;
+  if (auto saved = SaveRuntime(); !saved)
+    spdlog::warn("runtime settings: {}", saved.error().message());
   return Event::kValid;
 }
 
@@ -281,19 +296,21 @@ Event Daemon::Install() {
 }
 
 Event Daemon::Reboot() {
-  if (!std::exchange(rollback_reboot_, false)) {
+  if (!std::exchange(reboot_only_, false)) {
     if (auto stop = EnterCallback("reboot")) return *stop;
     update_->phase = UpdatePhase::kRebooting;
+    update_->boot_id = BootId();
     if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
       return Failed("rebooting", saved.error());
     }
-    // Recorded before the switch: the first boot of the new slot must know it is one.
+    // Switch, then record it for the first boot of the new slot. Cut off in between, the
+    // agent finds the update in phase rebooting without the record and does this step again.
+    if (auto switched = bootloader_->SetActiveSlot(update_->target_slot); !switched) {
+      return Failed("rebooting", switched.error().WithContext("switching slots"));
+    }
     runtime_.update.upgrade_to_installation = update_->target_slot;
     if (auto saved = SaveRuntimeSettings(config_.storage.runtime_settings, runtime_); !saved) {
       return Failed("rebooting", saved.error());
-    }
-    if (auto switched = bootloader_->SetActiveSlot(update_->target_slot); !switched) {
-      return Failed("rebooting", switched.error().WithContext("switching slots"));
     }
     Report("rebooting");
     for (const auto* object : Distinct(ObjectsForSlot())) {

@@ -26,6 +26,7 @@ constexpr std::array kTransitions = {
 
     Transition{S::kValidate, E::kValidated, S::kProbe},
     Transition{S::kValidate, E::kRolledBack, S::kReboot},
+    Transition{S::kValidate, E::kResumeReboot, S::kReboot},  // restarted, not rebooted
     Transition{S::kValidate, E::kFailed, S::kError},
 
     Transition{S::kPark, E::kProbeNow, S::kProbe},

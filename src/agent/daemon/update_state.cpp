@@ -56,6 +56,10 @@ Expected<UpdateState> Parse(std::string_view text) {
     return Fail(Errc::kMalformed, "'remote' is missing or not a boolean");
   }
   state.remote = (*json)["remote"].get<bool>();
+  if (json->contains("boot_id")) {
+    if (!(*json)["boot_id"].is_string()) return Fail(Errc::kMalformed, "'boot_id' is not a string");
+    state.boot_id = (*json)["boot_id"].get<std::string>();
+  }
   auto target = slot_of("target_slot");
   if (!target) return std::unexpected(target.error());
   auto previous = slot_of("previous_slot");
@@ -110,7 +114,8 @@ Expected<void> SaveUpdateState(const std::filesystem::path& path, const UpdateSt
                                {"signature", state.signature},
                                {"remote", state.remote},
                                {"target_slot", state.target_slot},
-                               {"previous_slot", state.previous_slot}};
+                               {"previous_slot", state.previous_slot},
+                               {"boot_id", state.boot_id}};
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   return WriteFileAtomic(path, json.dump() + "\n", 0600);

@@ -32,6 +32,9 @@ struct UpdateState {
   bool remote = true;       // from the server (reports are sent) or a local/remote install
   int target_slot = 1;      // the inactive slot being installed
   int previous_slot = 0;    // the slot that was running
+  // The kernel's boot id when the reboot was asked for: the same id at the next start means
+  // the agent was restarted without a reboot, and the new slot has not run yet.
+  std::string boot_id;
 };
 
 struct LoadedUpdateState {

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Agent footprint: the stripped size of the `updatehub` binary, its resident memory when idle
+# (polling, nothing to install) and while it downloads and installs a 256 MiB raw image into a
+# file standing in for a partition, with baselines measured in the same run: `sleep` and a
+# minimal C++ program as the floor of idle RSS, `curl` fetching the same object from the same
+# server, and `dd` writing the same image to the same kind of target. Prints markdown tables.
+#
+#   bench/agent_footprint.sh [BUILD_DIR] [WORK_DIR]
+#
+#   BUILD_DIR  a configured build directory (default build/release); the targets updatehub,
+#              updatehub-server and updatehub-pkg are built in it when missing
+#   WORK_DIR   where to make the scratch directory (default $TMPDIR or /tmp); it needs about
+#              5 x the image size free, and the scratch directory is removed at exit
+#
+# Environment:
+#   UH_RUNSTAT         the uh_runstat helper (default BUILD_DIR/bench/uh_runstat; compiled from
+#                      bench/runstat.cpp into the scratch directory when absent)
+#   UH_BENCH_SIZE_MIB  image size in MiB (default 256)
+#
+# Memory figures are the kernel's: VmRSS and VmHWM (peak) from /proc/PID/status, or ru_maxrss
+# for commands run under uh_runstat. While the agent installs, VmRSS is also sampled every
+# 50 ms. Exits non-zero if a step fails, not when a target is missed (the tables say so).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build/release}
+size_mib=${UH_BENCH_SIZE_MIB:-256}
+product=$(printf '%064d' 0 | tr 0 b)
+pids=()
+
+fail() {
+  echo "agent_footprint.sh: error: $*" >&2
+  exit 1
+}
+
+[[ $size_mib =~ ^[1-9][0-9]*$ ]] || fail "UH_BENCH_SIZE_MIB must be a positive integer"
+for tool in curl strip size stat cmp g++ objdump ldd; do
+  command -v "$tool" >/dev/null || fail "$tool not found"
+done
+agent=$build/src/tools/agent/updatehub
+server=$build/src/server/updatehub-server
+pkg=$build/src/tools/pkg/updatehub-pkg
+if [[ ! -x $agent || ! -x $server || ! -x $pkg ]]; then
+  [[ -f $build/build.ninja || -f $build/Makefile ]] || fail "$build is not a configured build"
+  echo "Building updatehub, updatehub-server, updatehub-pkg in $build ..." >&2
+  cmake --build "$build" --target updatehub updatehub-server updatehub-pkg >&2
+fi
+
+parent=${2:-${TMPDIR:-/tmp}}
+mkdir -p "$parent"
+work=$(mktemp -d "$parent/uh-footprint.XXXXXX")
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+need_kib=$(((5 * size_mib + 64) * 1024))
+free_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+((free_kib >= need_kib)) || fail "$work has $((free_kib / 1024)) MiB free, needs $((need_kib / 1024))"
+
+runstat=${UH_RUNSTAT:-$build/bench/uh_runstat}
+if [[ ! -x $runstat ]]; then
+  runstat=$work/uh_runstat
+  g++ -O2 -std=c++2b -o "$runstat" "$repo/bench/runstat.cpp" || fail "cannot compile runstat.cpp"
+fi
+
+# status_kib PID FIELD: a field of /proc/PID/status (VmRSS, VmHWM) in KiB.
+status_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+# rollup_kib PID FIELD: a field of /proc/PID/smaps_rollup (Pss, Private_Dirty...) in KiB.
+rollup_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/smaps_rollup"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# wait_log FILE TEXT SECONDS [PID]: waits until FILE contains TEXT (while PID lives).
+wait_log() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    grep -qF -- "$2" "$1" 2>/dev/null && return 0
+    [[ -z ${4:-} ]] || kill -0 "$4" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "--- $1:" >&2
+  tail -n 30 "$1" >&2
+  fail "'$2' did not appear in $1 within $3 s"
+}
+# free_port: a TCP port of 127.0.0.1 that nothing listens on (the agent's config cannot say 0).
+free_port() {
+  local port
+  for _ in {1..100}; do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  fail "no free port found"
+}
+# log_time FILE TEXT: the time stamp (seconds) of the first line of FILE containing TEXT.
+log_time() {
+  local stamp
+  stamp=$(grep -F -m1 -- "$2" "$1" | cut -d' ' -f1)
+  [[ -n $stamp ]] || fail "no '$2' in $1"
+  date -d "$stamp" +%s.%N
+}
+# stat_field FILE FIELD: one value of a uh_runstat line.
+stat_field() { sed -n "s/.*\<$2=\([0-9.]*\).*/\1/p" "$1"; }
+
+# --- Binary size --------------------------------------------------------------------------
+strip -o "$work/updatehub.stripped" "$agent"
+binary_bytes=$(stat -c %s "$work/updatehub.stripped")
+read -r text_bytes data_bytes bss_bytes _ < <(size "$work/updatehub.stripped" | awk 'NR == 2')
+shared_libs=$(ldd "$agent" | grep -c '=>' || true)
+
+# --- Idle floors: sleep, and a C++ program that links libstdc++ and waits --------------------
+sleep 600 &
+sleep_pid=$!
+pids+=("$sleep_pid")
+printf '#include <iostream>\n#include <unistd.h>\nint main() { std::cout << "ready" << std::endl; pause(); }\n' \
+  >"$work/hello.cpp"
+g++ -O2 -o "$work/hello" "$work/hello.cpp"
+"$work/hello" >"$work/hello.out" &
+hello_pid=$!
+pids+=("$hello_pid")
+# The same program with the agent's own shared libraries (and so all they pull in) loaded,
+# relocated and initialised: what the agent's libraries cost before any agent code runs.
+needed=$(objdump -p "$agent" | awk '$1 == "NEEDED" { printf "%s ", $2 }')
+LD_PRELOAD=$needed "$work/hello" >"$work/libs.out" &
+libs_pid=$!
+pids+=("$libs_pid")
+wait_log "$work/hello.out" ready 10
+wait_log "$work/libs.out" ready 10
+sleep 0.5
+sleep_rss=$(status_kib "$sleep_pid" VmRSS)
+hello_rss=$(status_kib "$hello_pid" VmRSS)
+libs_rss=$(status_kib "$libs_pid" VmRSS)
+
+# --- Server, product, key --------------------------------------------------------------------
+export UPDATEHUB_ADMIN_PASSWORD=footprint-bench-password
+"$server" --listen 127.0.0.1:0 --data-dir "$work/server" --threads 2 >"$work/server.log" 2>&1 &
+pids+=("$!")
+wait_log "$work/server.log" "(port " 30 "${pids[-1]}"
+port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/server.log" | head -n1)
+base=http://127.0.0.1:$port
+token=$(curl -sf -X POST -H 'Content-Type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$UPDATEHUB_ADMIN_PASSWORD\"}" "$base/api/v1/login" |
+  sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
+[[ -n $token ]] || fail "cannot log in to the server"
+# api METHOD PATH [JSON]: a management API call; prints the body, fails on a non-2xx status.
+api() {
+  curl -sf -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    ${3:+-d "$3"} "$base$2" || fail "$1 $2 failed"
+}
+"$pkg" keygen --out "$work" --bits 2048 >/dev/null
+api POST /api/v1/products "{\"uid\":\"$product\",\"name\":\"footprint\"}" >/dev/null
+pem=$(awk '{ printf "%s\\n", $0 }' "$work/key.pub")
+api POST "/api/v1/products/$product/keys" "{\"name\":\"bench\",\"public_key\":\"$pem\"}" >/dev/null
+
+# --- A device: metadata, stand-in slots, file-backed A/B env ---------------------------------
+dev=$work/device
+mkdir -p "$dev/metadata/device-identity.d" "$dev/root/dev" "$dev/var"
+script() { printf '#!/bin/sh\n%s\n' "$2" >"$1" && chmod +x "$1"; }
+script "$dev/metadata/product-uid" "echo $product"
+script "$dev/metadata/version" "echo 1.0"
+script "$dev/metadata/hardware" "echo board-a"
+script "$dev/metadata/device-identity.d/serial" "echo serial=footprint-1"
+cp "$work/key.pub" "$dev/metadata/key.pub"
+: >"$dev/root/dev/slot0"
+: >"$dev/root/dev/slot1"
+cat >"$dev/updatehub.conf" <<EOF
+[network]
+server_address = "$base"
+listen_socket = "127.0.0.1:$(free_port)"
+[storage]
+runtime_settings = "$dev/var/runtime_settings.conf"
+state_file = "$dev/var/state.json"
+[polling]
+enabled = true
+interval = "1h"
+jitter_percent = 0
+[update]
+download_dir = "$dev/download"
+supported_install_modes = ["raw"]
+target_root = "$dev/root"
+reboot_command = ["true"]
+slot_commands_dir = "$repo/dist/ab/file"
+[firmware]
+metadata = "$dev/metadata"
+EOF
+
+echo "Idle: agent polling a server with nothing to install ..." >&2
+# The stripped copy runs: what a device would ship.
+UPDATEHUB_AB_ENV=$dev/abenv "$work/updatehub.stripped" daemon -c "$dev/updatehub.conf" -v info >"$dev/agent.log" 2>&1 &
+agent_pid=$!
+pids+=("$agent_pid")
+wait_log "$dev/agent.log" "probe --no update--> poll" 30 "$agent_pid"
+api_port=$(sed -n 's/.*local API on port \([0-9]*\).*/\1/p' "$dev/agent.log" | head -n1)
+sleep 3
+idle_rss=$(status_kib "$agent_pid" VmRSS)
+idle_hwm=$(status_kib "$agent_pid" VmHWM)
+idle_anon=$(status_kib "$agent_pid" RssAnon)
+idle_file=$(status_kib "$agent_pid" RssFile)
+idle_pss=$(rollup_kib "$agent_pid" Pss)
+idle_private=$(($(rollup_kib "$agent_pid" Private_Clean) + $(rollup_kib "$agent_pid" Private_Dirty)))
+idle_threads=$(awk '$1 == "Threads:" { print $2 }' "/proc/$agent_pid/status")
+# Where the idle RSS is: resident KiB per mapped file ([heap], [stack], anonymous included).
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : "[anonymous]" }
+     $1 == "Rss:" { rss[name] += $2 }
+     END { for (n in rss) if (rss[n] > 0) printf "%d %s\n", rss[n], n }' \
+  "/proc/$agent_pid/smaps" | sort -rn >"$work/idle-mappings"
+
+# --- The update: a raw image into a file target ----------------------------------------------
+echo "Preparing a ${size_mib} MiB raw package ..." >&2
+image=$work/image.bin
+head -c "${size_mib}M" /dev/urandom >"$image"
+created=$("$pkg" create --product "$product" --version 2.0 --hardware board-a \
+  --object "$image,mode=raw,target=/dev/slot0,b.target=/dev/slot1" --key "$work/key.pem" \
+  -o "$work/update.uhupkg")
+uid=$(sed -n 's/^uid: *\([0-9a-f]*\).*/\1/p' <<<"$created")
+[[ -n $uid ]] || fail "no uid in updatehub-pkg's output: $created"
+object=$(sha256sum "$image" | cut -d' ' -f1)
+curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \
+  --upload-file "$work/update.uhupkg" "$base/api/v1/packages" >/dev/null || fail "upload failed"
+rm -f "$work/update.uhupkg"
+api POST "/api/v1/products/$product/rollouts" "{\"package\":\"$uid\"}" >/dev/null
+
+echo "Installing: the agent downloads and installs $size_mib MiB, VmRSS sampled every 50 ms ..." >&2
+(
+  peak=0 peak_anon=0 peak_file=0 samples=0
+  while [[ ! -e $work/stop-sampling ]] && [[ -e /proc/$agent_pid/status ]]; do
+    read -r rss anon file < <(awk '$1 == "VmRSS:" { r = $2 } $1 == "RssAnon:" { a = $2 }
+      $1 == "RssFile:" { f = $2 } END { print r + 0, a + 0, f + 0 }' "/proc/$agent_pid/status")
+    if ((rss > peak)); then
+      peak=$rss peak_anon=$anon peak_file=$file
+    fi
+    samples=$((samples + 1))
+    echo "$peak $peak_anon $peak_file $samples" >"$work/sampled"
+    sleep 0.05
+  done
+) &
+sampler_pid=$!
+pids+=("$sampler_pid")
+"$work/updatehub.stripped" client --daemon-address "127.0.0.1:$api_port" probe >"$work/probe.out" 2>&1 ||
+  fail "updatehub client probe: $(cat "$work/probe.out")"
+wait_log "$dev/agent.log" "install --installed--> reboot" 900 "$agent_pid"
+touch "$work/stop-sampling"
+wait "$sampler_pid"
+read -r sampled_peak sampled_anon sampled_file samples <"$work/sampled"
+install_hwm=$(status_kib "$agent_pid" VmHWM)
+kill "$agent_pid"
+wait "$agent_pid" || true
+cmp -s "$image" "$dev/root/dev/slot1" || fail "slot1 does not hold the image after the install"
+
+t_download=$(log_time "$dev/agent.log" "--valid--> download")
+t_install=$(log_time "$dev/agent.log" "download --downloaded--> install")
+t_write=$(log_time "$dev/agent.log" " (raw)")
+t_written=$(log_time "$dev/agent.log" " bytes to /dev/slot1")
+t_end=$(log_time "$dev/agent.log" "install --installed--> reboot")
+agent_download_s=$(awk -v a="$t_download" -v b="$t_install" 'BEGIN { printf "%.2f", b - a }')
+agent_install_s=$(awk -v a="$t_install" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }')
+agent_verify_s=$(awk -v a="$t_install" -v b="$t_write" 'BEGIN { printf "%.2f", b - a }')
+agent_write_s=$(awk -v a="$t_write" -v b="$t_written" 'BEGIN { printf "%.2f", b - a }')
+
+# --- Baselines on the same files: curl fetching the object, dd writing the image -------------
+"$runstat" --output "$work/curl.stat" -- curl -sf -o "$work/curl-object" \
+  "$base/products/$product/packages/$uid/objects/$object" || fail "curl download failed"
+rm -f "$work/curl-object"
+: >"$work/dd-target"
+"$runstat" --output "$work/dd.stat" -- dd if="$image" of="$work/dd-target" bs=128k conv=fsync \
+  status=none || fail "dd failed"
+"$runstat" --output "$work/sha.stat" -- sha256sum "$image" >/dev/null || fail "sha256sum failed"
+
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v / 1024 < t) ? "met" : "MISSED" }'; }
+
+echo
+echo "Agent $agent; image ${size_mib} MiB of random data; $(nproc) CPUs; $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "| binary | bytes | MiB |"
+echo "|---|---:|---:|"
+echo "| updatehub, stripped | $binary_bytes | $(mib $((binary_bytes / 1024))) |"
+echo "| text / data / bss | $text_bytes / $data_bytes / $bss_bytes | |"
+echo "| shared libraries it links (ldd) | $shared_libs | |"
+echo
+echo "| memory | MiB | target |"
+echo "|---|---:|---|"
+echo "| floor: \`sleep\` VmRSS | $(mib "$sleep_rss") | |"
+echo "| floor: C++ hello (libstdc++, waiting) VmRSS | $(mib "$hello_rss") | |"
+echo "| floor: the same, with the agent's libraries loaded (LD_PRELOAD of its NEEDED) | $(mib "$libs_rss") | |"
+echo "| agent idle in poll: VmRSS | $(mib "$idle_rss") | < 6 MiB: $(verdict "$idle_rss" 6) |"
+echo "| agent idle in poll: VmHWM (peak since start) | $(mib "$idle_hwm") | |"
+echo "| agent idle: RssAnon (heap, stacks of $idle_threads threads) / RssFile (mapped code) | $(mib "$idle_anon") / $(mib "$idle_file") | |"
+echo "| agent idle: PSS / private (USS) | $(mib "$idle_pss") / $(mib "$idle_private") | |"
+echo "| agent installing: peak of VmRSS samples ($samples) | $(mib "$sampled_peak") | |"
+echo "| agent installing, at that peak: RssAnon / RssFile | $(mib "$sampled_anon") / $(mib "$sampled_file") | |"
+echo "| agent installing: VmHWM (peak since start) | $(mib "$install_hwm") | < 16 MiB: $(verdict "$install_hwm" 16) |"
+echo "| baseline \`curl -o\` of the object: max RSS | $(mib "$(stat_field "$work/curl.stat" max_rss_kib)") | |"
+echo "| baseline \`dd bs=128k conv=fsync\`: max RSS | $(mib "$(stat_field "$work/dd.stat" max_rss_kib)") | |"
+echo
+echo "Largest parts of the idle agent's RSS (/proc/PID/smaps):"
+echo
+echo "| mapping | KiB |"
+echo "|---|---:|"
+head -n 12 "$work/idle-mappings" | awk '{ printf "| %s | %d |\n", $2, $1 }'
+echo
+echo "| time | seconds |"
+echo "|---|---:|"
+echo "| agent download (log: valid -> downloaded; fetch, hash, fsync) | $agent_download_s |"
+echo "| baseline \`curl -o\` of the same object from the same server | $(stat_field "$work/curl.stat" wall_s) |"
+echo "| agent install (log: downloaded -> installed; hash again, write, fsync) | $agent_install_s |"
+echo "| of which: verifying the object again (sha256) | $agent_verify_s |"
+echo "| of which: writing the target and fsync | $agent_write_s |"
+echo "| baseline \`dd if=IMAGE of=TARGET bs=128k conv=fsync\` | $(stat_field "$work/dd.stat" wall_s) |"
+echo "| baseline \`sha256sum IMAGE\` | $(stat_field "$work/sha.stat" wall_s) |"
