@@ -178,7 +178,8 @@ Event Daemon::Validation() {
                         offer_->signature,
                         offer_->remote,
                         1 - *active,
-                        *active, ""};
+                        *active,
+                        ""};
   std::uint64_t needed = 0;
   for (const auto& object : ObjectsForSlot()) {
     if (!ModeAllowed(config_.update.supported_install_modes, object.mode)) {
