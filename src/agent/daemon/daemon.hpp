@@ -97,6 +97,8 @@ class Daemon final : public AgentControl {
   // Waits until `deadline` or a request or Stop; returns the request if one came.
   std::optional<Request> WaitForRequest(
       std::optional<std::chrono::steady_clock::time_point> deadline);
+  // What a request of the local API, taken in an idle state, leads to.
+  Event TakeRequest(const Request& request);
   // Turns an install request into an offer (the package's objects land in the download dir).
   Expected<void> PrepareInstall(const Request& request);
   // The wait before the next probe, from runtime settings, backoff and jitter.

@@ -44,16 +44,7 @@ Event Daemon::EntryPoint() {
 Event Daemon::Park() {
   auto request = WaitForRequest(std::nullopt);
   if (!request) return Event::kCancelled;  // stopping
-  if (request->kind == Request::Kind::kProbe) {
-    probe_server_ = request->argument;
-    return Event::kProbeNow;
-  }
-  if (auto prepared = PrepareInstall(*request); !prepared) {
-    error_ = prepared.error();
-    failed_status_ = "";
-    return Event::kFailed;
-  }
-  return Event::kUpdate;
+  return TakeRequest(*request);
 }
 
 Event Daemon::Poll() {
@@ -62,11 +53,15 @@ Event Daemon::Poll() {
   if (delay.count() > 0) spdlog::info("next probe in {} s", delay.count() / 1000);
   auto request = WaitForRequest(std::chrono::steady_clock::now() + delay);
   if (!request) return Event::kProbeNow;  // the time came (or stopping: Run stops first)
-  if (request->kind == Request::Kind::kProbe) {
-    probe_server_ = request->argument;
+  return TakeRequest(*request);
+}
+
+Event Daemon::TakeRequest(const Request& request) {
+  if (request.kind == Request::Kind::kProbe) {
+    probe_server_ = request.argument;
     return Event::kProbeNow;
   }
-  if (auto prepared = PrepareInstall(*request); !prepared) {
+  if (auto prepared = PrepareInstall(request); !prepared) {
     error_ = prepared.error();
     failed_status_ = "";
     return Event::kFailed;
