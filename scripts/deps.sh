@@ -11,7 +11,7 @@ packages=(
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost1.81-dev libsqlite3-dev libargon2-dev libcurl4-openssl-dev
   # tools the tests and benchmarks call
-  openssl unzip zip gzip xz-utils zstd coreutils procps
+  openssl unzip zip gzip xz-utils zstd coreutils procps curl
 )
 
 missing=()

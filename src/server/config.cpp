@@ -72,6 +72,11 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
         return fail(node, key, "must be a positive integer");
       }
       config.max_package_bytes = static_cast<std::uint64_t>(node.as_integer()->get());
+    } else if (key == "waiting_poll_seconds") {
+      if (!node.is_integer() || node.as_integer()->get() < 0 || node.as_integer()->get() > 86400) {
+        return fail(node, key, "must be an integer from 0 to 86400");
+      }
+      config.waiting_poll_seconds = static_cast<unsigned>(node.as_integer()->get());
     } else if (key == "tls") {
       if (!node.is_table()) return fail(node, key, "must be a table");
       for (const auto& [tls_key, tls_node] : *node.as_table()) {
@@ -88,7 +93,7 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
     } else {
       return fail(node, key,
                   "is not a known key (listen, data_dir, database, log_level, threads, "
-                  "max_package_bytes, tls)");
+                  "max_package_bytes, waiting_poll_seconds, tls)");
     }
   }
   return config;

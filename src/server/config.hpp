@@ -20,6 +20,10 @@ struct ServerConfig {
   std::filesystem::path tls_certificate;
   std::filesystem::path tls_private_key;
   std::uint64_t max_package_bytes = 8ull << 30;  // largest package upload
+  // Devices a running rollout has selected but not offered the package yet (waiting for their
+  // stage, the rate limit or the maintenance window) are told to probe again after this many
+  // seconds (200 with Add-Extra-Poll) instead of getting 404; 0: 404, as upstream's server.
+  unsigned waiting_poll_seconds = 0;
 
   [[nodiscard]] std::string DatabaseUrl() const;
   // Splits `listen` into address and port ("[::1]:80", "0.0.0.0:8080", ":8080").

@@ -60,14 +60,23 @@ Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& requ
   if (auto refused = CheckDeviceToken(**product, request)) return *refused;
   auto device = RecordProbe(context, *probe);
   if (!device) return Response::FromError(device.error());
-  auto offer = rollouts.OnProbe(*device);
-  if (!offer) return Response::FromError(offer.error());
-  if (!*offer) return Response::Error(404, "no update available");
+  auto answer = rollouts.OnProbe(*device);
+  if (!answer) return Response::FromError(answer.error());
+  if (!answer->offer) {
+    if (answer->waiting && context.config.waiting_poll_seconds > 0) {
+      // The protocol's way to say "not yet, ask again in S seconds" (the body is ignored).
+      Response response = Response::Json(200, nlohmann::json::object());
+      response.SetHeader("Add-Extra-Poll", std::to_string(context.config.waiting_poll_seconds));
+      return response;
+    }
+    return Response::Error(404, "no update available");
+  }
+  const Package& offer = *answer->offer;
   ++context.metrics.probes_offered;
   // The exact metadata bytes: the device hashes them into the package UID and checks the
   // signature over them.
-  Response response = Response::Text(200, (*offer)->metadata, "application/json");
-  if (!(*offer)->signature.empty()) response.SetHeader("UH-Signature", (*offer)->signature);
+  Response response = Response::Text(200, offer.metadata, "application/json");
+  if (!offer.signature.empty()) response.SetHeader("UH-Signature", offer.signature);
   return response;
 }
 

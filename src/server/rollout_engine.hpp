@@ -10,12 +10,19 @@
 
 namespace uh::server {
 
+// What a probing device is told.
+struct ProbeAnswer {
+  std::optional<Package> offer;  // the package to install now; none: no update
+  // No offer yet, but a running rollout has selected the device: it waits for its stage, the
+  // rate limit or the maintenance window, and may be asked to probe again soon.
+  bool waiting = false;
+};
+
 class RolloutEngine {
  public:
   virtual ~RolloutEngine() = default;
-  // Called on every probe, after the device's record is up to date. The package the device
-  // should install now, or nullopt (the device is told there is no update).
-  [[nodiscard]] virtual Expected<std::optional<Package>> OnProbe(const Device& device) = 0;
+  // Called on every probe, after the device's record is up to date.
+  [[nodiscard]] virtual Expected<ProbeAnswer> OnProbe(const Device& device) = 0;
   // Called on every report, after it was stored.
   [[nodiscard]] virtual Expected<void> OnReport(const Device& device,
                                                 const ReportRequest& report) = 0;

@@ -229,9 +229,10 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
   return std::optional<RolloutDevice>();
 }
 
-Expected<std::optional<Package>> RolloutService::OnProbe(const Device& device) {
+Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device) {
   std::lock_guard lock(mutex_);
-  using Result = std::optional<Package>;
+  using Result = ProbeAnswer;
+  const ProbeAnswer waiting{.offer = std::nullopt, .waiting = true};
   auto membership = store_.FindRolloutDevice(device.id);
   if (!membership) return std::unexpected(membership.error());
   if (!*membership) {
@@ -268,23 +269,22 @@ Expected<std::optional<Package>> RolloutService::OnProbe(const Device& device) {
     return Result();
   }
   if (member.state == DeviceState::kFailed) return Result();
-  if (rollout->state != RolloutState::kRunning || member.stage > rollout->current_stage) {
-    return Result();
-  }
+  if (rollout->state != RolloutState::kRunning) return Result();
+  if (member.stage > rollout->current_stage) return waiting;
   if (member.state == DeviceState::kPending && member.started_at.empty()) {
-    if (rollout->window && !InWindow(*rollout->window, clock_())) return Result();
+    if (rollout->window && !InWindow(*rollout->window, clock_())) return waiting;
     if (rollout->rate_per_hour > 0) {
       // Times have one-second resolution: a device started exactly an hour ago is outside.
       auto started = store_.CountStartedSince(
           rollout->id, FormatTime(clock_() - std::chrono::hours(1) + std::chrono::seconds(1)));
       if (!started) return std::unexpected(started.error());
-      if (*started >= rollout->rate_per_hour) return Result();
+      if (*started >= rollout->rate_per_hour) return waiting;
     }
     member.started_at = Now();
     member.updated_at = member.started_at;
     UH_TRY(store_.UpdateRolloutDevice(member));
   }
-  return Result(std::move(**package));
+  return ProbeAnswer{.offer = std::move(**package), .waiting = false};
 }
 
 Expected<void> RolloutService::OnReport(const Device& device, const ReportRequest& report) {

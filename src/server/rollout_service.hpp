@@ -35,7 +35,7 @@ class RolloutService final : public RolloutEngine {
   // Time-driven transitions: scheduled starts, soak times. Called periodically.
   [[nodiscard]] Expected<void> Tick();
 
-  [[nodiscard]] Expected<std::optional<Package>> OnProbe(const Device& device) override;
+  [[nodiscard]] Expected<ProbeAnswer> OnProbe(const Device& device) override;
   [[nodiscard]] Expected<void> OnReport(const Device& device, const ReportRequest& report) override;
 
  private:

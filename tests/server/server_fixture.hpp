@@ -29,6 +29,8 @@ class ServerFixture {
 
   void Start();
   void Stop();
+  // The settings of the next Start(); the fixture's port and data directory stay.
+  [[nodiscard]] ServerConfig& config() { return config_; }
   [[nodiscard]] ServerApp& app() { return *app_; }
   [[nodiscard]] std::string Url(const std::string& path) const;
 

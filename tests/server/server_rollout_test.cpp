@@ -117,6 +117,42 @@ TEST_F(RolloutTest, StagedRolloutGoesFromFirstStageToAllDevices) {
   EXPECT_GE(history["reports"].size(), 1u);
 }
 
+TEST_F(RolloutTest, DevicesWaitingForTheirStageAreAskedToProbeAgainWhenConfigured) {
+  auto devices = Devices(4);
+  json rollout = CreateRollout({{"stages", {{{"percent", 50}, {"manual", true}}, 100}}});
+  const std::string path = "/api/v1/rollouts/" + std::to_string(rollout["id"].get<int>());
+  std::vector<json> waiting;
+  for (const auto& device : devices) {
+    auto answer = server_.Probe(device);
+    if (answer.status == 200) continue;
+    EXPECT_EQ(answer.status, 404);  // off by default, as upstream's server
+    EXPECT_EQ(answer.headers.count("add-extra-poll"), 0u);
+    waiting.push_back(device);
+  }
+  ASSERT_EQ(waiting.size(), 2u);
+
+  server_.Stop();
+  server_.config().waiting_poll_seconds = 7;
+  server_.Start();
+  for (const auto& device : waiting) {
+    auto answer = server_.Probe(device);
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(answer.headers["add-extra-poll"], "7");
+    EXPECT_EQ(answer.headers.count("uh-signature"), 0u);
+  }
+  // A device no rollout selected, and a paused rollout's devices, still hear "no update".
+  auto other = ServerFixture::DeviceBody("elsewhere", "0.9", "board-a", std::string(64, 'e'));
+  EXPECT_EQ(server_.Probe(other).status, 404);
+  ASSERT_EQ(server_.Api("POST", path + "/pause").status, 200);
+  auto paused = server_.Probe(waiting[0]);
+  EXPECT_EQ(paused.status, 404);
+  EXPECT_EQ(paused.headers.count("add-extra-poll"), 0u);
+  // Once their stage starts, the waiting devices get the package.
+  ASSERT_EQ(server_.Api("POST", path + "/resume").status, 200);
+  ASSERT_EQ(server_.Api("POST", path + "/advance").status, 200);
+  for (const auto& device : waiting) EXPECT_EQ(server_.Probe(device).status, 200);
+}
+
 TEST_F(RolloutTest, DownloadsServeExactRangesAndResume) {
   auto devices = Devices(1);
   CreateRollout(json::object());

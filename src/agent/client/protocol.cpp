@@ -129,7 +129,13 @@ Expected<ContentRange> ParseContentRange(std::string_view value) {
 Error StatusError(long status, std::string_view body) {
   std::string message = "server answered " + std::to_string(status);
   if (!body.empty()) message += ": " + Excerpt(body);
-  return Error(status == 404 ? Errc::kNotFound : Errc::kIo, std::move(message));
+  Errc code = Errc::kIo;
+  if (status == 404) {
+    code = Errc::kNotFound;
+  } else if (status >= 400 && status < 500 && status != 408 && status != 429) {
+    code = Errc::kInvalidArgument;
+  }
+  return Error(code, std::move(message));
 }
 
 std::string Excerpt(std::string_view body, std::size_t max) {

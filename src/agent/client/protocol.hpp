@@ -52,7 +52,8 @@ struct ContentRange {
 [[nodiscard]] std::optional<std::uint64_t> ParseDecimal(std::string_view text);
 
 // The error for an HTTP status the caller cannot use: "server answered 500: <body excerpt>".
-// 404 is kNotFound; everything else kIo.
+// 404 is kNotFound; what may pass if tried again (5xx, 408 and 429, and statuses no server
+// should send) kIo; the server's refusals (other 4xx) kInvalidArgument.
 [[nodiscard]] Error StatusError(long status, std::string_view body);
 
 // The first bytes of `body` for an error message, control characters replaced.

@@ -197,8 +197,17 @@ InstallOutcome Daemon::RequestRemoteInstall(std::string url) {
 
 bool Daemon::AbortDownload() {
   if (!downloading_.load()) return false;
-  abort_download_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    abort_download_ = true;
+  }
+  wake_.notify_all();
   return true;
+}
+
+bool Daemon::WaitBeforeDownloadRetry(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  return !wake_.wait_for(lock, delay, [this] { return stopping_ || abort_download_.load(); });
 }
 
 std::chrono::milliseconds Daemon::NextProbeDelay() {

@@ -39,6 +39,13 @@ struct DaemonOptions {
   std::chrono::milliseconds reboot_timeout{std::chrono::minutes(10)};
   // First wait after a failed probe; doubles per retry up to min(interval, 1 h).
   std::chrono::milliseconds retry_base{std::chrono::seconds(15)};
+  // A download cut by the network (connection refused or reset, a timeout, a 5xx) is resumed
+  // after a wait that starts here and doubles up to download_retry_cap, at most
+  // download_retries times, before the update fails: a server restarting, or a link going down
+  // for a few minutes, does not cost the device its update.
+  std::chrono::milliseconds download_retry_base{std::chrono::seconds(2)};
+  std::chrono::milliseconds download_retry_cap{std::chrono::seconds(60)};
+  int download_retries = 8;
   std::uint64_t seed = std::random_device{}();
   // How long a probe asked through the local API may take.
   std::chrono::milliseconds api_probe_wait{std::chrono::minutes(5)};
@@ -94,6 +101,8 @@ class Daemon final : public AgentControl {
   Event HandleError();
   Event RunState(StateId state);
 
+  // Waits `delay` unless Stop or an abort of the download comes first; false if one did.
+  bool WaitBeforeDownloadRetry(std::chrono::milliseconds delay);
   // Waits until `deadline` or a request or Stop; returns the request if one came.
   std::optional<Request> WaitForRequest(
       std::optional<std::chrono::steady_clock::time_point> deadline);

@@ -157,7 +157,7 @@ Event Daemon::Validate() {
     const int previous = update_ ? update_->previous_slot : 1 - target;
     spdlog::error("validation of slot {} failed: {}; rolling back to slot {}", target,
                   valid.error().message(), previous);
-    error_ = valid.error().WithContext("validate-callback");
+    error_ = valid.error();  // already names the validate-callback
     // Back to the old slot, confirmed at once: it is known good, and a trial would let the
     // bootloader switch to the failed slot again.
     if (auto back = bootloader_->SetActiveSlot(previous); !back) {

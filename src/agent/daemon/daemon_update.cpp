@@ -241,9 +241,26 @@ Event Daemon::Download() {
                             object->size, path};
     DownloadControl control;
     control.abort = &abort_download_;
-    auto fetched = client_ ? client_->DownloadObject(download, control)
-                           : Expected<void>(std::unexpected(
-                                 uh::Error(Errc::kInvalidArgument, "no server client")));
+    Expected<void> fetched;
+    auto delay = options_.download_retry_base;
+    for (int attempt = 0;; ++attempt) {
+      fetched = client_ ? client_->DownloadObject(download, control)
+                        : Expected<void>(std::unexpected(
+                              uh::Error(Errc::kInvalidArgument, "no server client")));
+      // Only the network's failures are worth another try; what arrived stays for the resume.
+      if (fetched || attempt >= options_.download_retries ||
+          (fetched.error().code() != Errc::kIo && fetched.error().code() != Errc::kTimeout)) {
+        break;
+      }
+      spdlog::warn("{}: {}; resuming in {} ms (retry {} of {})", object->filename,
+                   fetched.error().message(), delay.count(), attempt + 1,
+                   options_.download_retries);
+      if (!WaitBeforeDownloadRetry(delay)) {
+        fetched = std::unexpected(uh::Error(Errc::kCancelled, "download aborted"));
+        break;
+      }
+      delay = std::min(delay * 2, options_.download_retry_cap);
+    }
     if (!fetched) {
       downloading_ = false;
       if (fetched.error().code() == Errc::kCancelled) {

@@ -38,7 +38,7 @@ Expected<void> SetListenSocket(AgentConfig& config, const ConfigValue& value) {
   const char* end = socket.data() + socket.size();
   const bool has_port = colon != std::string::npos && colon + 1 < socket.size() &&
                         std::from_chars(socket.data() + colon + 1, end, port).ptr == end &&
-                        port > 0 && port <= 65535;
+                        port <= 65535;  // 0: any free port (the agent logs which)
   if (!has_port) return Invalid("'" + socket + "' must be HOST:PORT, e.g. \"localhost:8080\"");
   config.network.listen_socket = socket;
   return {};

@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "core/log.hpp"
 #include "server/server_app.hpp"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   std::string tls_private_key;
   std::string log_level;
   unsigned threads = 0;
+  std::optional<unsigned> waiting_poll_seconds;
   app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
   app.add_option("--listen", listen, "ADDRESS:PORT to serve on (default 127.0.0.1:8080)");
   app.add_option("--data-dir", data_dir, "Directory for the database and objects (default ./var)");
@@ -24,6 +26,10 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_certificate, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", tls_private_key, "PEM private key for --tls-cert");
   app.add_option("--threads", threads, "Worker threads (default: one per core)");
+  app.add_option("--waiting-poll-seconds", waiting_poll_seconds,
+                 "Tell devices waiting for their rollout stage to probe again after this many "
+                 "seconds (Add-Extra-Poll; default 0: no)")
+      ->check(CLI::Range(0, 86400));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
   app.footer(
       "The first start creates the user 'admin' with the password in UPDATEHUB_ADMIN_PASSWORD,\n"
@@ -47,6 +53,7 @@ int main(int argc, char** argv) {
   if (!tls_private_key.empty()) config.tls_private_key = tls_private_key;
   if (!log_level.empty()) config.log_level = log_level;
   if (threads != 0) config.threads = threads;
+  if (waiting_poll_seconds) config.waiting_poll_seconds = *waiting_poll_seconds;
   if (auto logging = uh::SetupLogging(config.log_level); !logging) {
     std::cerr << "updatehub-server: " << logging.error().message() << "\n";
     return 1;

@@ -122,6 +122,13 @@ TEST(ClientProtocolTest, ExcerptsAreShortAndPrintable) {
   EXPECT_EQ(Excerpt(std::string(300, 'x'), 10), std::string(10, 'x') + "...");
   EXPECT_EQ(StatusError(404, "").code(), Errc::kNotFound);
   EXPECT_EQ(StatusError(404, "").message(), "server answered 404");
+  // What may pass with another try, and what will not.
+  for (long status : {500L, 502L, 503L, 408L, 429L, 302L, 600L}) {
+    EXPECT_EQ(StatusError(status, "").code(), Errc::kIo) << status;
+  }
+  for (long status : {400L, 401L, 403L, 410L, 416L}) {
+    EXPECT_EQ(StatusError(status, "").code(), Errc::kInvalidArgument) << status;
+  }
 }
 
 }  // namespace

@@ -41,6 +41,12 @@ class FakeServer {
     router->Add(http::Method::kGet, "/products/{p}/packages/{u}/objects/{o}",
                 [this](http::Request& request) {
                   std::lock_guard lock(mutex_);
+                  ++downloads_[request.Param("o")];
+                  if (auto failing = failures_.find(request.Param("o"));
+                      failing != failures_.end() && failing->second.second > 0) {
+                    --failing->second.second;
+                    return http::Response::Error(failing->second.first, "not now");
+                  }
                   auto it = objects_.find(request.Param("o"));
                   if (it == objects_.end()) return http::Response::Error(404, "no object");
                   return http::Response::Text(200, it->second, "application/octet-stream");
@@ -86,6 +92,15 @@ class FakeServer {
     std::lock_guard lock(mutex_);
     objects_[sha256] = std::move(bytes);
   }
+  // The next `times` downloads of the object are answered with `status`.
+  void FailDownloads(const std::string& sha256, int status, int times) {
+    std::lock_guard lock(mutex_);
+    failures_[sha256] = {status, times};
+  }
+  int Downloads(const std::string& sha256) {
+    std::lock_guard lock(mutex_);
+    return downloads_[sha256];
+  }
   std::vector<json> Reports() {
     std::lock_guard lock(mutex_);
     return reports_;
@@ -103,6 +118,8 @@ class FakeServer {
   std::string probe_body_;
   int probes_ = 0;
   std::map<std::string, std::string> objects_;
+  std::map<std::string, std::pair<int, int>> failures_;  // object: status, times left
+  std::map<std::string, int> downloads_;
   std::vector<json> reports_;
   std::unique_ptr<http::HttpServer> server_;
 };
@@ -209,6 +226,32 @@ TEST_F(DaemonBadInputTest, AnObjectWhoseHashDoesNotMatchIsNeverInstalled) {
   EXPECT_EQ(report["previous-state"], "downloading");
   EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("hashes to"));
   EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kRootfs));
+}
+
+TEST_F(DaemonBadInputTest, DownloadsTheServerCannotServeNowAreResumedAfterAWait) {
+  server_.Offer(Metadata());
+  server_.FailDownloads(kRootfs, 503, 3);
+  ASSERT_TRUE(device_.RunUntil([&] { return device_.Reboots() >= 1; }));
+  EXPECT_EQ(server_.Downloads(kRootfs), 4);
+  for (const auto& report : server_.Reports()) EXPECT_NE(report["status"], "error") << report;
+  EXPECT_THAT(device_.Env(), HasSubstr("updatehub_active=1"));
+}
+
+TEST_F(DaemonBadInputTest, DownloadsFailOnceTheRetriesAreSpentOrWhenTheServerRefuses) {
+  server_.Offer(Metadata());
+  server_.FailDownloads(kRootfs, 502, 1000);
+  json report = RunToError();
+  EXPECT_EQ(report["previous-state"], "downloading");
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("502"));
+  EXPECT_EQ(server_.Downloads(kRootfs), 1 + DaemonOptions{}.download_retries);
+}
+
+TEST_F(DaemonBadInputTest, ADownloadTheServerRefusesIsNotRetried) {
+  server_.Offer(Metadata());
+  server_.FailDownloads(kRootfs, 403, 1000);
+  json report = RunToError();
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("403"));
+  EXPECT_EQ(server_.Downloads(kRootfs), 1);
 }
 
 TEST_F(DaemonBadInputTest, APackageLargerThanTheFreeSpaceIsRefusedBeforeDownloading) {

@@ -91,6 +91,8 @@ class Device {
                 const std::function<void(Daemon&)>& on_start = {}) {
     DaemonOptions options;
     options.retry_base = 100ms;
+    options.download_retry_base = 20ms;
+    options.download_retry_cap = 100ms;
     options.recent_log = [] { return std::string("recent log lines\n"); };
     options.reboot_timeout = 60s;
     auto daemon = Daemon::Create(config, std::move(options));

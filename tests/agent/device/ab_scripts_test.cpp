@@ -240,6 +240,29 @@ TEST_F(AbScriptsTest, FileBackendFallsBackAfterTwoUnconfirmedBoots) {
   EXPECT_EQ(Run(file / "updatehub-active-get").out, "1\n");
   ASSERT_EQ(Run(file / "updatehub-ab-file", {"boot"}).status, 0);
   EXPECT_EQ(Run(file / "updatehub-active-get").out, "0\n");
+  // The fallback ends the trial: later boots stay on the old slot.
+  EXPECT_EQ(uh::testing::ReadFile(FileEnv()),
+            "updatehub_active=0\nupgrade_available=0\nbootcount=2\n");
+  for (int boot = 0; boot < 3; ++boot) {
+    ASSERT_EQ(Run(file / "updatehub-ab-file", {"boot"}).status, 0);
+    EXPECT_EQ(Run(file / "updatehub-active-get").out, "0\n");
+  }
+}
+
+TEST_F(AbScriptsTest, FileBackendHonoursBootlimit) {
+  const auto file = kDist / "file";
+  uh::testing::WriteFile(FileEnv(), "bootlimit=3\n");
+  ASSERT_EQ(Run(file / "updatehub-active-set", {"1"}).status, 0);
+  for (int boot = 1; boot <= 3; ++boot) {
+    ASSERT_EQ(Run(file / "updatehub-ab-file", {"boot"}).status, 0);
+    EXPECT_EQ(Run(file / "updatehub-active-get").out, "1\n") << "boot " << boot;
+  }
+  ASSERT_EQ(Run(file / "updatehub-ab-file", {"boot"}).status, 0);
+  EXPECT_EQ(Run(file / "updatehub-active-get").out, "0\n");
+  uh::testing::WriteFile(FileEnv(), "bootlimit=many\nupgrade_available=1\n");
+  Ran ran = Run(file / "updatehub-ab-file", {"boot"});
+  EXPECT_NE(ran.status, 0);
+  EXPECT_THAT(ran.err, HasSubstr("bootlimit is 'many', not a number"));
 }
 
 TEST_F(AbScriptsTest, FileBackendErrors) {

@@ -158,6 +158,16 @@ TEST(AgentConfigTest, UnknownSectionsAndKeysAreErrorsAsUpstream) {
               HasSubstr(":1: 'pollling' is not a known section"));
 }
 
+TEST(AgentConfigTest, ListenSocketPortZeroMeansAnyFreePort) {
+  auto loaded = ParseConfig("[network]\nlisten_socket = \"127.0.0.1:0\"\n", "/etc/updatehub.conf");
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  EXPECT_EQ(loaded->config.network.listen_socket, "127.0.0.1:0");
+  EXPECT_THAT(ErrorOf("[network]\nlisten_socket = \"127.0.0.1:65536\"\n"),
+              HasSubstr("must be HOST:PORT"));
+  EXPECT_THAT(ErrorOf("[network]\nlisten_socket = \"127.0.0.1:-1\"\n"),
+              HasSubstr("must be HOST:PORT"));
+}
+
 TEST(AgentConfigTest, BadValuesAreErrors) {
   EXPECT_THAT(ErrorOf("[network]\nserver_address = \"api.updatehub.io\"\n"),
               HasSubstr("network.server_address: 'api.updatehub.io' must start with http://"));
