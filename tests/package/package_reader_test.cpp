@@ -36,7 +36,7 @@ using uh::testing::ReadFile;
 using uh::testing::TempDir;
 using uh::testing::WriteFile;
 
-constexpr std::string_view kProduct =
+constexpr std::string_view kReaderProduct =
     "da852e7fda06a6c06df770dd6766e65466509905b2bf0b9e2f94523ddd06f914";
 
 // Checks that `result` failed with `code` and a message containing `text`.
@@ -103,7 +103,7 @@ class PackageBuilder {
         rootfs_b_(RandomBytes(4096, 12)),
         app_(RandomBytes(1000, 13)) {
     metadata_json_ = {
-        {"product", kProduct},
+        {"product", kReaderProduct},
         {"version", "1.0"},
         {"supported-hardware", {"board-a"}},
         {"objects",
@@ -151,7 +151,7 @@ class PackageBuilder {
     Member(kMetadataMember) = std::move(bytes);
   }
   // Serialises like uhu without validating, so that invalid metadata can be written too.
-  void SetMetadataJson(const nlohmann::json& json) { SetMetadata(PythonJsonDumps(json)); }
+  void SetMetadataJson(const nlohmann::json& metadata) { SetMetadata(PythonJsonDumps(metadata)); }
 
   [[nodiscard]] std::filesystem::path Write(const TempDir& dir,
                                             std::string_view name = "pkg.uhupkg") const {

@@ -11,22 +11,22 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const PrivateKey& TestKey() {
+const PrivateKey& SignatureTestKey() {
   static const PrivateKey key = *PrivateKey::Generate(2048);
   return key;
 }
 
 TEST(Signature, SignAndVerify) {
-  auto signature = TestKey().SignBase64("metadata bytes");
+  auto signature = SignatureTestKey().SignBase64("metadata bytes");
   ASSERT_TRUE(signature);
-  auto public_key = PublicKey::FromPem(TestKey().PublicPem());
+  auto public_key = PublicKey::FromPem(SignatureTestKey().PublicPem());
   ASSERT_TRUE(public_key) << public_key.error().message();
   EXPECT_TRUE(public_key->VerifyBase64("metadata bytes", *signature));
   auto wrong = public_key->VerifyBase64("metadata bytez", *signature);
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code(), Errc::kSignature);
   // RSA PKCS#1 v1.5 is deterministic: the same bytes give the same signature.
-  EXPECT_EQ(*TestKey().SignBase64("metadata bytes"), *signature);
+  EXPECT_EQ(*SignatureTestKey().SignBase64("metadata bytes"), *signature);
 }
 
 TEST(Signature, VerifiesUhuConformanceSignature) {
@@ -44,8 +44,8 @@ TEST(Signature, VerifiesUhuConformanceSignature) {
 }
 
 TEST(Signature, CorruptedSignatures) {
-  auto key = PublicKey::FromPem(TestKey().PublicPem());
-  std::string signature = *TestKey().SignBase64("data");
+  auto key = PublicKey::FromPem(SignatureTestKey().PublicPem());
+  std::string signature = *SignatureTestKey().SignBase64("data");
   signature[10] = signature[10] == 'A' ? 'B' : 'A';
   EXPECT_EQ(key->VerifyBase64("data", signature).error().code(), Errc::kSignature);
   EXPECT_EQ(key->VerifyBase64("data", "").error().code(), Errc::kSignature);
@@ -58,7 +58,7 @@ TEST(Signature, CorruptedSignatures) {
 TEST(Signature, KeyFormats) {
   // PKCS#1 private key and PKCS#1 public key, converted by the openssl tool.
   testing::TempDir dir;
-  testing::WriteFile(dir / "k.pem", TestKey().ToPkcs8Pem());
+  testing::WriteFile(dir / "k.pem", SignatureTestKey().ToPkcs8Pem());
   auto rsa = testing::Run({"openssl", "rsa", "-in", (dir / "k.pem").string(), "-traditional",
                            "-out", (dir / "pkcs1.pem").string()});
   ASSERT_EQ(rsa.status, 0) << rsa.err;
@@ -69,7 +69,7 @@ TEST(Signature, KeyFormats) {
   ASSERT_EQ(pub.status, 0) << pub.err;
   auto key = PublicKey::Load(dir / "pkcs1.pub");
   ASSERT_TRUE(key) << key.error().message();
-  EXPECT_TRUE(key->VerifyBase64("x", *TestKey().SignBase64("x")));
+  EXPECT_TRUE(key->VerifyBase64("x", *SignatureTestKey().SignBase64("x")));
 }
 
 TEST(Signature, RejectsWhatIsNotAnAcceptableKey) {
@@ -78,7 +78,7 @@ TEST(Signature, RejectsWhatIsNotAnAcceptableKey) {
   EXPECT_EQ(PrivateKey::FromPem("hello").error().code(), Errc::kInvalidArgument);
   EXPECT_FALSE(PublicKey::FromPem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"));
   // A private key is not a public key file.
-  EXPECT_FALSE(PublicKey::FromPem(TestKey().ToPkcs8Pem()));
+  EXPECT_FALSE(PublicKey::FromPem(SignatureTestKey().ToPkcs8Pem()));
   EXPECT_EQ(PublicKey::Load(dir / "missing").error().code(), Errc::kNotFound);
   testing::WriteFile(dir / "big", std::string(1 << 20, 'A'));
   EXPECT_EQ(PublicKey::Load(dir / "big").error().code(), Errc::kTooLarge);
@@ -113,7 +113,7 @@ TEST(Signature, GenerateRejectsBadSizes) {
 }
 
 TEST(Signature, FingerprintIsStable) {
-  auto a = PublicKey::FromPem(TestKey().PublicPem());
+  auto a = PublicKey::FromPem(SignatureTestKey().PublicPem());
   auto b = PublicKey::FromPem(a->ToPem());
   EXPECT_EQ(a->Fingerprint().size(), 64u);
   EXPECT_EQ(a->Fingerprint(), b->Fingerprint());

@@ -22,6 +22,11 @@ inline constexpr const char* kAdminPassword = "correct horse battery";
 inline constexpr const char* kConformanceProduct =
     "da852e7fda06a6c06df770dd6766e65466509905b2bf0b9e2f94523ddd06f914";
 
+// The conformance package signed.uhupkg: its UID, and the sha256 of its rootfs object.
+inline const std::string kUid = "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
+inline const std::string kRootfs =
+    "eb7f5de6ca39a8fea2fcbed500a5dfff367e89547b98f995b20422fa5cb9fe5a";
+
 class ServerFixture {
  public:
   explicit ServerFixture(std::uint64_t max_package_bytes = 64ull << 20);

@@ -16,9 +16,6 @@ using http::testing::FetchOptions;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-const std::string kUid = "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
-const std::string kRootfs = "eb7f5de6ca39a8fea2fcbed500a5dfff367e89547b98f995b20422fa5cb9fe5a";
-
 FetchOptions DeviceRequest(const json& body, const std::string& token) {
   FetchOptions options;
   options.method = "POST";

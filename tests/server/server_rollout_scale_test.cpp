@@ -31,7 +31,6 @@ using ::testing::HasSubstr;
 using TimePoint = std::chrono::system_clock::time_point;
 
 // The conformance package (signed.uhupkg): version 1.0.0 for board-a and board-b.
-const std::string kUid = "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
 const std::string kVersion = "1.0.0";
 constexpr int kFleet = 300;
 constexpr std::array kStates = {"pending",   "downloading", "installing",

@@ -15,8 +15,6 @@ using http::testing::Fetch;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-const std::string kUid = "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
-const std::string kRootfs = "eb7f5de6ca39a8fea2fcbed500a5dfff367e89547b98f995b20422fa5cb9fe5a";
 const std::string kVersion = "1.0.0";
 
 class RolloutTest : public ::testing::Test {

@@ -35,7 +35,7 @@ constexpr int kUsage = 2;
 constexpr int kMalformed = 3;
 constexpr int kSignature = 4;
 
-const std::string kProduct = "da852e7fda06a6c06df770dd6766e65466509905b2bf0b9e2f94523ddd06f914";
+const std::string kCliProduct = "da852e7fda06a6c06df770dd6766e65466509905b2bf0b9e2f94523ddd06f914";
 const std::string kSignedUid = "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
 const std::string kCompressedUid =
     "e54f686bf83d9d500c4c0cb7b799af295227c6d87a3e04c58b91a560e2e736d0";
@@ -76,7 +76,7 @@ class PkgCli : public ::testing::Test {
   // Creates a package signed with the conformance key; returns its path.
   fs::path Create(const std::string& name, std::vector<std::string> args) const {
     const fs::path out = dir_ / name;
-    std::vector<std::string> argv = {"create",       "--product", kProduct,    "--key",
+    std::vector<std::string> argv = {"create",       "--product", kCliProduct, "--key",
                                      Key().string(), "-o",        out.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     const RunResult result = Pkg(argv);
@@ -127,9 +127,9 @@ TEST_F(PkgCli, KeygenWritesAPrivateKeyOnlyTheOwnerReadsAndAPublicKey) {
   // The new key signs packages that verify with its public key only.
   const fs::path image = File("image.img", "image");
   const fs::path out = dir_ / "out.uhupkg";
-  result =
-      Pkg({"create", "--product", kProduct, "--version", "1", "--key", (keys / "key.pem").string(),
-           "--object", image.string() + ",mode=raw,target=/dev/x", "-o", out.string()});
+  result = Pkg({"create", "--product", kCliProduct, "--version", "1", "--key",
+                (keys / "key.pem").string(), "--object", image.string() + ",mode=raw,target=/dev/x",
+                "-o", out.string()});
   ASSERT_EQ(result.status, kOk) << Describe(result);
   EXPECT_EQ(Pkg({"verify", out.string(), "--key", (keys / "key.pub").string()}).status, kOk);
   EXPECT_EQ(Pkg({"verify", out.string(), "--key", Pub().string()}).status, kSignature);
@@ -163,11 +163,12 @@ TEST_F(PkgCli, CreateWithTwoSetsHardwareAndTwoModes) {
   const fs::path rootfs_path = File("rootfs.img", rootfs);
   const fs::path app_path = File("app.tar.gz", app);
   const fs::path out = dir_ / "pkg.uhupkg";
-  const RunResult created = Pkg(
-      {"create", "--product", kProduct, "--version", "1.2.3", "--hardware", "a", "--hardware", "b",
-       "--object", rootfs_path.string() + ",mode=raw,target=/dev/x,b.target=/dev/y", "--object",
-       app_path.string() + ",mode=tarball,filesystem=ext4,target=/dev/z,target-path=/app", "--key",
-       Key().string(), "-o", out.string()});
+  const RunResult created =
+      Pkg({"create", "--product", kCliProduct, "--version", "1.2.3", "--hardware", "a",
+           "--hardware", "b", "--object",
+           rootfs_path.string() + ",mode=raw,target=/dev/x,b.target=/dev/y", "--object",
+           app_path.string() + ",mode=tarball,filesystem=ext4,target=/dev/z,target-path=/app",
+           "--key", Key().string(), "-o", out.string()});
   ASSERT_EQ(created.status, kOk) << Describe(created);
   EXPECT_THAT(created.out, HasSubstr("signed: yes"));
 
@@ -179,7 +180,7 @@ TEST_F(PkgCli, CreateWithTwoSetsHardwareAndTwoModes) {
   ASSERT_TRUE(info.contains("uid"));
   EXPECT_TRUE(IsLowerHexSha256(info["uid"].get<std::string>()));
   EXPECT_THAT(created.out, HasSubstr("uid: " + info["uid"].get<std::string>()));
-  EXPECT_EQ(info["product"], json(kProduct));
+  EXPECT_EQ(info["product"], json(kCliProduct));
   EXPECT_EQ(info["version"], json("1.2.3"));
   EXPECT_EQ(info["supported-hardware"], json({"a", "b"}));
   EXPECT_EQ(info["signed"], json(true));
@@ -277,9 +278,10 @@ TEST_F(PkgCli, SingleSet) {
   EXPECT_THAT(Pkg({"inspect", package.string()}).out, HasSubstr("set (single)"));
 
   const fs::path bad = dir_ / "bad.uhupkg";
-  const RunResult result = Pkg(
-      {"create", "--product", kProduct, "--version", "1", "--single-set", "--key", Key().string(),
-       "--object", image.string() + ",mode=raw,target=/dev/a,b.target=/dev/b", "-o", bad.string()});
+  const RunResult result =
+      Pkg({"create", "--product", kCliProduct, "--version", "1", "--single-set", "--key",
+           Key().string(), "--object", image.string() + ",mode=raw,target=/dev/a,b.target=/dev/b",
+           "-o", bad.string()});
   EXPECT_EQ(result.status, kError) << Describe(result);
   EXPECT_THAT(result.err, HasSubstr("single-set"));
   EXPECT_FALSE(fs::exists(bad));
@@ -289,7 +291,7 @@ TEST_F(PkgCli, CreateFromTomlAndJsonDescriptions) {
   File("desc/images/rootfs.img", "rootfs A");
   File("desc/images/rootfs-b.img", "rootfs B!");
   File("desc/app.conf", "conf");
-  const fs::path toml = File("desc/pkg.toml", R"(product = ")" + kProduct + R"("
+  const fs::path toml = File("desc/pkg.toml", R"(product = ")" + kCliProduct + R"("
 version = "1.0"
 supported-hardware = ["board-a", "board-b"]
 
@@ -315,7 +317,7 @@ target-gid = "root"
 format = true
 )");
   const fs::path json_file = File("desc/pkg.json", R"({
-  "product": ")" + kProduct + R"(",
+  "product": ")" + kCliProduct + R"(",
   "version": "1.0",
   "supported-hardware": ["board-a", "board-b"],
   "objects": [
@@ -387,13 +389,13 @@ TEST_F(PkgCli, CreateFromADescriptionWithErrorsNamesTheFile) {
 TEST_F(PkgCli, UnsignedPackagesNeedToBeAskedFor) {
   const fs::path image = File("image.img", "image");
   const fs::path out = dir_ / "pkg.uhupkg";
-  RunResult result = Pkg({"create", "--product", kProduct, "--version", "1", "--object",
+  RunResult result = Pkg({"create", "--product", kCliProduct, "--version", "1", "--object",
                           image.string() + ",mode=raw,target=/dev/a", "-o", out.string()});
   EXPECT_EQ(result.status, kError) << Describe(result);
   EXPECT_THAT(result.err, HasSubstr("--key"));
   EXPECT_FALSE(fs::exists(out));
 
-  result = Pkg({"create", "--product", kProduct, "--version", "1", "--object",
+  result = Pkg({"create", "--product", kCliProduct, "--version", "1", "--object",
                 image.string() + ",mode=raw,target=/dev/a", "--unsigned", "-o", out.string()});
   ASSERT_EQ(result.status, kOk) << Describe(result);
   EXPECT_THAT(result.out, HasSubstr("signed: no"));
@@ -429,7 +431,7 @@ TEST_F(PkgCli, CreateRejectsInvalidObjectsAndLeavesNoFile) {
   const fs::path out = dir_ / "out.uhupkg";
   for (const Case& c : cases) {
     SCOPED_TRACE(c.object);
-    const RunResult result = Pkg({"create", "--product", kProduct, "--version", "1", "--key",
+    const RunResult result = Pkg({"create", "--product", kCliProduct, "--version", "1", "--key",
                                   Key().string(), "--object", c.object, "-o", out.string()});
     EXPECT_EQ(result.status, kError) << Describe(result);
     EXPECT_THAT(result.err, HasSubstr("updatehub-pkg: error: "));
@@ -451,27 +453,29 @@ TEST_F(PkgCli, CreateRejectsBadTopLevelValues) {
   RunResult result = create({"--version", "1"});
   EXPECT_EQ(result.status, kError);
   EXPECT_THAT(result.err, HasSubstr("--product"));
-  result = create({"--product", kProduct});
+  result = create({"--product", kCliProduct});
   EXPECT_EQ(result.status, kError);
   EXPECT_THAT(result.err, HasSubstr("--version"));
   result = create({"--product", "DA852E7F", "--version", "1"});
   EXPECT_EQ(result.status, kError);
   EXPECT_THAT(result.err, HasSubstr("product"));
-  result = create({"--product", kProduct, "--version", "1", "--hardware", "a", "--hardware", "a"});
+  result =
+      create({"--product", kCliProduct, "--version", "1", "--hardware", "a", "--hardware", "a"});
   EXPECT_EQ(result.status, kError);
   EXPECT_THAT(result.err, HasSubstr("twice"));
-  result = create({"--product", kProduct, "--version", "1", "--key", Pub().string()});
+  result = create({"--product", kCliProduct, "--version", "1", "--key", Pub().string()});
   EXPECT_EQ(result.status, kError) << Describe(result);
   EXPECT_THAT(result.err, HasSubstr("private key"));
   EXPECT_FALSE(fs::exists(out));
   // -o is required.
-  EXPECT_EQ(Pkg({"create", "--product", kProduct, "--version", "1", "--unsigned"}).status, kUsage);
+  EXPECT_EQ(Pkg({"create", "--product", kCliProduct, "--version", "1", "--unsigned"}).status,
+            kUsage);
 }
 
 // A description file is user input: a wrongly typed value must be reported, not crash the tool.
 TEST_F(PkgCli, CreateReportsAWronglyTypedValueInADescription) {
   File("image.img", "image");
-  const fs::path desc = File("pkg.json", R"({"product": ")" + kProduct + R"(", "version": "1",
+  const fs::path desc = File("pkg.json", R"({"product": ")" + kCliProduct + R"(", "version": "1",
     "objects": [{"file": "image.img", "mode": "raw", "target": "/dev/a", "compressed": "yes"}]})");
   const RunResult result =
       Pkg({"create", "--from", desc.string(), "--unsigned", "-o", (dir_ / "out.uhupkg").string()});
@@ -487,8 +491,8 @@ TEST_F(PkgCli, CreateWithABrokenCompressedImageIsAnInputError) {
   const fs::path truncated = File("broken.img.gz", gz.substr(0, gz.size() / 2));
   const fs::path out = dir_ / "out.uhupkg";
   const RunResult result =
-      Pkg({"create", "--product", kProduct, "--version", "1", "--key", Key().string(), "--object",
-           truncated.string() + ",mode=raw,target=/dev/a", "-o", out.string()});
+      Pkg({"create", "--product", kCliProduct, "--version", "1", "--key", Key().string(),
+           "--object", truncated.string() + ",mode=raw,target=/dev/a", "-o", out.string()});
   EXPECT_THAT(result.err, HasSubstr("broken.img.gz"));
   EXPECT_FALSE(fs::exists(out));
   EXPECT_EQ(result.status, kError) << Describe(result);
@@ -686,7 +690,7 @@ TEST_F(PkgCli, ExtractByFileNameAndBySha256) {
 
 TEST_F(PkgCli, ExtractNeverWritesOutsideTheDirectory) {
   File("image.img", "image");
-  const fs::path desc = File("pkg.json", R"({"product": ")" + kProduct + R"(", "version": "1",
+  const fs::path desc = File("pkg.json", R"({"product": ")" + kCliProduct + R"(", "version": "1",
     "objects": [{"file": "image.img", "filename": "../escape", "mode": "raw", "target": "/dev/a"}]
   })");
   const fs::path package = Create("pkg.uhupkg", {"--from", desc.string(), "--single-set"});

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "server/http/http.hpp"
 #include "simulated_device.hpp"
 
 namespace uh::agent {
@@ -173,6 +174,68 @@ TEST(DaemonLocalInstall, AnUnsignedPackageFileIsRefusedWhenTheDeviceHasAKey) {
   EXPECT_EQ(device.Reboots(), 0);
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
             std::string(1 << 20, '\0'));
+}
+
+// Serves one package file at /update.uhupkg, as a web server a user points the agent at.
+class PackageHost {
+ public:
+  explicit PackageHost(const std::filesystem::path& package) {
+    auto router = std::make_shared<uh::server::http::Router>();
+    router->Add(uh::server::http::Method::kGet, "/update.uhupkg",
+                [bytes = uh::testing::ReadFile(package)](uh::server::http::Request&) {
+                  return uh::server::http::Response::Text(200, bytes, "application/zip");
+                });
+    uh::server::http::ServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.threads = 1;
+    auto server = uh::server::http::HttpServer::Start(std::move(options), router);
+    if (!server) throw std::runtime_error(server.error().message());
+    server_ = std::move(*server);
+  }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+
+ private:
+  std::unique_ptr<uh::server::http::HttpServer> server_;
+};
+
+TEST(DaemonRemoteInstall, APackageAtAUrlIsDownloadedVerifiedAndInstalled) {
+  PackageHost host(uh::testing::ConformanceDir() / "signed.uhupkg");
+  Device device("http://127.0.0.1:9");  // no update server at all
+  device.config.polling.enabled = false;
+  InstallOutcome outcome;
+  ASSERT_TRUE(device.RunUntil(
+      [&] { return device.Reboots() == 1; }, nullptr,
+      [&](Daemon& daemon) {
+        ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
+        outcome = daemon.RequestRemoteInstall(host.Url("/update.uhupkg"));
+      }));
+  EXPECT_TRUE(outcome.accepted);
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
+            ObjectBytes(kRootfs));
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+}
+
+TEST(DaemonRemoteInstall, AMissingOrUnsignedPackageAtAUrlInstallsNothing) {
+  PackageHost host(uh::testing::ConformanceDir() / "unsigned.uhupkg");
+  for (const std::string path : {"/missing.uhupkg", "/update.uhupkg"}) {
+    Device device("http://127.0.0.1:9");
+    device.config.polling.enabled = false;
+    device.AddCallback("error-callback", "echo \"$1\" >> " + device.Path("errors").string());
+    ASSERT_TRUE(device.RunUntil(
+        [&] { return std::filesystem::exists(device.Path("errors")); }, nullptr,
+        [&](Daemon& daemon) {
+          ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
+          EXPECT_TRUE(daemon.RequestRemoteInstall(host.Url(path)).accepted);
+        }))
+        << path;
+    EXPECT_EQ(device.Reboots(), 0) << path;
+    EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
+              std::string(1 << 20, '\0'))
+        << path;
+  }
 }
 
 }  // namespace

@@ -54,8 +54,8 @@ std::string JsonFileProblem(const fs::path& path, std::string_view what) {
   }
   if (!fs::exists(path, ec)) return "";
   const std::string text = ReadIfPresent(path);
-  const auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
+  const auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
     return std::string(what) + " " + path.string() + " is not a JSON object (" +
            std::to_string(text.size()) + " bytes): " + text.substr(0, 200);
   }
