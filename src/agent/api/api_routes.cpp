@@ -141,6 +141,11 @@ Expected<std::optional<std::string>> ParseProbeRequest(std::string_view body) {
 Expected<std::filesystem::path> ParseLocalInstallRequest(std::string_view body) {
   auto file = ParseStringField(body, "file");
   if (!file) return std::unexpected(std::move(file.error()));
+  // The system calls see the path only up to a NUL: "/a\u0000b" would be checked, and
+  // installed, as "/a" while every message names another file.
+  if (file->find('\0') != std::string::npos) {
+    return Fail(Errc::kInvalidArgument, "file must not contain a NUL character");
+  }
   std::filesystem::path path(*file);
   if (!path.is_absolute()) {
     return Fail(Errc::kInvalidArgument, "file must be an absolute path, not '" + *file + "'");

@@ -118,7 +118,14 @@ Expected<void> SaveUpdateState(const std::filesystem::path& path, const UpdateSt
                                {"boot_id", state.boot_id}};
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  return WriteFileAtomic(path, json.dump() + "\n", 0600);
+  std::string text;
+  try {
+    text = json.dump() + "\n";
+  } catch (const nlohmann::json::exception& e) {
+    // Text from outside (a signature, metadata) that is not UTF-8: an error, not a crash loop.
+    return Fail(Errc::kMalformed, "the update cannot be saved: " + std::string(e.what()));
+  }
+  return WriteFileAtomic(path, text, 0600);
 }
 
 Expected<void> ClearUpdateState(const std::filesystem::path& path) {

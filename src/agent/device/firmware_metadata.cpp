@@ -1,6 +1,7 @@
 #include "agent/device/firmware_metadata.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <system_error>
 
 #include "agent/device/ini.hpp"
@@ -90,6 +91,43 @@ Expected<MetadataValues> RunScriptsOf(const fs::path& metadata_dir, std::string_
   return values;
 }
 
+// `text` with each byte that does not belong to a valid UTF-8 sequence replaced by U+FFFD. The
+// probe body and GET /info are JSON, which holds UTF-8 only; replacing here rather than when
+// writing the JSON keeps two keys that differ only in such bytes from becoming duplicate keys.
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t code_point = 0;
+    if (lead < 0x80) {
+      length = 1;
+      code_point = lead;
+    } else if (lead >= 0xc2 && lead <= 0xf4) {
+      length = lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+      code_point = lead & (0x7fu >> length);
+    }
+    bool valid = length != 0 && text.size() - i >= length;
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      valid = (next & 0xc0) == 0x80;
+      code_point = (code_point << 6) | (next & 0x3fu);
+    }
+    constexpr std::uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    valid = valid && code_point >= kMinimum[length] && code_point <= 0x10ffff &&
+            (code_point < 0xd800 || code_point > 0xdfff);
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out.append("\xef\xbf\xbd");  // U+FFFD
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Expected<void> ParseKeyValueLines(std::string_view output, MetadataValues& values) {
@@ -110,7 +148,7 @@ Expected<void> ParseKeyValueLines(std::string_view output, MetadataValues& value
       return Fail(Errc::kMalformed,
                   "line " + std::to_string(number) + ": '" + shown + "' is not key=value");
     }
-    values[std::string(key)].emplace_back(Trim(line.substr(eq + 1)));
+    values[ValidUtf8(key)].push_back(ValidUtf8(Trim(line.substr(eq + 1))));
   }
   return {};
 }

@@ -56,7 +56,8 @@ struct MetadataOptions {
                                                               const MetadataOptions& options = {});
 
 // Adds the key=value lines of `output` to `values` (sorting is left to the caller). Blank
-// lines are skipped; keys and values are trimmed; a value may be empty, a key may not.
+// lines are skipped; keys and values are trimmed; a value may be empty, a key may not. Bytes
+// that are not UTF-8 become U+FFFD, as they would in the JSON the values go to.
 [[nodiscard]] Expected<void> ParseKeyValueLines(std::string_view output, MetadataValues& values);
 
 // A metadata map as the protocol writes it: one value as a string, several as an array.

@@ -28,12 +28,25 @@ std::unexpected<Error> Malformed(std::string message) {
   return Fail(Errc::kMalformed, std::move(message));
 }
 
+// Whether `text` starts with digits where "YYYY-MM-DDTHH:MM:SS" has them: sscanf's %d alone
+// would also take signs and spaces ("2021-06-01T-1:-1:-1Z").
+bool HasRfc3339Digits(std::string_view text) {
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
+  if (text.size() < kShape.size()) return false;
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    if (kShape[i] == 'd' && (text[i] < '0' || text[i] > '9')) return false;
+  }
+  return true;
+}
+
 // RFC 3339 as other writers produce it: chrono adds fractions of a second, the v1 agent (Go)
-// wrote local offsets. Fractions are dropped.
-Expected<TimePoint> ParseRfc3339(const std::string& text) {
+// wrote local offsets. Fractions are dropped. Seconds since the epoch, not a time_point: the
+// times other agents write for "never" (year 1) are outside what a time_point can hold.
+Expected<std::time_t> ParseRfc3339(const std::string& text) {
   std::tm tm{};
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+  if (!HasRfc3339Digits(text) ||
+      std::sscanf(text.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
       consumed != 19 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
       tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
@@ -51,27 +64,33 @@ Expected<TimePoint> ParseRfc3339(const std::string& text) {
   if (rest == "Z" || rest == "z") {
     offset = 0;
   } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-    int hours = 0;
-    int minutes = 0;
-    if (std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &hours, &minutes) != 2 ||
-        hours > 23 || minutes > 59) {
+    const auto digit = [&](std::size_t i) { return rest[i] >= '0' && rest[i] <= '9'; };
+    const auto number = [&](std::size_t i) { return (rest[i] - '0') * 10 + (rest[i + 1] - '0'); };
+    if (!digit(1) || !digit(2) || !digit(4) || !digit(5) || number(1) > 23 || number(4) > 59) {
       return Malformed("'" + text + "' has a bad UTC offset");
     }
-    offset = (rest[0] == '-' ? -1 : 1) * (hours * 3600L + minutes * 60L);
+    const long hours = number(1);
+    const long minutes = number(4);
+    offset = (rest[0] == '-' ? -1 : 1) * (hours * 3600 + minutes * 60);
   } else {
     return Malformed("'" + text + "' is not an RFC 3339 time (no Z or UTC offset)");
   }
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
-  return std::chrono::system_clock::from_time_t(timegm(&tm) - offset);
+  return timegm(&tm) - offset;
 }
 
-// Upstream's "never" is the epoch (Go's was year 1): both read as nullopt.
+// Upstream's "never" is the epoch (Go's was year 1): both read as nullopt. Times past what a
+// time_point holds (year 2262) are not times a probe happened.
 Expected<std::optional<TimePoint>> ParseLast(const std::string& text) {
-  auto time = ParseRfc3339(text);
-  if (!time) return std::unexpected(time.error());
-  if (*time <= TimePoint{}) return std::optional<TimePoint>{};
-  return std::optional<TimePoint>(*time);
+  auto seconds = ParseRfc3339(text);
+  if (!seconds) return std::unexpected(seconds.error());
+  if (*seconds <= 0) return std::optional<TimePoint>{};
+  constexpr auto kLatest = std::chrono::floor<std::chrono::seconds>(TimePoint::max());
+  if (*seconds > kLatest.time_since_epoch().count()) {
+    return Malformed("'" + text + "' is too far in the future");
+  }
+  return std::optional<TimePoint>(std::chrono::system_clock::from_time_t(*seconds));
 }
 
 Expected<std::optional<int>> ParseSlot(const json& value) {

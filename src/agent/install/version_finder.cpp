@@ -22,9 +22,9 @@ constexpr std::size_t kScanOverlap = 256;
 constexpr std::size_t kMaxString = 64 * 1024;
 
 // Versions as upstream's patterns define them: digits, maybe one character, a dot, then
-// anything up to whitespace or NUL.
-const char kKernelPattern[] = R"((\d+.?\.[^\s\x00]+))";
-const char kUBootPattern[] = R"(U-Boot(?: SPL)? (\d+.?\.[^\s\x00]+))";
+// anything up to whitespace or NUL. The one character is not whitespace or NUL either.
+const char kKernelPattern[] = R"((\d+[^\s\x00]?\.[^\s\x00]+))";
+const char kUBootPattern[] = R"(U-Boot(?: SPL)? (\d+[^\s\x00]?\.[^\s\x00]+))";
 
 Expected<boost::regex> Compile(std::string_view pattern) {
   try {

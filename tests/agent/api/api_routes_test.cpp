@@ -75,6 +75,21 @@ TEST(ApiRoutesTest, LocalInstallBodies) {
   EXPECT_FALSE(ParseLocalInstallRequest(R"({"file": "/a", "file": "/b"})"));  // duplicate key
 }
 
+// Caught by fuzz/local_api_fuzz's check of what the agent is asked (reproducer:
+// fuzz/regressions/local-api-nul-in-install-path): a path with an escaped NUL passed as the file
+// before the NUL, which exists, so the agent was asked to install a path that names another file
+// than the one it opens.
+TEST(ApiRoutesTest, LocalInstallPathWithNulIsRefused) {
+  uh::testing::TempDir dir;
+  const auto package = dir / "update.uhupkg";
+  uh::testing::WriteFile(package, "pkg");
+  const auto parsed = ParseLocalInstallRequest(
+      json{{"file", package.string() + std::string(1, '\0') + ".x"}}.dump());
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().code(), Errc::kInvalidArgument);
+  EXPECT_NE(parsed.error().message().find("NUL"), std::string::npos);
+}
+
 TEST(ApiRoutesTest, RemoteInstallBodies) {
   EXPECT_EQ(ParseRemoteInstallRequest(R"({"url": "https://example.com/u.uhupkg"})").value(),
             "https://example.com/u.uhupkg");

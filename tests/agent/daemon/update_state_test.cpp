@@ -58,5 +58,19 @@ TEST(UpdateState, CorruptOrTamperedFilesAreMovedAside) {
   }
 }
 
+// Found by fuzz/probe_reply_fuzz (fuzz/regressions/daemon-signature-not-utf8.reply): a
+// signature header that is not UTF-8 made saving the update throw, and the agent crash at every
+// start. Now it is an error, and nothing is written.
+TEST(UpdateState, TextThatIsNotUtf8IsAnErrorNotACrash) {
+  uh::testing::TempDir dir;
+  const auto path = dir / "state.json";
+  UpdateState state = Sample();
+  state.signature = std::string("\xff\xfe", 2);
+  auto saved = SaveUpdateState(path, state);
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().code(), Errc::kMalformed);
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 }  // namespace
 }  // namespace uh::agent

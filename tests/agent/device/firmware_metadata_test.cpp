@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/json.hpp"
 #include "device_test_util.hpp"
 #include "support/test_support.hpp"
 
@@ -165,6 +166,23 @@ TEST(KeyValueLinesTest, TrimsSkipsBlankLinesAndMergesRepeatedKeys) {
   EXPECT_THAT(values.at("nv"), ElementsAre(""));
   EXPECT_EQ(MetadataValuesToJson(values),
             nlohmann::json::parse(R"({"key": ["b", "a=c"], "key1": "v1", "nv": ""})"));
+}
+
+// Found by fuzz/firmware_metadata_fuzz (fuzz/corpus/firmware_metadata/invalid-keys.txt): keys
+// that differ only in bytes that are not UTF-8 were distinct in the map but the same once the
+// probe body replaced those bytes, so the body had a duplicate key and our server, which refuses
+// duplicate keys, refused every probe of the device.
+TEST(KeyValueLinesTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  MetadataValues values;
+  ASSERT_TRUE(
+      ParseKeyValueLines("serial\xff=1\nserial\xfe=2\nname=caf\xc3\xa9 \xc0\xaf\n", values));
+  EXPECT_THAT(values.at("serial\xef\xbf\xbd"), ElementsAre("1", "2"));
+  EXPECT_THAT(values.at("name"), ElementsAre("caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd"));
+  FirmwareMetadata metadata;
+  metadata.identity = values;
+  auto body = ParseJson(metadata.ToProbeJson().dump());
+  ASSERT_TRUE(body) << body.error().message();
+  EXPECT_EQ((*body)["device-identity"].size(), 2u);
 }
 
 }  // namespace

@@ -98,6 +98,39 @@ TEST(RuntimeSettingsTest, ReadsOffsetsOlderCasingAndTheEpochAsNever) {
   EXPECT_FALSE(epoch->polling.last);
 }
 
+// Found by fuzz/runtime_settings_fuzz (fuzz/corpus/runtime_settings/go-zero-time.json): the
+// v1 agent's "never" (year 1), like any time outside the years 1678 to 2262, overflowed the
+// conversion to a time_point, which is undefined behaviour (UBSan reports it).
+TEST(RuntimeSettingsTest, ReadsYearOneAsNeverAndRefusesTimesPastTheClock) {
+  for (const std::string text : {R"({"polling":{"last":"0001-01-01T00:00:00Z"}})",
+                                 "[Polling]\nLastPoll=0001-01-01T00:00:00Z\n"}) {
+    auto never = ParseRuntimeSettings(text);
+    ASSERT_TRUE(never) << never.error().message();
+    EXPECT_FALSE(never->polling.last) << text;
+  }
+  auto latest = ParseRuntimeSettings(R"({"polling":{"last":"2262-01-01T00:00:00Z"}})");
+  ASSERT_TRUE(latest) << latest.error().message();
+  EXPECT_EQ(latest->polling.last, At("2262-01-01T00:00:00Z"));
+  auto too_late = ParseRuntimeSettings(R"({"polling":{"last":"9999-12-31T23:59:59Z"}})");
+  ASSERT_FALSE(too_late);
+  EXPECT_EQ(too_late.error().code(), Errc::kMalformed);
+  EXPECT_THAT(too_late.error().message(), HasSubstr("too far in the future"));
+}
+
+// Caught by the same fuzzer's check that accepted times are RFC 3339 (reproducer:
+// fuzz/corpus/runtime_settings/last-signed-fields.json): sscanf's %d also takes a sign or a
+// space, so "2021-06-01T-1:-1:-1Z" was read as a time.
+TEST(RuntimeSettingsTest, RefusesSignsAndSpacesWhereTimesHaveDigits) {
+  for (const std::string time :
+       {"2021-06-01T-1:-1:-1Z", "2021-06-01T 1:02:03Z", "+021-06-01T01:02:03Z",
+        "2021-06-01T01:02:03+-1:-1", "2021-06-01T01:02:03- 1:00"}) {
+    auto parsed = ParseRuntimeSettings(R"({"polling":{"last":")" + time + R"("}})");
+    EXPECT_FALSE(parsed) << time;
+    auto legacy = ParseRuntimeSettings("[Polling]\nLastPoll=" + time + "\n");
+    EXPECT_FALSE(legacy) << time;
+  }
+}
+
 TEST(RuntimeSettingsTest, ReadsTheV1AgentsIniAndSaysItWillBeRewritten) {
   uh::testing::TempDir dir;
   uh::testing::WriteFile(dir / "rs.conf", R"(

@@ -196,6 +196,19 @@ TEST_F(InstallIfDifferentTest, UBootAnywhereInTheTarget) {
   }
 }
 
+// Found by fuzz/version_finder_fuzz (fuzz/regressions/version-finder-nul-in-uboot-version):
+// the "maybe one character" before the dot was any character, so "U-Boot 2\0.4" gave the version
+// "2\0.4" and "U-Boot 2019 .04" the version "2019 .04". Versions hold no whitespace or NUL.
+TEST_F(InstallIfDifferentTest, VersionsHoldNoWhitespaceOrNul) {
+  for (const std::string& version : {std::string("2\0.4", 4), std::string("2019 .04")}) {
+    std::string image(1024, '\0');
+    Put(image, 100, "U-Boot " + version + " (Apr 10 2019 - 12:00:00)");
+    EXPECT_FALSE(*Check(Raw(image, Rule(Kind::kUBoot, version)), image)) << version;
+  }
+  const auto kernel = UImage("Linux-4 .1");
+  EXPECT_FALSE(*Check(Raw(kernel, Rule(Kind::kLinuxKernel, "4 .1")), kernel));
+}
+
 TEST_F(InstallIfDifferentTest, CustomPatternWithSeekAndBufferSize) {
   std::string image(8192, '\0');
   Put(image, 5000, "product firmware version=3.2.1-rc1 built today");
