@@ -4,6 +4,19 @@
 #include <ctime>
 
 namespace uh {
+namespace {
+
+// The digits text[at, at + count) as a number, or -1 if any is not a digit.
+int Digits(const std::string& text, std::size_t at, std::size_t count) {
+  int value = 0;
+  for (std::size_t i = at; i < at + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return -1;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
 
 std::string FormatTime(std::chrono::system_clock::time_point time) {
   const std::time_t t = std::chrono::system_clock::to_time_t(time);
@@ -15,19 +28,36 @@ std::string FormatTime(std::chrono::system_clock::time_point time) {
 }
 
 Expected<std::chrono::system_clock::time_point> ParseTime(const std::string& text) {
-  std::tm tm{};
-  char zone = 0;
-  if (text.size() != 20 ||
-      std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &zone) != 7 ||
-      zone != 'Z' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+  using namespace std::chrono;
+  auto malformed = [&text] {
     return Fail(Errc::kMalformed,
                 "'" + text + "' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)");
+  };
+  // Fixed positions, digits only: no signs, spaces or short fields.
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != 'Z') {
+    return malformed();
   }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  const int y = Digits(text, 0, 4);
+  const int mo = Digits(text, 5, 2);
+  const int d = Digits(text, 8, 2);
+  const int h = Digits(text, 11, 2);
+  const int mi = Digits(text, 14, 2);
+  const int s = Digits(text, 17, 2);
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0 || h > 23 || mi > 59 || s > 60) {
+    return malformed();
+  }
+  const year_month_day date{year(y), month(static_cast<unsigned>(mo)),
+                            day(static_cast<unsigned>(d))};
+  if (!date.ok()) return malformed();
+  // In seconds, years 0000-9999 cannot overflow; the clock's own range (nanoseconds: about
+  // 1677-2262) is checked before converting.
+  const sys_seconds at = sys_days(date) + hours(h) + minutes(mi) + seconds(s);
+  if (at < floor<seconds>(system_clock::time_point::min()) + seconds(1) ||
+      at > floor<seconds>(system_clock::time_point::max()) - seconds(1)) {
+    return Fail(Errc::kMalformed, "'" + text + "' is out of the supported range of times");
+  }
+  return time_point_cast<system_clock::duration>(at);
 }
 
 }  // namespace uh

@@ -13,6 +13,12 @@ std::optional<std::int64_t> ParseId(const std::string& text) {
   return value;
 }
 
+std::optional<std::size_t> ParseLimit(const std::string& text) {
+  auto value = ParseId(text);
+  if (!value || *value < 1 || *value > kMaxPageLimit) return std::nullopt;
+  return static_cast<std::size_t>(*value);
+}
+
 Expected<nlohmann::json> JsonObjectBody(const http::Request& request, bool allow_empty) {
   if (allow_empty && request.body.empty()) return nlohmann::json::object();
   auto body = ParseJson(request.body, {.max_depth = 8, .max_bytes = 1024 * 1024});

@@ -15,6 +15,10 @@ namespace uh::server {
 // A non-negative decimal id ("after=0" is valid paging); nullopt for anything else.
 [[nodiscard]] std::optional<std::int64_t> ParseId(const std::string& text);
 
+// A page size ("limit=N"): 1 to kMaxPageLimit; nullopt for anything else.
+inline constexpr std::int64_t kMaxPageLimit = 1000;
+[[nodiscard]] std::optional<std::size_t> ParseLimit(const std::string& text);
+
 // The request body as a JSON object (at most 1 MiB, nesting 8). With `allow_empty`, an empty
 // body is an empty object.
 [[nodiscard]] Expected<nlohmann::json> JsonObjectBody(const http::Request& request,

@@ -114,18 +114,16 @@ Response HandleReport(ApiContext& context, RolloutEngine& rollouts, Request& req
   if (!product) return Response::FromError(product.error());
   if (!*product) return Response::Error(404, "unknown product");
   if (auto refused = CheckDeviceToken(**product, request)) return *refused;
-  auto device = context.store.UpsertDevice(report->device.ToDeviceProbe(Now()));
-  if (!device) return Response::FromError(device.error());
   Report row;
-  row.device_id = device->id;
   row.package_uid = report->package_uid;
   row.status = report->status;
   row.previous_state = report->previous_state;
   row.error_message = report->error_message;
   row.current_log = report->current_log;
-  auto stored = context.store.InsertReport(row);
+  // The device and its report in one transaction (one disk sync, not two).
+  auto stored = context.store.RecordReport(report->device.ToDeviceProbe(Now()), row);
   if (!stored) return Response::FromError(stored.error());
-  if (auto advanced = rollouts.OnReport(*device, *report); !advanced) {
+  if (auto advanced = rollouts.OnReport(stored->device, *report); !advanced) {
     return Response::FromError(advanced.error());
   }
   return Response::Json(200, nlohmann::json::object());

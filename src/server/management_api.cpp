@@ -124,10 +124,9 @@ Response ListDevices(ApiContext& context, Request& request) {
     filter.after_id = *id;
   }
   if (auto limit = query("limit")) {
-    auto value = ParseId(*limit);
-    if (!value || *value < 1 || *value > 1000)
-      return Response::Error(400, "'limit' must be 1 to 1000");
-    filter.limit = static_cast<std::size_t>(*value);
+    auto value = ParseLimit(*limit);
+    if (!value) return Response::Error(400, "'limit' must be 1 to 1000");
+    filter.limit = *value;
   }
   auto devices = context.store.ListDevices(filter);
   if (!devices) return Response::FromError(devices.error());

@@ -38,6 +38,53 @@ Response Show(ApiContext& context, RolloutService& rollouts, Request& request) {
   return Response::Json(200, out);
 }
 
+// The rollout's devices, each with its stage, state and error: who failed and why.
+// ?state=failed&after=DEVICE_ID&limit=N.
+Response ListDevices(ApiContext& context, Request& request) {
+  auto id = ParseId(request.Param("id"));
+  if (!id) return Response::Error(400, "bad rollout id");
+  std::optional<DeviceState> state;
+  std::int64_t after = 0;
+  std::size_t limit = 100;
+  for (const auto& [key, value] : request.query) {
+    if (key == "state") {
+      state = ParseDeviceState(value);
+      if (!state) {
+        return Response::Error(400,
+                               "'state' must be pending, downloading, installing, "
+                               "rebooting, updated or failed");
+      }
+    } else if (key == "after") {
+      auto device = ParseId(value);
+      if (!device) return Response::Error(400, "'after' must be a device id");
+      after = *device;
+    } else if (key == "limit") {
+      auto parsed = ParseLimit(value);
+      if (!parsed) return Response::Error(400, "'limit' must be 1 to 1000");
+      limit = *parsed;
+    } else {
+      return Response::Error(400, "unknown query parameter '" + key + "'");
+    }
+  }
+  auto rollout = context.store.GetRollout(*id);
+  if (!rollout) return Response::FromError(rollout.error());
+  if (!*rollout) return Response::Error(404, "unknown rollout");
+  auto members = context.store.ListRolloutDevices(*id, after, limit, state);
+  if (!members) return Response::FromError(members.error());
+  json items = json::array();
+  for (const RolloutDevice& member : *members) {
+    items.push_back({{"device_id", member.device_id},
+                     {"stage", member.stage},
+                     {"state", DeviceStateName(member.state)},
+                     {"error_message", member.error_message},
+                     {"started_at", member.started_at},
+                     {"updated_at", member.updated_at}});
+  }
+  json out = {{"devices", items}};
+  if (members->size() == limit) out["next_after"] = members->back().device_id;
+  return Response::Json(200, out);
+}
+
 Response Control(RolloutService& rollouts, Request& request) {
   auto id = ParseId(request.Param("id"));
   if (!id) return Response::Error(400, "bad rollout id");
@@ -71,6 +118,8 @@ void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService&
                if (!stats) return Response::FromError(stats.error());
                return Response::Json(200, ToJson(*stats));
              }));
+  router.Add(Method::kGet, "/api/v1/rollouts/{id}/devices",
+             authed([&](Request& r) { return ListDevices(context, r); }));
   router.Add(Method::kPost, "/api/v1/rollouts/{id}/{action}",
              authed([&](Request& r) { return Control(rollouts, r); }));
 }

@@ -94,7 +94,9 @@ bool StageSucceeded(const Rollout& rollout, const RolloutStats& stats) {
               .stages[static_cast<std::size_t>(s)][static_cast<std::size_t>(DeviceState::kUpdated)];
     }
   }
-  if (total == 0) return true;  // an empty stage does not hold the rollout back
+  // Nobody so far: a device list that matched nobody has nothing to wait for; a filter waits
+  // for devices to join (Start and Join always put the first one in a stage reached).
+  if (total == 0) return !rollout.selection.device_ids.empty();
   const double share = 100.0 * static_cast<double>(updated) / static_cast<double>(total);
   return share >= rollout.stages[static_cast<std::size_t>(stage)].success_percent;
 }

@@ -23,7 +23,8 @@ namespace uh::server {
 // Why the rollout must pause now, or nullopt.
 [[nodiscard]] std::optional<std::string> ThresholdBreach(const FailureThreshold& threshold,
                                                          const RolloutStats& stats);
-// Whether the current stage has reached its success share.
+// Whether the current stage has reached its success share (of the devices in it and in the
+// stages before it). A filter rollout with nobody there yet has not.
 [[nodiscard]] bool StageSucceeded(const Rollout& rollout, const RolloutStats& stats);
 // Whether every device is in a final state and the last stage is running.
 // The last stage is reached and every device is updated or failed. A filter rollout with no

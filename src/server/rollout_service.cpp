@@ -79,7 +79,9 @@ Expected<void> RolloutService::Start(Rollout& rollout) {
     member.rollout_id = rollout.id;
     member.device_id = selected[i].id;
     const double rank = (static_cast<double>(i) + 0.5) / static_cast<double>(selected.size());
-    member.stage = StageForRank(rollout.stages, rank);
+    // The first stage always gets a device, even when its share of a small fleet rounds to
+    // none: a stage that nobody installs proves nothing, and the next ones would follow at once.
+    member.stage = i == 0 ? 0 : StageForRank(rollout.stages, rank);
     // Already at the package's version: updated without downloading anything.
     member.state =
         selected[i].version == (*package)->version ? DeviceState::kUpdated : DeviceState::kPending;
@@ -219,6 +221,18 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
     member.rollout_id = rollout.id;
     member.device_id = device.id;
     member.stage = StageForRank(rollout.stages, std::uniform_real_distribution<>(0, 1)(random_));
+    if (member.stage > rollout.current_stage) {
+      // A rollout whose stages so far hold nobody (created before its devices showed up) takes
+      // the newcomer into the current stage: it holds there until a device has proved the
+      // package, instead of every stage passing empty and the last one taking everyone.
+      auto stats = store_.GetRolloutStats(rollout.id, static_cast<int>(rollout.stages.size()));
+      if (!stats) return std::unexpected(stats.error());
+      std::int64_t so_far = 0;
+      for (int stage = 0; stage <= rollout.current_stage; ++stage) {
+        so_far += stats->StageTotal(stage);
+      }
+      if (so_far == 0) member.stage = rollout.current_stage;
+    }
     member.state =
         device.version == (*package)->version ? DeviceState::kUpdated : DeviceState::kPending;
     member.updated_at = Now();
@@ -298,6 +312,8 @@ Expected<void> RolloutService::OnReport(const Device& device, const ReportReques
   if (rollout->package_uid != report.package_uid || IsFinal(member.state)) return {};
   auto state = StateForReport(report.status);
   if (!state) return {};
+  // "downloaded" after "downloading", or a report sent twice: nothing changes.
+  if (*state == member.state && *state != DeviceState::kFailed) return {};
   member.state = *state;
   if (*state == DeviceState::kFailed) {
     member.error_message = report.error_message.empty() ? "error while " + report.previous_state

@@ -84,11 +84,9 @@ Response ListReports(ApiContext& context, Request& request) {
       if (!id) return Response::Error(400, "'before' must be a report id");
       filter.before_id = *id;
     } else if (key == "limit") {
-      auto limit = ParseId(value);
-      if (!limit || *limit < 1 || *limit > 1000) {
-        return Response::Error(400, "'limit' must be 1 to 1000");
-      }
-      filter.limit = static_cast<std::size_t>(*limit);
+      auto limit = ParseLimit(value);
+      if (!limit) return Response::Error(400, "'limit' must be 1 to 1000");
+      filter.limit = *limit;
     } else {
       return Response::Error(400, "unknown query parameter '" + key + "'");
     }

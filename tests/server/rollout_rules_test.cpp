@@ -197,9 +197,12 @@ TEST(RolloutRules, StageSuccessAndCompletion) {
   Rollout listed = rollout;
   listed.selection.device_ids = {42};
   EXPECT_TRUE(RolloutComplete(listed, empty));
-  // An empty stage does not hold a rollout back.
+  // Nobody in the stages so far: a filter rollout holds until a device has proved the package
+  // (it was created before its devices appeared); a device list with nobody left goes on.
   rollout.current_stage = 0;
-  EXPECT_TRUE(StageSucceeded(rollout, Stats({{0, 0, 0, 0, 0, 0}, {3, 0, 0, 0, 0, 0}})));
+  EXPECT_FALSE(StageSucceeded(rollout, Stats({{0, 0, 0, 0, 0, 0}, {3, 0, 0, 0, 0, 0}})));
+  EXPECT_FALSE(StageSucceeded(rollout, empty));
+  EXPECT_TRUE(StageSucceeded(listed, empty));
 }
 
 TEST(RolloutRules, ReportStatusesMapToStates) {

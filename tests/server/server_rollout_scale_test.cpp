@@ -31,7 +31,7 @@ using ::testing::HasSubstr;
 using TimePoint = std::chrono::system_clock::time_point;
 
 // The conformance package (signed.uhupkg): version 1.0.0 for board-a and board-b.
-const std::string kVersion = "1.0.0";
+const std::string kScaleVersion = "1.0.0";
 constexpr int kFleet = 300;
 constexpr std::array kStates = {"pending",   "downloading", "installing",
                                 "rebooting", "updated",     "failed"};
@@ -134,7 +134,7 @@ class RolloutScaleTest : public ::testing::Test {
   // reports came before. Most devices here update this way, because each report is a durable
   // write (~10 ms) and the file must stay fast.
   void CameBackUpdated(int index) {
-    Device(index)["version"] = kVersion;
+    Device(index)["version"] = kScaleVersion;
     EXPECT_EQ(server_.Probe(Device(index)).status, 404) << "dev" << index;
   }
 

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/hash.hpp"
 #include "package/signature.hpp"
 #include "server_fixture.hpp"
@@ -229,6 +231,58 @@ TEST_F(RolloutTest, FailureThresholdPausesAndResumeNeedsAHigherOne) {
   EXPECT_EQ(server_.Probe(devices[6]).status, 200);
 }
 
+// Who failed and why, page by page: the rollout's devices with their stage, state and error.
+TEST_F(RolloutTest, RolloutDevicesShowEachOnesStateAndError) {
+  auto devices = Devices(5);
+  json rollout = CreateRollout({{"stages", {100}}});
+  const std::string path = "/api/v1/rollouts/" + std::to_string(rollout["id"].get<int>());
+  for (const auto& device : devices) ASSERT_EQ(server_.Probe(device).status, 200);
+  ASSERT_EQ(
+      server_.Report(devices[1], "error", kUid, "validate-callback failed: no network").status,
+      200);
+  Update(devices[2]);
+  ASSERT_EQ(server_.Report(devices[3], "downloading", kUid).status, 200);
+
+  auto failed = server_.Api("GET", path + "/devices?state=failed");
+  ASSERT_EQ(failed.status, 200) << failed.body;
+  json body = json::parse(failed.body);
+  ASSERT_EQ(body["devices"].size(), 1u);
+  EXPECT_EQ(body["devices"][0]["state"], "failed");
+  EXPECT_EQ(body["devices"][0]["stage"], 0);
+  EXPECT_EQ(body["devices"][0]["error_message"], "validate-callback failed: no network");
+  EXPECT_FALSE(body.contains("next_after"));
+  auto device = json::parse(
+      server_
+          .Api("GET", "/api/v1/devices/" +
+                          std::to_string(body["devices"][0]["device_id"].get<std::int64_t>()))
+          .body);
+  EXPECT_EQ(device["identity"]["serial"], devices[1]["device-identity"]["serial"]);
+  EXPECT_EQ(json::parse(server_.Api("GET", path + "/devices?state=updated").body)["devices"].size(),
+            1u);
+  EXPECT_EQ(
+      json::parse(server_.Api("GET", path + "/devices?state=downloading").body)["devices"].size(),
+      1u);
+
+  // Every device once, in pages of two.
+  std::set<std::int64_t> seen;
+  std::string after = "0";
+  for (int page = 0; page < 3; ++page) {
+    auto listed = server_.Api("GET", path + "/devices?limit=2&after=" + after);
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    json items = json::parse(listed.body);
+    for (const auto& item : items["devices"]) seen.insert(item["device_id"].get<std::int64_t>());
+    if (!items.contains("next_after")) break;
+    after = std::to_string(items["next_after"].get<std::int64_t>());
+  }
+  EXPECT_EQ(seen.size(), 5u);
+
+  for (const char* bad : {"?state=lost", "?limit=0", "?limit=1001", "?after=-1", "?colour=red"}) {
+    EXPECT_EQ(server_.Api("GET", path + "/devices" + bad).status, 400) << bad;
+  }
+  EXPECT_EQ(server_.Api("GET", "/api/v1/rollouts/999/devices").status, 404);
+  EXPECT_EQ(Fetch(server_.Url(path + "/devices")).status, 401);  // people only
+}
+
 TEST_F(RolloutTest, PauseResumeStopAndScheduledStart) {
   auto devices = Devices(4);
   json scheduled = CreateRollout({{"start_at", "2099-01-01T00:00:00Z"}});
@@ -280,6 +334,56 @@ TEST_F(RolloutTest, ManualStageWaitsForAdvance) {
           .status,
       200);
   EXPECT_EQ(Show(rollout["id"])["current_stage"], 1);
+}
+
+// A filter rollout made before any device has probed: the first devices to join must not find
+// every stage already passed (empty stages used to succeed at once, offering everyone).
+TEST_F(RolloutTest, FilterRolloutCreatedBeforeItsDevicesStillGoesStageByStage) {
+  json rollout = CreateRollout({{"stages", {25, 100}}});
+  EXPECT_EQ(Show(rollout["id"])["current_stage"], 0);
+  std::vector<json> offered;
+  std::vector<json> waiting;
+  for (int i = 0; i < 40; ++i) {
+    json device = ServerFixture::DeviceBody("late" + std::to_string(i), "0.9");
+    auto answer = server_.Probe(device);
+    ASSERT_TRUE(answer.status == 200 || answer.status == 404) << answer.status;
+    (answer.status == 200 ? offered : waiting).push_back(device);
+    if (i == 0) {
+      EXPECT_EQ(answer.status, 200) << "the first newcomer starts the first stage";
+    }
+  }
+  // Each later newcomer lands in the first stage with a 25 % chance: all 39 doing so would be
+  // a 1-in-10^23 event.
+  ASSERT_FALSE(waiting.empty());
+  EXPECT_EQ(Show(rollout["id"])["current_stage"], 0);
+  for (const auto& device : offered) Update(device);
+  EXPECT_EQ(Show(rollout["id"])["current_stage"], 1);
+  for (const auto& device : waiting) {
+    ASSERT_EQ(server_.Probe(device).status, 200);
+    Update(device);
+  }
+  EXPECT_EQ(Show(rollout["id"])["state"], "finished");
+}
+
+// Three devices and a 10 % first stage: the stage still gets one device, and the others wait
+// for it (before, the empty first stage passed at once and all three were offered together).
+TEST_F(RolloutTest, SmallFleetFirstStageGetsOneDevice) {
+  auto devices = Devices(3);
+  json rollout = CreateRollout({{"stages", {10, 100}}});
+  std::vector<json> offered;
+  for (const auto& device : devices) {
+    if (server_.Probe(device).status == 200) offered.push_back(device);
+  }
+  ASSERT_EQ(offered.size(), 1u);
+  EXPECT_EQ(Show(rollout["id"])["current_stage"], 0);
+  Update(offered[0]);
+  EXPECT_EQ(Show(rollout["id"])["current_stage"], 1);
+  for (const auto& device : devices) {
+    if (device == offered[0]) continue;
+    ASSERT_EQ(server_.Probe(device).status, 200);
+    Update(device);
+  }
+  EXPECT_EQ(Show(rollout["id"])["state"], "finished");
 }
 
 TEST_F(RolloutTest, RestartMidRolloutLosesNothing) {

@@ -28,10 +28,15 @@ Expected<std::filesystem::path> UpdateConfig::UnderTargetRoot(
 }
 
 Expected<LoadedConfig> ParseConfig(std::string_view text, std::string_view origin) {
-  if (HasIniSection(text, device_internal::LegacySectionNames())) {
-    return device_internal::ReadLegacyIniConfig(text, origin);
+  if (!HasIniSection(text, device_internal::LegacySectionNames())) {
+    return device_internal::ReadTomlConfig(text, origin);
   }
-  return device_internal::ReadTomlConfig(text, origin);
+  // A line such as "[Polling]" marks upstream's v1 INI format, unless it is inside a TOML
+  // multi-line string: a file that reads as our TOML is TOML. (v1 sections are capitalised,
+  // which the TOML reader refuses, so a v1 file never passes for TOML.)
+  auto toml = device_internal::ReadTomlConfig(text, origin);
+  if (toml) return toml;
+  return device_internal::ReadLegacyIniConfig(text, origin);
 }
 
 Expected<LoadedConfig> LoadConfig(const std::filesystem::path& path) {

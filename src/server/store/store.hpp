@@ -164,6 +164,14 @@ class Store {
 
   // Reports
   [[nodiscard]] virtual Expected<Report> InsertReport(const Report& report) = 0;
+  // A device's report: the device as the report describes it (inserted or updated like
+  // UpsertDevice) and the report (its device_id set to that device's), in one transaction.
+  struct RecordedReport {
+    Device device;
+    Report report;
+  };
+  [[nodiscard]] virtual Expected<RecordedReport> RecordReport(const DeviceProbe& probe,
+                                                              const Report& report) = 0;
   [[nodiscard]] virtual Expected<std::vector<Report>> FindReports(const ReportFilter& filter) = 0;
   // The device's latest reports, newest first.
   [[nodiscard]] Expected<std::vector<Report>> ListReports(std::int64_t device_id,
@@ -218,8 +226,14 @@ class Store {
   // Devices of the rollout first offered the package at or after `since`.
   [[nodiscard]] virtual Expected<std::int64_t> CountStartedSince(std::int64_t rollout_id,
                                                                  const std::string& since) = 0;
+  // The rollout's devices by device id, only those in `state` when given.
   [[nodiscard]] virtual Expected<std::vector<RolloutDevice>> ListRolloutDevices(
-      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit) = 0;
+      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
+      std::optional<DeviceState> state) = 0;
+  [[nodiscard]] Expected<std::vector<RolloutDevice>> ListRolloutDevices(
+      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit) {
+    return ListRolloutDevices(rollout_id, after_device_id, limit, std::nullopt);
+  }
 };
 
 // Opens the store named by a URL: "sqlite:PATH" (or a plain path), applying migrations.

@@ -228,6 +228,26 @@ MetadataPath=/tmp/metadata
   EXPECT_THAT(loaded->warnings[0], HasSubstr(":14: Update.AutoRebootAfterInstall: not a key"));
 }
 
+// "[Polling]" on a line of its own marks the v1 format, but not inside a TOML multi-line
+// string; a v1 file that happens to be valid TOML is still v1.
+TEST(AgentConfigTest, FormatIsTheOneTheFileReadsAs) {
+  auto toml = ParseConfig(R"(
+[update]
+reboot_command = ["/bin/echo", """
+[Polling]
+"""]
+)",
+                          "test.conf");
+  ASSERT_TRUE(toml) << toml.error().message();
+  EXPECT_EQ(toml->source, ConfigSource::kToml);
+  EXPECT_THAT(toml->config.update.reboot_command, ElementsAre("/bin/echo", "[Polling]\n"));
+
+  auto legacy = ParseConfig("[Polling]\nEnabled=false\n", "test.conf");
+  ASSERT_TRUE(legacy) << legacy.error().message();
+  EXPECT_EQ(legacy->source, ConfigSource::kLegacyIni);
+  EXPECT_FALSE(legacy->config.polling.enabled);
+}
+
 TEST(AgentConfigTest, LegacyIniErrorsNameLineAndKey) {
   EXPECT_THAT(ErrorOf("[Polling]\nInterval=5x\n"),
               HasSubstr("/etc/updatehub.conf:2: Polling.Interval: '5x' is not a duration"));

@@ -225,6 +225,51 @@ TEST(SqliteMigrations, PlaceholderRolloutsSurviveTheUpgrade) {
   EXPECT_TRUE(rollout->selection.device_ids.empty());
 }
 
+// A database with rollouts made before the statistics were kept as counts (migration 4): the
+// counts start from the devices already there, then follow every change.
+TEST(SqliteMigrations, RolloutCountsStartFromExistingDevices) {
+  uh::testing::TempDir dir;
+  {
+    auto db = Connection::Open(dir / "s.db", Connection::Role::kWriter);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(sqlite::ApplyMigrations(**db, sqlite::EmbeddedMigrations().first(3)));
+    auto done = (*db)->Exec(
+        "INSERT INTO products (uid, name, created_at) VALUES ('" + Hex64(1) +
+        "', 'p', '2026-01-01T00:00:00Z');"
+        "INSERT INTO rollouts (product_uid, package_uid, state, created_at) VALUES ('" +
+        Hex64(1) + "', '" + Hex64(2) +
+        "', 'running', '2026-01-01T00:00:00Z');"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)"
+        " INSERT INTO devices (product_uid, identity, attributes, hardware, version,"
+        " last_seen, created_at) SELECT '" +
+        Hex64(1) +
+        "', '{\"id\": \"' || i || '\"}', '{}', 'hw', '1.0', '', '' FROM n;"
+        "INSERT INTO rollout_devices (rollout_id, device_id, product_uid, stage, state,"
+        " error_message, started_at, updated_at, active) SELECT 1, id, product_uid, id % 2,"
+        " CASE WHEN id <= 10 THEN 'updated' ELSE 'pending' END, '', '', '', 1 FROM devices;");
+    ASSERT_TRUE(done) << done.error().message();
+  }
+  auto store = SqliteStore::Open(dir / "s.db");
+  ASSERT_TRUE(store) << store.error().message();
+  UH_ASSERT_OK_AND_ASSIGN(stats, (*store)->GetRolloutStats(1, 2));
+  EXPECT_EQ(stats.Total(), 30);
+  EXPECT_EQ(stats.Count(DeviceState::kUpdated), 10);
+  EXPECT_EQ(stats.stages[1][static_cast<std::size_t>(DeviceState::kUpdated)], 5);
+  EXPECT_EQ(stats.stages[0][static_cast<std::size_t>(DeviceState::kPending)], 10);
+  UH_ASSERT_OK_AND_ASSIGN(member, (*store)->FindRolloutDevice(11));
+  ASSERT_TRUE(member.has_value());
+  member->state = DeviceState::kFailed;
+  ASSERT_TRUE((*store)->UpdateRolloutDevice(*member));
+  UH_ASSERT_OK_AND_ASSIGN(after, (*store)->GetRolloutStats(1, 2));
+  EXPECT_EQ(after.Count(DeviceState::kFailed), 1);
+  EXPECT_EQ(after.Count(DeviceState::kPending), 19);
+  // Devices removed behind the store's back (ON DELETE CASCADE) leave the counts too.
+  ExecOn(dir / "s.db", "DELETE FROM devices WHERE id <= 4");
+  UH_ASSERT_OK_AND_ASSIGN(pruned, (*store)->GetRolloutStats(1, 2));
+  EXPECT_EQ(pruned.Total(), 26);
+  EXPECT_EQ(pruned.Count(DeviceState::kUpdated), 6);
+}
+
 // Damage done to the database behind the store's back is an error naming the rollout.
 TEST(SqliteStore, DamagedRolloutRowsAreErrors) {
   const struct {

@@ -42,6 +42,31 @@ TEST_P(StoreContractTest, UpsertDeviceInsertsThenUpdatesInPlace) {
   EXPECT_TRUE(IsUtcTime(stamped.last_seen)) << stamped.last_seen;
 }
 
+TEST_P(StoreContractTest, RecordReportStoresTheDeviceAndItsReportTogether) {
+  const Product product = AddProduct(1);
+  DeviceProbe probe = MakeProbe(product.uid, "s1");
+  const Report report{0, 0, Hex64(5), "error", "installing", "no space", "log", ""};
+  // A device first heard of in a report is registered by it.
+  UH_ASSERT_OK_AND_ASSIGN(first, store().RecordReport(probe, report));
+  EXPECT_GT(first.device.id, 0);
+  EXPECT_EQ(first.device.version, probe.version);
+  EXPECT_EQ(first.report.device_id, first.device.id);
+  EXPECT_GT(first.report.id, 0);
+  EXPECT_TRUE(IsUtcTime(first.report.created_at)) << first.report.created_at;
+  EXPECT_EQ(Fields(Ok(store().ListReports(first.device.id, 10)).at(0)), Fields(first.report));
+
+  probe.version = "2.0.0";
+  UH_ASSERT_OK_AND_ASSIGN(second, store().RecordReport(probe, report));
+  EXPECT_EQ(second.device.id, first.device.id);
+  EXPECT_EQ(Ok(store().GetDevice(first.device.id)).value().version, "2.0.0");
+  EXPECT_EQ(Ok(store().ListReports(first.device.id, 10)).size(), 2u);
+
+  // A report for an unknown product is refused and registers nothing.
+  auto orphan = store().RecordReport(MakeProbe(Hex64(99), "s2"), report);
+  ASSERT_FALSE(orphan);
+  EXPECT_FALSE(Ok(store().FindDevice(Hex64(99), MakeProbe(Hex64(99), "s2").identity)));
+}
+
 TEST_P(StoreContractTest, SameIdentityInAnotherProductIsAnotherDevice) {
   const Product a = AddProduct(1);
   const Product b = AddProduct(2);

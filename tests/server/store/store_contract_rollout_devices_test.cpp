@@ -122,6 +122,24 @@ TEST_P(StoreContractTest, PagingThroughRolloutDevicesReturnsEachOnce) {
   EXPECT_EQ(Ok(store().ListRolloutDevices(rollout.id, 0, 5000)).size(), 25u);  // capped
   EXPECT_THAT(Ok(store().ListRolloutDevices(rollout.id, 0, 0)), IsEmpty());
   EXPECT_THAT(Ok(store().ListRolloutDevices(rollout.id + 1000, 0, 10)), IsEmpty());
+
+  // Only one state: three of the devices failed.
+  for (std::size_t i = 0; i < 3; ++i) {
+    RolloutDevice member = Members(rollout.id, {mine[i * 5]}).front();
+    member.state = DeviceState::kFailed;
+    member.error_message = "failure " + std::to_string(i);
+    ASSERT_TRUE(store().UpdateRolloutDevice(member));
+  }
+  UH_ASSERT_OK_AND_ASSIGN(failed,
+                          store().ListRolloutDevices(rollout.id, 0, 10, DeviceState::kFailed));
+  ASSERT_EQ(failed.size(), 3u);
+  EXPECT_LT(failed[0].device_id, failed[1].device_id);
+  for (const RolloutDevice& member : failed) EXPECT_EQ(member.state, DeviceState::kFailed);
+  UH_ASSERT_OK_AND_ASSIGN(
+      rest, store().ListRolloutDevices(rollout.id, failed[0].device_id, 10, DeviceState::kFailed));
+  EXPECT_EQ(rest.size(), 2u);
+  EXPECT_EQ(Ok(store().ListRolloutDevices(rollout.id, 0, 100, DeviceState::kPending)).size(), 22u);
+  EXPECT_THAT(Ok(store().ListRolloutDevices(rollout.id, 0, 100, DeviceState::kUpdated)), IsEmpty());
 }
 
 // Two servers starting rollouts of one product that select overlapping devices: each device

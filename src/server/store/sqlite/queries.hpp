@@ -166,16 +166,17 @@ inline constexpr std::string_view kFindRolloutDevice =
 inline constexpr std::string_view kUpdateRolloutDevice =
     "UPDATE rollout_devices SET state = ?3, error_message = ?4, started_at = ?5, updated_at = ?6"
     " WHERE rollout_id = ?1 AND device_id = ?2";
+// Kept by triggers on rollout_devices (migration 0004): no counting at read time.
 inline constexpr std::string_view kRolloutStats =
-    "SELECT stage, state, COUNT(*) FROM rollout_devices WHERE rollout_id = ?1"
-    " GROUP BY stage, state";
+    "SELECT stage, state, devices FROM rollout_counts WHERE rollout_id = ?1 AND devices > 0";
 inline constexpr std::string_view kCountStartedSince =
     "SELECT COUNT(*) FROM rollout_devices WHERE rollout_id = ?1 AND started_at >= ?2"
     " AND started_at <> ''";
 inline constexpr std::string_view kListRolloutDevices =
     "SELECT " UH_ROLLOUT_DEVICE_COLUMNS
     " FROM rollout_devices"
-    " WHERE rollout_id = ?1 AND device_id > ?2 ORDER BY device_id LIMIT ?3";
+    " WHERE rollout_id = ?1 AND device_id > ?2 AND (?4 = '' OR state = ?4)"
+    " ORDER BY device_id LIMIT ?3";
 #undef UH_ROLLOUT_DEVICE_COLUMNS
 
 }  // namespace uh::server::sqlite::sql

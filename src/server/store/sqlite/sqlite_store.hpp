@@ -49,6 +49,8 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) override;
 
   [[nodiscard]] Expected<Report> InsertReport(const Report& report) override;
+  [[nodiscard]] Expected<RecordedReport> RecordReport(const DeviceProbe& probe,
+                                                      const Report& report) override;
   [[nodiscard]] Expected<std::vector<Report>> FindReports(const ReportFilter& filter) override;
 
   [[nodiscard]] Expected<User> CreateUser(const User& user) override;
@@ -79,8 +81,10 @@ class SqliteStore final : public Store {
                                                        int stage_count) override;
   [[nodiscard]] Expected<std::int64_t> CountStartedSince(std::int64_t rollout_id,
                                                          const std::string& since) override;
+  using Store::ListRolloutDevices;
   [[nodiscard]] Expected<std::vector<RolloutDevice>> ListRolloutDevices(
-      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit) override;
+      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
+      std::optional<DeviceState> state) override;
 
  private:
   explicit SqliteStore(std::unique_ptr<sqlite::ConnectionPool> pool);

@@ -44,6 +44,40 @@ Report ReadReport(const Query& row) {
   return report;
 }
 
+Expected<Device> UpsertDeviceIn(Connection& db, const DeviceProbe& probe,
+                                const std::string& seen_at) {
+  auto upsert = db.Prepare(sqlite::sql::kUpsertDevice);
+  if (!upsert) return std::unexpected(std::move(upsert.error()));
+  upsert->BindText(1, probe.product_uid);
+  upsert->BindText(2, probe.identity);
+  upsert->BindText(3, probe.attributes);
+  upsert->BindText(4, probe.hardware);
+  upsert->BindText(5, probe.version);
+  upsert->BindText(6, seen_at);
+  auto device = sqlite::OptionalRow(*upsert, ReadDevice);
+  if (!device) return std::unexpected(std::move(device.error()));
+  if (!*device) return Fail(Errc::kInternal, "no device returned");
+  UH_TRY(upsert->Run());
+  return std::move(**device);
+}
+
+// Sets report.id.
+Expected<void> InsertReportIn(Connection& db, Report& report) {
+  auto insert = db.Prepare(sqlite::sql::kInsertReport);
+  if (!insert) return std::unexpected(std::move(insert.error()));
+  insert->BindInt(1, report.device_id);
+  insert->BindText(2, report.package_uid);
+  insert->BindText(3, report.status);
+  insert->BindText(4, report.previous_state);
+  insert->BindText(5, report.error_message);
+  insert->BindText(6, report.current_log);
+  insert->BindText(7, report.created_at);
+  auto id = sqlite::ReturnedId(*insert);
+  if (!id) return std::unexpected(std::move(id.error()));
+  report.id = *id;
+  return {};
+}
+
 User ReadUser(const Query& row) {
   return {row.Int(0), row.Text(1), row.Text(2), row.Int(3) != 0, row.Text(4)};
 }
@@ -56,21 +90,8 @@ Token ReadToken(const Query& row) {
 
 Expected<Device> SqliteStore::UpsertDevice(const DeviceProbe& probe) {
   const std::string seen_at = sqlite::OrNow(probe.seen_at);
-  return pool_->Write("recording device", [&](Connection& db) -> Expected<Device> {
-    auto upsert = db.Prepare(sqlite::sql::kUpsertDevice);
-    if (!upsert) return std::unexpected(std::move(upsert.error()));
-    upsert->BindText(1, probe.product_uid);
-    upsert->BindText(2, probe.identity);
-    upsert->BindText(3, probe.attributes);
-    upsert->BindText(4, probe.hardware);
-    upsert->BindText(5, probe.version);
-    upsert->BindText(6, seen_at);
-    auto device = sqlite::OptionalRow(*upsert, ReadDevice);
-    if (!device) return std::unexpected(std::move(device.error()));
-    if (!*device) return Fail(Errc::kInternal, "no device returned");
-    UH_TRY(upsert->Run());
-    return std::move(**device);
-  });
+  return pool_->Write("recording device",
+                      [&](Connection& db) { return UpsertDeviceIn(db, probe, seen_at); });
 }
 
 Expected<std::optional<Device>> SqliteStore::GetDevice(std::int64_t id) {
@@ -132,19 +153,24 @@ Expected<Report> SqliteStore::InsertReport(const Report& report) {
   Report stored = report;
   stored.created_at = sqlite::OrNow(report.created_at);
   return pool_->Write("recording report", [&](Connection& db) -> Expected<Report> {
-    auto insert = db.Prepare(sqlite::sql::kInsertReport);
-    if (!insert) return std::unexpected(std::move(insert.error()));
-    insert->BindInt(1, stored.device_id);
-    insert->BindText(2, stored.package_uid);
-    insert->BindText(3, stored.status);
-    insert->BindText(4, stored.previous_state);
-    insert->BindText(5, stored.error_message);
-    insert->BindText(6, stored.current_log);
-    insert->BindText(7, stored.created_at);
-    auto id = sqlite::ReturnedId(*insert);
-    if (!id) return std::unexpected(std::move(id.error()));
-    stored.id = *id;
+    UH_TRY(InsertReportIn(db, stored));
     return stored;
+  });
+}
+
+Expected<Store::RecordedReport> SqliteStore::RecordReport(const DeviceProbe& probe,
+                                                          const Report& report) {
+  const std::string seen_at = sqlite::OrNow(probe.seen_at);
+  RecordedReport recorded;
+  recorded.report = report;
+  recorded.report.created_at = sqlite::OrNow(report.created_at);
+  return pool_->Write("recording report", [&](Connection& db) -> Expected<RecordedReport> {
+    auto device = UpsertDeviceIn(db, probe, seen_at);
+    if (!device) return std::unexpected(std::move(device.error()));
+    recorded.device = std::move(*device);
+    recorded.report.device_id = recorded.device.id;
+    UH_TRY(InsertReportIn(db, recorded.report));
+    return recorded;
   });
 }
 

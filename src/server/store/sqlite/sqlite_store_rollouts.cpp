@@ -297,9 +297,9 @@ Expected<std::int64_t> SqliteStore::CountStartedSince(std::int64_t rollout_id,
   });
 }
 
-Expected<std::vector<RolloutDevice>> SqliteStore::ListRolloutDevices(std::int64_t rollout_id,
-                                                                     std::int64_t after_device_id,
-                                                                     std::size_t limit) {
+Expected<std::vector<RolloutDevice>> SqliteStore::ListRolloutDevices(
+    std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
+    std::optional<DeviceState> state) {
   limit = std::min(limit, sqlite::kMaxPageSize);
   if (limit == 0) return std::vector<RolloutDevice>{};
   return pool_->Read("listing rollout devices",
@@ -309,6 +309,7 @@ Expected<std::vector<RolloutDevice>> SqliteStore::ListRolloutDevices(std::int64_
                        select->BindInt(1, rollout_id);
                        select->BindInt(2, after_device_id);
                        select->BindInt(3, sqlite::ToStoredCount(limit));
+                       select->BindText(4, state ? DeviceStateName(*state) : std::string_view());
                        return sqlite::AllCheckedRows(*select, ReadRolloutDevice);
                      });
 }
