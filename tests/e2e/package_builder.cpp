@@ -8,7 +8,7 @@
 namespace uh::e2e {
 namespace {
 
-void MustRun(const std::vector<std::string>& argv) {
+void RunOrThrow(const std::vector<std::string>& argv) {
   const auto result = uh::testing::Run(argv);
   if (result.status != 0) {
     std::string command;
@@ -21,7 +21,7 @@ void MustRun(const std::vector<std::string>& argv) {
 }  // namespace
 
 SigningKey MakeKey(const std::filesystem::path& dir) {
-  MustRun({PkgBinary().string(), "keygen", "--out", dir.string(), "--bits", "2048"});
+  RunOrThrow({PkgBinary().string(), "keygen", "--out", dir.string(), "--bits", "2048"});
   return {dir / "key.pem", dir / "key.pub"};
 }
 
@@ -42,24 +42,24 @@ Release BuildRelease(const std::filesystem::path& dir, const ReleaseSpec& spec,
   WriteSystemImage(release.new_image, spec.to, spec.image_size, 2);
   std::filesystem::path rootfs = release.new_image;
   if (spec.gzip_rootfs) {
-    MustRun({"gzip", "-k", "-f", "-1", rootfs.string()});
+    RunOrThrow({"gzip", "-k", "-f", "-1", rootfs.string()});
     rootfs += ".gz";
   }
   uh::testing::WriteFile(release.app_dir / "motd", "hello from version " + spec.to + "\n");
   std::filesystem::create_directories(release.app_dir / "etc");
   uh::testing::WriteFile(release.app_dir / "etc" / "app.conf", "version = " + spec.to + "\n");
   const auto app = dir / ("app-" + spec.to + ".tar.gz");
-  MustRun({"tar", "-C", release.app_dir.string(), "-czf", app.string(), "."});
+  RunOrThrow({"tar", "-C", release.app_dir.string(), "-czf", app.string(), "."});
   release.objects_size = SizeOf(rootfs) + SizeOf(app);
 
   release.package = dir / ("update-" + spec.to + ".uhupkg");
-  MustRun({PkgBinary().string(), "create", "--product", spec.product, "--version", spec.to,
-           "--hardware", spec.hardware, "--object",
-           rootfs.string() + ",mode=raw,target=/dev/mmcblk0p2,b.target=/dev/mmcblk0p3", "--object",
-           app.string() +
-               ",mode=tarball,filesystem=ext4,target=/dev/mmcblk0p5,b.target=/dev/mmcblk0p6,"
-               "target-path=/",
-           "--key", key.pem.string(), "-o", release.package.string()});
+  RunOrThrow(
+      {PkgBinary().string(), "create", "--product", spec.product, "--version", spec.to,
+       "--hardware", spec.hardware, "--object",
+       rootfs.string() + ",mode=raw,target=/dev/mmcblk0p2,b.target=/dev/mmcblk0p3", "--object",
+       app.string() + ",mode=tarball,filesystem=ext4,target=/dev/mmcblk0p5,b.target=/dev/mmcblk0p6,"
+                      "target-path=/",
+       "--key", key.pem.string(), "-o", release.package.string()});
   return release;
 }
 

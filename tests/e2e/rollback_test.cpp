@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 using uh::testing::ReadFile;
 
-constexpr int kDevices = 10;
+constexpr int kRollbackDevices = 10;
 constexpr int kFailing = 4;  // the last four
 
 TEST_F(E2eTest, FailedValidationRollsBackAndPausesRollout) {
@@ -31,8 +31,8 @@ TEST_F(E2eTest, FailedValidationRollsBackAndPausesRollout) {
   args.insert(args.end(), {"--image", release.old_image.string()});
   auto& fleet = MakeFleet(args);
   std::vector<DeviceSpec> devices;
-  for (int i = 1; i <= kDevices; ++i) {
-    const bool failing = i > kDevices - kFailing;
+  for (int i = 1; i <= kRollbackDevices; ++i) {
+    const bool failing = i > kRollbackDevices - kFailing;
     devices.push_back(
         {Serial(failing ? "failing" : "good", i),
          failing ? std::vector<std::string>{"--fail-validation"} : std::vector<std::string>{}});
@@ -53,7 +53,8 @@ TEST_F(E2eTest, FailedValidationRollsBackAndPausesRollout) {
                                               {"device-identity", {{"serial", "switched-off"}}}}
                                              .dump()});
   ASSERT_EQ(asleep.status, 404) << asleep.body;
-  ASSERT_TRUE(WaitForDevices(spec.product, kDevices + 1)) << "not every device reached the server";
+  ASSERT_TRUE(WaitForDevices(spec.product, kRollbackDevices + 1))
+      << "not every device reached the server";
   Step("devices known to the server");
 
   const auto rollout = server_.CreateRollout(
@@ -73,7 +74,7 @@ TEST_F(E2eTest, FailedValidationRollsBackAndPausesRollout) {
   const bool settled = WaitUntil(
       [&] {
         shown = server_.Rollout(rollout);
-        if (CountOf(shown, "updated") + CountOf(shown, "failed") < kDevices) return false;
+        if (CountOf(shown, "updated") + CountOf(shown, "failed") < kRollbackDevices) return false;
         for (auto& device : fleet) {
           const bool failing = device->serial().starts_with("failing");
           if (device->Version() != (failing ? "1.0" : "2.0") || !device->AgentReady()) {
@@ -90,7 +91,7 @@ TEST_F(E2eTest, FailedValidationRollsBackAndPausesRollout) {
   EXPECT_EQ(shown.value("reason", ""),
             "failure threshold: 3 of 10 attempted devices failed (30.0%), more than the "
             "threshold of 20.0%");
-  EXPECT_EQ(CountOf(shown, "updated"), kDevices - kFailing);
+  EXPECT_EQ(CountOf(shown, "updated"), kRollbackDevices - kFailing);
   EXPECT_EQ(CountOf(shown, "failed"), kFailing);
   EXPECT_EQ(CountOf(shown, "pending"), 1);  // the device that is switched off
   for (const char* state : {"downloading", "installing", "rebooting"}) {

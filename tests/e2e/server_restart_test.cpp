@@ -13,9 +13,11 @@ namespace {
 using nlohmann::json;
 using uh::testing::ReadFile;
 
-constexpr int kDevices = 6;
+constexpr int kRestartDevices = 6;
 constexpr std::size_t kImageSize = 12 << 20;
-// Per connection, through the proxy: each device needs about 6 s for the image.
+// Per connection, through the proxy: slow while the devices are asked to probe one after the
+// other, so that they all start near the beginning; then each needs about 6 s for the image.
+constexpr std::size_t kStartRate = 128 << 10;
 constexpr std::size_t kRate = 2 << 20;
 
 TEST_F(E2eTest, ServerKilledMidDownloadDevicesResume) {
@@ -34,16 +36,17 @@ TEST_F(E2eTest, ServerKilledMidDownloadDevicesResume) {
   Step("release built and uploaded");
 
   // The devices reach the server through a proxy as slow as a network.
-  proxy_ = std::make_unique<ThrottlingProxy>(server_.port(), kRate);
+  proxy_ = std::make_unique<ThrottlingProxy>(server_.port(), kStartRate);
   auto args = ReleaseDeviceArgs(spec, key);
   args.insert(args.end(), {"--image", release.old_image.string()});
   auto& fleet = MakeFleet(args, "http://127.0.0.1:" + std::to_string(proxy_->port()));
   std::vector<DeviceSpec> devices;
-  for (int i = 1; i <= kDevices; ++i) devices.push_back({Serial("restart", i), {}});
+  for (int i = 1; i <= kRestartDevices; ++i) devices.push_back({Serial("restart", i), {}});
   fleet.Add(devices);
   Step("devices made");
   ASSERT_TRUE(fleet.PowerOnAll()) << "not every agent started";
-  ASSERT_TRUE(WaitForDevices(spec.product, kDevices)) << "not every device reached the server";
+  ASSERT_TRUE(WaitForDevices(spec.product, kRestartDevices))
+      << "not every device reached the server";
   Step("devices known to the server");
 
   const auto rollout =
@@ -56,15 +59,19 @@ TEST_F(E2eTest, ServerKilledMidDownloadDevicesResume) {
   const auto partial = [&](SimulatedDevice& device) {
     return SizeOf(device.dir() / "var" / "download" / rootfs_object);
   };
-  const bool downloading = WaitUntil(
-      [&] {
-        for (auto& device : fleet) {
-          if (partial(*device) < (1u << 20)) return false;
-        }
-        return true;
-      },
-      Limit(30), std::chrono::milliseconds(50));
-  ASSERT_TRUE(downloading) << "the devices did not start downloading";
+  const auto every_device_has = [&](std::uintmax_t bytes) {
+    return WaitUntil(
+        [&] {
+          for (auto& device : fleet) {
+            if (partial(*device) < bytes) return false;
+          }
+          return true;
+        },
+        Limit(30), std::chrono::milliseconds(50));
+  };
+  ASSERT_TRUE(every_device_has(1)) << "the devices did not start downloading";
+  proxy_->SetRate(kRate);
+  ASSERT_TRUE(every_device_has(1 << 20)) << "the downloads did not go on";
   Step("devices downloading: killing the server");
   server_.Kill();
   for (auto& device : fleet) {
@@ -104,7 +111,7 @@ TEST_F(E2eTest, ServerKilledMidDownloadDevicesResume) {
   const auto shown = WaitForRollout(rollout, "finished", Limit(120));
   Step("rollout " + shown.value("state", std::string()));
   ASSERT_EQ(shown.value("state", ""), "finished") << shown.dump(2);
-  EXPECT_EQ(CountOf(shown, "updated"), kDevices);
+  EXPECT_EQ(CountOf(shown, "updated"), kRestartDevices);
   EXPECT_EQ(CountOf(shown, "failed"), 0);
   EXPECT_TRUE(server_.Reports("status=error").empty());
 
@@ -112,12 +119,13 @@ TEST_F(E2eTest, ServerKilledMidDownloadDevicesResume) {
   // resumed where it stopped. Through the proxy, over both lives of the server, each device
   // got its objects once (plus the small answers to probes and reports).
   const auto served = server_.Metric("updatehub_download_bytes_total");
-  const auto needed = static_cast<std::int64_t>(kDevices * release.objects_size);
+  const auto needed = static_cast<std::int64_t>(kRestartDevices * release.objects_size);
   std::cout << "downloaded before the restart: " << had << " bytes; served after it: " << served
             << " of " << needed << "; through the proxy: " << proxy_->BytesDown() << "\n";
   EXPECT_EQ(served, needed - static_cast<std::int64_t>(had));
   EXPECT_GE(proxy_->BytesDown(), static_cast<std::uint64_t>(needed));
-  EXPECT_LT(proxy_->BytesDown(), static_cast<std::uint64_t>(needed) + kDevices * (64u << 10));
+  EXPECT_LT(proxy_->BytesDown(),
+            static_cast<std::uint64_t>(needed) + kRestartDevices * (64u << 10));
 
   const auto ids = DeviceIds(spec.product);
   for (auto& device : fleet) {

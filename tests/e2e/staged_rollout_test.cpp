@@ -9,7 +9,7 @@ namespace {
 using nlohmann::json;
 using uh::testing::ReadFile;
 
-constexpr int kDevices = 20;
+constexpr int kStagedDevices = 20;
 
 TEST_F(E2eTest, StagedRolloutUpdatesEveryDevice) {
   const auto key = MakeKey(dir_ / "keys");
@@ -26,11 +26,12 @@ TEST_F(E2eTest, StagedRolloutUpdatesEveryDevice) {
   args.insert(args.end(), {"--image", release.old_image.string()});
   auto& fleet = MakeFleet(args);
   std::vector<DeviceSpec> devices;
-  for (int i = 1; i <= kDevices; ++i) devices.push_back({Serial("stage", i), {}});
+  for (int i = 1; i <= kStagedDevices; ++i) devices.push_back({Serial("stage", i), {}});
   fleet.Add(devices);
   Step("devices made");
   ASSERT_TRUE(fleet.PowerOnAll()) << "not every agent started";
-  ASSERT_TRUE(WaitForDevices(spec.product, kDevices)) << "not every device reached the server";
+  ASSERT_TRUE(WaitForDevices(spec.product, kStagedDevices))
+      << "not every device reached the server";
   Step("devices known to the server");
 
   const auto rollout = server_.CreateRollout(
@@ -48,8 +49,8 @@ TEST_F(E2eTest, StagedRolloutUpdatesEveryDevice) {
 
   // The server's statistics say what the devices did: everyone updated, 5 in the first stage
   // and 15 in the second.
-  EXPECT_EQ(shown["statistics"]["total"], kDevices);
-  EXPECT_EQ(CountOf(shown, "updated"), kDevices);
+  EXPECT_EQ(shown["statistics"]["total"], kStagedDevices);
+  EXPECT_EQ(CountOf(shown, "updated"), kStagedDevices);
   for (const char* state : {"pending", "downloading", "installing", "rebooting", "failed"}) {
     EXPECT_EQ(CountOf(shown, state), 0) << state;
   }
@@ -61,7 +62,7 @@ TEST_F(E2eTest, StagedRolloutUpdatesEveryDevice) {
   EXPECT_TRUE(server_.Reports("status=error").empty());
 
   const auto ids = DeviceIds(spec.product);
-  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kDevices));
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kStagedDevices));
   for (const auto& device : server_.Devices(spec.product)) {
     EXPECT_EQ(device["version"], "2.0") << device.dump();
   }

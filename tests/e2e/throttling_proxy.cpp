@@ -1,22 +1,29 @@
 #include "e2e/throttling_proxy.hpp"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <thread>
 #include <vector>
 
 namespace uh::e2e {
+namespace throttling {
+
+// Shared by the proxy's coroutines and the test's thread.
+struct Counters {
+  std::atomic<std::size_t> rate{0};  // bytes per second and connection, upstream to client
+  std::atomic<std::uint64_t> bytes_down{0};
+  std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::uint64_t> refused{0};
+};
+
+}  // namespace throttling
 namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-struct Counters {
-  std::atomic<std::uint64_t> bytes_down{0};
-  std::atomic<std::uint64_t> connections{0};
-  std::atomic<std::uint64_t> refused{0};
-};
+using throttling::Counters;
 
 // One client connection and its upstream one. Either direction ending closes both, which
 // ends the other direction too.
@@ -32,26 +39,37 @@ struct Link {
   tcp::socket upstream;
 };
 
-// Copies `from` to `to`; `rate` > 0 paces the copy to at most that many bytes per second.
+// Copies `from` to `to`, paced to at most `rate` bytes per second when given.
 asio::awaitable<void> Pump(std::shared_ptr<Link> link, tcp::socket& from, tcp::socket& to,
-                           std::size_t rate, std::atomic<std::uint64_t>* counter) {
-  // Small steps keep the pace smooth: a twentieth of a second's worth at a time.
-  std::vector<char> buffer(rate > 0 ? std::max<std::size_t>(rate / 20, 1024) : 64 * 1024);
+                           const std::atomic<std::size_t>* rate,
+                           std::atomic<std::uint64_t>* counter) {
+  std::vector<char> buffer(64 * 1024);
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto start = Clock::now();
+  // The pace counts from the last change of rate.
+  std::size_t pace = 0;
+  auto start = Clock::now();
   std::uint64_t moved = 0;
   boost::system::error_code ec;
   for (;;) {
+    const std::size_t wanted = rate != nullptr ? rate->load() : 0;
+    if (wanted != pace) {
+      pace = wanted;
+      start = Clock::now();
+      moved = 0;
+    }
+    // Small steps keep the pace smooth: a twentieth of a second's worth at a time.
+    const std::size_t step =
+        pace > 0 ? std::clamp<std::size_t>(pace / 20, 1024, buffer.size()) : buffer.size();
     const std::size_t n = co_await from.async_read_some(
-        asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+        asio::buffer(buffer.data(), step), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     co_await asio::async_write(to, asio::buffer(buffer.data(), n),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     moved += n;
     if (counter != nullptr) *counter += n;
-    if (rate > 0) {
-      const auto due = start + std::chrono::microseconds(moved * 1'000'000 / rate);
+    if (pace > 0) {
+      const auto due = start + std::chrono::microseconds(moved * 1'000'000 / pace);
       if (due > Clock::now()) {
         timer.expires_at(due);
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -62,12 +80,12 @@ asio::awaitable<void> Pump(std::shared_ptr<Link> link, tcp::socket& from, tcp::s
   link->Close();
 }
 
-asio::awaitable<void> Connect(std::shared_ptr<Link> link, tcp::endpoint upstream, std::size_t rate,
+asio::awaitable<void> Connect(std::shared_ptr<Link> link, tcp::endpoint upstream,
                               Counters& counters) {
   boost::system::error_code ec;
   link->upstream.open(tcp::v4(), ec);
-  // A small receive window: what the server has sent waits on its side, not in our buffers,
-  // so the client sees the server's progress (and its death) within a fraction of a second.
+  // A small receive window: little of what the server sent waits in the proxy. (The server's
+  // own send buffer still holds a few MiB, which a client gets even after the server died.)
   if (!ec) link->upstream.set_option(asio::socket_base::receive_buffer_size(64 * 1024), ec);
   if (!ec) {
     co_await link->upstream.async_connect(upstream, asio::redirect_error(asio::use_awaitable, ec));
@@ -78,13 +96,14 @@ asio::awaitable<void> Connect(std::shared_ptr<Link> link, tcp::endpoint upstream
     co_return;
   }
   auto executor = co_await asio::this_coro::executor;
-  asio::co_spawn(executor, Pump(link, link->client, link->upstream, 0, nullptr), asio::detached);
-  asio::co_spawn(executor, Pump(link, link->upstream, link->client, rate, &counters.bytes_down),
+  asio::co_spawn(executor, Pump(link, link->client, link->upstream, nullptr, nullptr),
+                 asio::detached);
+  asio::co_spawn(executor,
+                 Pump(link, link->upstream, link->client, &counters.rate, &counters.bytes_down),
                  asio::detached);
 }
 
-asio::awaitable<void> Accept(tcp::acceptor& acceptor, tcp::endpoint upstream, std::size_t rate,
-                             Counters& counters) {
+asio::awaitable<void> Accept(tcp::acceptor& acceptor, tcp::endpoint upstream, Counters& counters) {
   boost::system::error_code ec;
   for (;;) {
     tcp::socket client =
@@ -93,7 +112,7 @@ asio::awaitable<void> Accept(tcp::acceptor& acceptor, tcp::endpoint upstream, st
     if (ec) continue;
     ++counters.connections;
     asio::co_spawn(acceptor.get_executor(),
-                   Connect(std::make_shared<Link>(std::move(client)), upstream, rate, counters),
+                   Connect(std::make_shared<Link>(std::move(client)), upstream, counters),
                    asio::detached);
   }
 }
@@ -103,21 +122,25 @@ asio::awaitable<void> Accept(tcp::acceptor& acceptor, tcp::endpoint upstream, st
 struct ThrottlingProxy::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
-  Counters counters;
+  throttling::Counters counters;
   std::thread thread;
 };
 
 ThrottlingProxy::ThrottlingProxy(std::uint16_t upstream_port, std::size_t bytes_per_second)
     : impl_(std::make_unique<Impl>()) {
+  impl_->counters.rate = bytes_per_second;
   const tcp::endpoint upstream(asio::ip::address_v4::loopback(), upstream_port);
-  asio::co_spawn(impl_->io, Accept(impl_->acceptor, upstream, bytes_per_second, impl_->counters),
-                 asio::detached);
+  asio::co_spawn(impl_->io, Accept(impl_->acceptor, upstream, impl_->counters), asio::detached);
   impl_->thread = std::thread([this] { impl_->io.run(); });
 }
 
 ThrottlingProxy::~ThrottlingProxy() {
   impl_->io.stop();
   impl_->thread.join();
+}
+
+void ThrottlingProxy::SetRate(std::size_t bytes_per_second) {
+  impl_->counters.rate = bytes_per_second;
 }
 
 std::uint16_t ThrottlingProxy::port() const { return impl_->acceptor.local_endpoint().port(); }

@@ -20,6 +20,9 @@ class ThrottlingProxy {
   ThrottlingProxy(const ThrottlingProxy&) = delete;
   ThrottlingProxy& operator=(const ThrottlingProxy&) = delete;
 
+  // Changes the rate of every connection, from now on.
+  void SetRate(std::size_t bytes_per_second);
+
   [[nodiscard]] std::uint16_t port() const;
   // Bytes sent back to the clients so far.
   [[nodiscard]] std::uint64_t BytesDown() const;

@@ -10,7 +10,7 @@ namespace {
 using nlohmann::json;
 using uh::testing::ReadFile;
 
-constexpr int kDevices = 3;
+constexpr int kUhuDevices = 3;
 constexpr const char* kProduct = "da852e7fda06a6c06df770dd6766e65466509905b2bf0b9e2f94523ddd06f914";
 constexpr const char* kPackageUid =
     "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
@@ -19,7 +19,7 @@ constexpr const char* kRootfsObject =
 constexpr const char* kDataObject =
     "795f4c3baf919d58962328d1f3e3c0efc86eaa39dabd15172457a105fec8b3ef";
 
-void MustRun(const std::vector<std::string>& argv) {
+void ExpectRuns(const std::vector<std::string>& argv) {
   const auto result = uh::testing::Run(argv);
   ASSERT_EQ(result.status, 0) << argv[0] << ": " << result.err << result.out;
 }
@@ -34,8 +34,8 @@ TEST_F(E2eTest, UpstreamUhuPackageInstalls) {
   // tarball.
   const auto unpacked = dir_ / "unpacked";
   ASSERT_NO_FATAL_FAILURE(
-      MustRun({PkgBinary().string(), "extract", (conformance / "signed.uhupkg").string(), "--to",
-               unpacked.string()}));
+      ExpectRuns({PkgBinary().string(), "extract", (conformance / "signed.uhupkg").string(), "--to",
+                  unpacked.string()}));
   std::filesystem::path rootfs;
   std::filesystem::path data;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(unpacked)) {
@@ -48,7 +48,7 @@ TEST_F(E2eTest, UpstreamUhuPackageInstalls) {
   ASSERT_FALSE(data.empty()) << "no data object in " << unpacked;
   const auto data_files = dir_ / "data-files";
   std::filesystem::create_directories(data_files);
-  ASSERT_NO_FATAL_FAILURE(MustRun({"tar", "-xzf", data.string(), "-C", data_files.string()}));
+  ASSERT_NO_FATAL_FAILURE(ExpectRuns({"tar", "-xzf", data.string(), "-C", data_files.string()}));
   Step("package uploaded");
 
   // The devices run 0.9 from slot A (/dev/mmcblk0p1). Both installation sets of the package
@@ -64,11 +64,11 @@ TEST_F(E2eTest, UpstreamUhuPackageInstalls) {
                            "--rootfs", "/dev/mmcblk0p1,/dev/mmcblk0p2", "--dir", "/dev/mmcblk0p3",
                            "--versions", versions.string()});
   std::vector<DeviceSpec> devices;
-  for (int i = 1; i <= kDevices; ++i) devices.push_back({Serial("uhu", i), {}});
+  for (int i = 1; i <= kUhuDevices; ++i) devices.push_back({Serial("uhu", i), {}});
   fleet.Add(devices);
   Step("devices made");
   ASSERT_TRUE(fleet.PowerOnAll()) << "not every agent started";
-  ASSERT_TRUE(WaitForDevices(kProduct, kDevices)) << "not every device reached the server";
+  ASSERT_TRUE(WaitForDevices(kProduct, kUhuDevices)) << "not every device reached the server";
   for (auto& device : fleet) EXPECT_EQ(device->Version(), "0.9") << device->serial();
   Step("devices known to the server");
 
@@ -80,7 +80,7 @@ TEST_F(E2eTest, UpstreamUhuPackageInstalls) {
   const auto shown = WaitForRollout(rollout, "finished", Limit(90));
   Step("rollout " + shown.value("state", std::string()));
   ASSERT_EQ(shown.value("state", ""), "finished") << shown.dump(2);
-  EXPECT_EQ(CountOf(shown, "updated"), kDevices);
+  EXPECT_EQ(CountOf(shown, "updated"), kUhuDevices);
   EXPECT_EQ(CountOf(shown, "failed"), 0);
   EXPECT_TRUE(server_.Reports("status=error").empty());
 
