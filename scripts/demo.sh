@@ -196,10 +196,14 @@ rollout=$(field "$rollout_json" id)
 # local API). Devices of later stages are told to ask again every 2 s until their stage starts.
 for dir in "$work"/devices/*/; do "$device_sim" probe "$dir" >/dev/null 2>&1 || true; done
 
-# Progress until the rollout finishes, stops, or pauses at its threshold.
+# Progress until the rollout finishes, stops, or pauses at its threshold; or until it waits for
+# someone: a stage whose devices failed too often to reach its success share holds the rollout
+# (nothing moves for 30 s and no device is on its way).
 states=(pending downloading installing rebooting updated failed)
 last=""
 deadline=$((SECONDS + timeout))
+moved=$SECONDS
+waiting=0
 while :; do
   shown=$(api GET "/rollouts/$rollout") || die "the server stopped answering; its log: $work/server.log"
   state=$(field "$shown" state)
@@ -211,7 +215,12 @@ while :; do
   filled=$((done_count * width / devices))
   bar=$(printf '%*s' "$filled" '' | tr ' ' '#')$(printf '%*s' $((width - filled)) '' | tr ' ' '.')
   counts=""
-  for s in "${states[@]}"; do counts+=" $s $(count_of "$shown" "$s")"; done
+  in_flight=0
+  for s in "${states[@]}"; do
+    count=$(count_of "$shown" "$s")
+    counts+=" $s $count"
+    case "$s" in downloading | installing | rebooting) in_flight=$((in_flight + ${count:-0})) ;; esac
+  done
   line=$(printf '[%s] %d/%d  stage %d/3  %-8s |%s' "$bar" "$done_count" "$devices" \
     $((${stage:-0} + 1)) "$state" "$counts")
   if [ -t 1 ]; then
@@ -219,8 +228,19 @@ while :; do
   elif [ "$line" != "$last" ]; then
     echo "$line"
   fi
+  if [ "$line" != "$last" ] || [ "$in_flight" -gt 0 ]; then moved=$SECONDS; fi
   last=$line
-  case "$state" in finished | stopped | paused) break ;; esac
+  # A paused rollout offers nothing more, but the devices already on their way get to their end.
+  case "$state" in
+    finished | stopped) break ;;
+    paused) [ "$in_flight" -gt 0 ] || break ;;
+    running)
+      if [ $((SECONDS - moved)) -ge 30 ]; then
+        waiting=1
+        break
+      fi
+      ;;
+  esac
   if [ "$SECONDS" -ge "$deadline" ]; then
     echo
     die "the rollout did not end within ${timeout}s (DEMO_TIMEOUT); server log: $work/server.log"
@@ -229,9 +249,22 @@ while :; do
 done
 [ -t 1 ] && echo
 
+# A device whose new system fails its self-test reports the error (the server counts it failed
+# then), and only afterwards boots its old system again: wait for those to be back.
+for dir in "$work"/devices/*/; do
+  [ -e "$dir/fail-validation" ] || continue
+  for _ in $(seq 150); do
+    [ "$(cat "$dir/run/version" 2>/dev/null)" = 1.0 ] && [ -e "$dir/run/api-port" ] && break
+    sleep 0.2
+  done
+done
+
 step "Result"
 for dir in "$work"/devices/*/; do "$device_sim" status "$dir"; done
 reason=$(field "$shown" reason)
+if [ "$waiting" = 1 ]; then
+  reason="stage $((${stage:-0} + 1)) did not reach its success share: advance, stop or pause it"
+fi
 echo "rollout $rollout: $state${reason:+ ($reason)}: ${updated:-0} updated, ${failed:-0} failed"
 errors=$(api GET "/reports?status=error&limit=100" | grep -o '"error_message":"[^"]*"' | sort | uniq -c || true)
 [ -z "$errors" ] || printf 'errors reported by devices:\n%s\n' "$errors"
@@ -249,7 +282,7 @@ done
 if [ "$ok" = 1 ]; then
   echo "${bold}every device that should update did: $expected_updated on 2.0, $fail rolled back to 1.0${plain}"
 else
-  echo "${bold}not every device that should update did${plain} (the threshold stops a rollout with too many failures)"
+  echo "${bold}not every device that should update did${plain} (failures hold a stage back, and the threshold pauses a rollout with too many)"
 fi
 
 if [ "$once" = 1 ]; then

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <string_view>
+#include <thread>
 
 extern char** environ;
 
@@ -85,6 +87,30 @@ RunResult Run(const std::vector<std::string>& argv) {
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;
+}
+
+// This process's environment with `extra` (NAME=VALUE) added or replacing.
+std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto name = text.substr(0, text.find('=') + 1);
+    bool replaced = false;
+    for (const auto& mine : extra) replaced = replaced || mine.starts_with(name);
+    if (!replaced) out.emplace_back(text);
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit,
+               std::chrono::milliseconds step) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(step);
+  }
+  return condition();
 }
 
 }  // namespace uh::testing

@@ -2,7 +2,9 @@
 
 // Helpers shared by the tests: temporary directories, files, running programs.
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,5 +44,12 @@ struct RunResult {
 };
 // Runs a program (no shell) with the given arguments and captures its output.
 [[nodiscard]] RunResult Run(const std::vector<std::string>& argv);
+
+// This process's environment with `extra` (NAME=VALUE) added or replacing.
+[[nodiscard]] std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra);
+
+// Polls `condition` every `step` until it holds or `limit` passes; returns its last value.
+[[nodiscard]] bool WaitUntil(const std::function<bool()>& condition,
+                             std::chrono::milliseconds limit, std::chrono::milliseconds step);
 
 }  // namespace uh::testing

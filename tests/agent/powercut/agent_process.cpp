@@ -11,8 +11,6 @@
 #include <sstream>
 #include <thread>
 
-extern char** environ;
-
 namespace uh::agent::powercut {
 namespace {
 
@@ -25,20 +23,6 @@ std::string ReadFrom(const std::filesystem::path& path, std::uintmax_t offset) {
   return out.str();
 }
 
-// This process's environment with `extra` (NAME=VALUE) added or replacing.
-std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra) {
-  std::vector<std::string> out;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const auto name = text.substr(0, text.find('=') + 1);
-    bool replaced = false;
-    for (const auto& mine : extra) replaced = replaced || mine.starts_with(name);
-    if (!replaced) out.emplace_back(text);
-  }
-  out.insert(out.end(), extra.begin(), extra.end());
-  return out;
-}
-
 std::string Describe(int wstatus) {
   if (WIFEXITED(wstatus)) return "exited with status " + std::to_string(WEXITSTATUS(wstatus));
   if (WIFSIGNALED(wstatus)) return std::string("killed by ") + ::strsignal(WTERMSIG(wstatus));
@@ -46,16 +30,6 @@ std::string Describe(int wstatus) {
 }
 
 }  // namespace
-
-bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit,
-               std::chrono::milliseconds step) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(step);
-  }
-  return condition();
-}
 
 AgentProcess::AgentProcess(std::filesystem::path binary, std::filesystem::path config,
                            std::filesystem::path log, std::vector<std::string> env)
@@ -92,7 +66,7 @@ bool AgentProcess::Start() {
   std::vector<char*> args;
   for (auto& arg : argv) args.push_back(arg.data());
   args.push_back(nullptr);
-  auto environment = MergedEnvironment(env_);
+  auto environment = uh::testing::MergedEnvironment(env_);
   std::vector<char*> envp;
   for (auto& entry : environment) envp.push_back(entry.data());
   envp.push_back(nullptr);

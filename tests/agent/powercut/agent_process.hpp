@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/test_support.hpp"
+
 namespace uh::agent::powercut {
 
 class AgentProcess {
@@ -60,9 +62,11 @@ class AgentProcess {
   std::string error_;
 };
 
-// Polls `condition` every `step` until it holds or `limit` passes; returns its last value.
-[[nodiscard]] bool WaitUntil(const std::function<bool()>& condition,
-                             std::chrono::milliseconds limit,
-                             std::chrono::milliseconds step = std::chrono::milliseconds(2));
+// uh::testing::WaitUntil, polling every 2 ms by default.
+[[nodiscard]] inline bool WaitUntil(const std::function<bool()>& condition,
+                                    std::chrono::milliseconds limit,
+                                    std::chrono::milliseconds step = std::chrono::milliseconds(2)) {
+  return uh::testing::WaitUntil(condition, limit, step);
+}
 
 }  // namespace uh::agent::powercut
