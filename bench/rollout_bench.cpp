@@ -8,12 +8,12 @@
 // disk's sync time, so say which disk it ran on.
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 #include "server/store/sqlite/connection.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
