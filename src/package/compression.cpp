@@ -71,10 +71,19 @@ Expected<Compression> DetectFileCompression(const std::filesystem::path& path) {
   return DetectCompression(std::span(head.data(), filled));
 }
 
+void EnableDecompression(archive* reader) {
+  archive_read_support_filter_gzip(reader);
+  archive_read_support_filter_bzip2(reader);
+  archive_read_support_filter_xz(reader);
+  archive_read_support_filter_lzma(reader);
+  archive_read_support_filter_zstd(reader);
+  archive_read_support_filter_lzop(reader);
+}
+
 Expected<std::uint64_t> UncompressedSize(const std::filesystem::path& path) {
   detail::ArchiveReadPtr reader(archive_read_new());
   archive* a = reader.get();
-  archive_read_support_filter_all(a);
+  EnableDecompression(a);
   archive_read_support_format_raw(a);
   if (archive_read_open_filename(a, path.c_str(), kIoBufferSize) != ARCHIVE_OK) {
     return Fail(Errc::kMalformed, path.string() + ": " + detail::ArchiveError(a));

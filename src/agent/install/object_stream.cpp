@@ -9,6 +9,8 @@
 #include <array>
 #include <vector>
 
+#include "package/compression.hpp"
+
 namespace uh::agent {
 namespace {
 
@@ -32,7 +34,7 @@ Expected<ObjectStream> ObjectStream::Open(const std::filesystem::path& path, boo
   stream.archive_.reset(archive_read_new());
   archive* a = stream.archive_.get();
   if (a == nullptr) return Fail(Errc::kInternal, "cannot allocate a decompressor");
-  archive_read_support_filter_all(a);
+  package::EnableDecompression(a);
   archive_read_support_format_raw(a);
   if (archive_read_open_fd(a, stream.file_.fd(), kIoBufferSize) != ARCHIVE_OK) {
     return Fail(Errc::kMalformed, "decompressing " + path.string() + ": " + ArchiveMessage(a));

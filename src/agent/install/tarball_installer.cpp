@@ -18,6 +18,7 @@
 #include "agent/install/target.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "package/compression.hpp"
 
 namespace uh::agent {
 namespace {
@@ -110,8 +111,13 @@ Expected<void> Extract(const std::filesystem::path& archive_file, const std::fil
   std::unique_ptr<archive, ReadFree> reader(archive_read_new());
   std::unique_ptr<archive, WriteFree> writer(archive_write_disk_new());
   if (!reader || !writer) return Fail(Errc::kInternal, "cannot allocate an archive reader");
-  archive_read_support_filter_all(reader.get());
-  archive_read_support_format_all(reader.get());
+  package::EnableDecompression(reader.get());
+  // tar in all its dialects, and the other archive formats a root file system is shipped in.
+  archive_read_support_format_tar(reader.get());
+  archive_read_support_format_gnutar(reader.get());
+  archive_read_support_format_cpio(reader.get());
+  archive_read_support_format_zip(reader.get());
+  archive_read_support_format_7zip(reader.get());
   archive_write_disk_set_options(writer.get(), kExtractFlags);
   archive_write_disk_set_standard_lookup(writer.get());
   if (archive_read_open_fd(reader.get(), file->fd(), kIoBufferSize) != ARCHIVE_OK) {

@@ -38,6 +38,8 @@ int FilterCode(Filter filter) {
       return ARCHIVE_FILTER_LZMA;
     case Filter::kBzip2:
       return ARCHIVE_FILTER_BZIP2;
+    case Filter::kLz4:
+      return ARCHIVE_FILTER_LZ4;
   }
   return ARCHIVE_FILTER_NONE;
 }
@@ -106,13 +108,14 @@ std::filesystem::path Device::AddDir(std::string_view device_path) const {
 }
 
 std::string Compress(std::string_view data, Filter filter) {
+  // The buffer outlives the writer (see MakeTar).
+  std::string out(data.size() + 1024 * 1024, '\0');
+  std::size_t used = 0;
   std::unique_ptr<archive, WriteFree> a(archive_write_new());
   if (archive_write_add_filter(a.get(), FilterCode(filter)) != ARCHIVE_OK ||
       archive_write_set_format_raw(a.get()) != ARCHIVE_OK) {
     throw std::runtime_error(archive_error_string(a.get()));
   }
-  std::string out(data.size() + 1024 * 1024, '\0');
-  std::size_t used = 0;
   archive_write_open_memory(a.get(), out.data(), out.size(), &used);
   std::unique_ptr<archive_entry, EntryFree> entry(archive_entry_new());
   archive_entry_set_pathname(entry.get(), "data");
@@ -146,14 +149,18 @@ std::string Decompress(std::string_view data) {
   }
 }
 
-std::string MakeTar(const std::vector<TarEntry>& entries, bool gzip) {
-  std::unique_ptr<archive, WriteFree> a(archive_write_new());
-  archive_write_set_format_pax_restricted(a.get());
-  if (gzip) archive_write_add_filter_gzip(a.get());
+std::string MakeTar(const std::vector<TarEntry>& entries, bool gzip, int format) {
+  // The buffer outlives the writer: freeing a writer that was not closed (after a throw) writes.
   std::size_t total = 1024 * 1024;
   for (const auto& e : entries) total += e.content.size() + 4096;
   std::string out(total, '\0');
   std::size_t used = 0;
+  std::unique_ptr<archive, WriteFree> a(archive_write_new());
+  if (archive_write_set_format(a.get(), format != 0 ? format : ARCHIVE_FORMAT_TAR_PAX_RESTRICTED) !=
+      ARCHIVE_OK) {
+    throw std::runtime_error(archive_error_string(a.get()));
+  }
+  if (gzip) archive_write_add_filter_gzip(a.get());
   archive_write_open_memory(a.get(), out.data(), out.size(), &used);
   for (const auto& e : entries) {
     std::unique_ptr<archive_entry, EntryFree> entry(archive_entry_new());
@@ -168,6 +175,7 @@ std::string MakeTar(const std::vector<TarEntry>& entries, bool gzip) {
         break;
       case TarEntry::Type::kDir:
         archive_entry_set_filetype(entry.get(), AE_IFDIR);
+        archive_entry_set_size(entry.get(), 0);
         break;
       case TarEntry::Type::kSymlink:
         archive_entry_set_filetype(entry.get(), AE_IFLNK);

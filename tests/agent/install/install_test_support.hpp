@@ -44,7 +44,7 @@ struct Device {
   InstallContext ctx;
 };
 
-enum class Filter { kGzip, kXz, kZstd, kLzma, kBzip2 };
+enum class Filter { kGzip, kXz, kZstd, kLzma, kBzip2, kLz4 };
 [[nodiscard]] std::string Compress(std::string_view data, Filter filter);
 // Decompresses in memory (for expected values; independent of the installers' streams).
 [[nodiscard]] std::string Decompress(std::string_view data);
@@ -56,8 +56,10 @@ struct TarEntry {
   std::string content;  // file data, or the link target
   unsigned mode = 0644;
 };
-// A tar (pax), gzip-compressed when `gzip`.
-[[nodiscard]] std::string MakeTar(const std::vector<TarEntry>& entries, bool gzip = false);
+// An archive of `entries` in `format` (a libarchive ARCHIVE_FORMAT_ code; default tar, pax),
+// gzip-compressed when `gzip`.
+[[nodiscard]] std::string MakeTar(const std::vector<TarEntry>& entries, bool gzip = false,
+                                  int format = 0);
 
 // An object of the conformance package `package` (e.g. "signed.uhupkg") by filename, in set 0,
 // with its bytes written to `dir`/<sha256>.

@@ -191,6 +191,19 @@ TEST_F(InstallRawTest, CorruptCompressedObjectIsAnError) {
   }
 }
 
+// lz4 is not among the object compressions (gzip, bzip2, xz, lzma, zstd, lzop): refused.
+TEST_F(InstallRawTest, CompressionOutsideTheListIsAnError) {
+  const auto lz4 = testing::Compress(RandomBytes(64 * 1024, 9), Filter::kLz4);
+  auto object = Raw(lz4.size(), 4096, 0, 0, -1, false);
+  object.compressed = true;
+  auto after = Run(object, lz4, std::string(16, 'a'));
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code(), Errc::kMalformed);
+  EXPECT_NE(after.error().message().find("no known compression"), std::string::npos)
+      << after.error().message();
+  EXPECT_EQ(ReadFile(device_.root / "dev/mmcblk0p2"), std::string(16, 'a'));
+}
+
 TEST_F(InstallRawTest, CompressedFlagOnPlainDataIsAnError) {
   auto object = Raw(4096, 4096, 0, 0, -1, false);
   object.compressed = true;

@@ -1,3 +1,4 @@
+#include <archive.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -166,6 +167,36 @@ TEST_F(InstallTarballTest, CorruptArchiveIsAnError) {
   EXPECT_EQ(installed.error().code(), Errc::kMalformed);
   EXPECT_NE(installed.error().message().find("truncated"), std::string::npos)
       << installed.error().message();
+}
+
+// The formats a root file system comes in, besides tar: cpio (compressed too), zip and 7-Zip.
+TEST_F(InstallTarballTest, CpioZipAnd7ZipArchivesAreExtracted) {
+  const std::vector<TarEntry> entries = {{Type::kDir, "etc", "", 0755},
+                                         {Type::kFile, "etc/motd", "hello\n", 0644}};
+  for (const auto& [format, gzip] :
+       {std::pair{ARCHIVE_FORMAT_CPIO_SVR4_NOCRC, true}, std::pair{ARCHIVE_FORMAT_ZIP, false},
+        std::pair{ARCHIVE_FORMAT_7ZIP, false}}) {
+    std::filesystem::remove_all(partition_);
+    std::filesystem::create_directories(partition_);
+    device_.ctx.object_file =
+        testing::WriteObject(dir_.path(), testing::MakeTar(entries, gzip, format));
+    auto installed = installer_.Install(Tarball("/"), device_.ctx);
+    ASSERT_TRUE(installed) << format << ": " << installed.error().message();
+    EXPECT_EQ(ReadFile(partition_ / "etc/motd"), "hello\n") << format;
+  }
+}
+
+// Archive formats outside the chosen list (here WARC, which libarchive reads) are refused, not
+// guessed at.
+TEST_F(InstallTarballTest, OtherArchiveFormatsAreRefused) {
+  device_.ctx.object_file = testing::WriteObject(
+      dir_.path(), testing::MakeTar({{Type::kFile, "motd", "hello"}}, false, ARCHIVE_FORMAT_WARC));
+  auto installed = installer_.Install(Tarball("/"), device_.ctx);
+  ASSERT_FALSE(installed);
+  EXPECT_EQ(installed.error().code(), Errc::kMalformed);
+  EXPECT_NE(installed.error().message().find("Unrecognized archive format"), std::string::npos)
+      << installed.error().message();
+  EXPECT_FALSE(std::filesystem::exists(partition_ / "motd"));
 }
 
 TEST_F(InstallTarballTest, DeviceTargetIsMountedAndUnmounted) {
