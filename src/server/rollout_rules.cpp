@@ -84,16 +84,8 @@ std::optional<std::string> ThresholdBreach(const FailureThreshold& threshold,
 bool StageSucceeded(const Rollout& rollout, const RolloutStats& stats) {
   const int stage = rollout.current_stage;
   // Devices of this and earlier stages count: together they are the stage's cumulative share.
-  std::int64_t total = 0;
-  std::int64_t updated = 0;
-  for (int s = 0; s <= stage; ++s) {
-    total += stats.StageTotal(s);
-    if (static_cast<std::size_t>(s) < stats.stages.size()) {
-      updated +=
-          stats
-              .stages[static_cast<std::size_t>(s)][static_cast<std::size_t>(DeviceState::kUpdated)];
-    }
-  }
+  const std::int64_t total = stats.TotalThrough(stage);
+  const std::int64_t updated = stats.CountThrough(stage, DeviceState::kUpdated);
   // Nobody so far: a device list that matched nobody has nothing to wait for; a filter waits
   // for devices to join (Start and Join always put the first one in a stage reached).
   if (total == 0) return !rollout.selection.device_ids.empty();

@@ -227,11 +227,7 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
       // package, instead of every stage passing empty and the last one taking everyone.
       auto stats = store_.GetRolloutStats(rollout.id, static_cast<int>(rollout.stages.size()));
       if (!stats) return std::unexpected(stats.error());
-      std::int64_t so_far = 0;
-      for (int stage = 0; stage <= rollout.current_stage; ++stage) {
-        so_far += stats->StageTotal(stage);
-      }
-      if (so_far == 0) member.stage = rollout.current_stage;
+      if (stats->TotalThrough(rollout.current_stage) == 0) member.stage = rollout.current_stage;
     }
     member.state =
         device.version == (*package)->version ? DeviceState::kUpdated : DeviceState::kPending;
@@ -312,8 +308,9 @@ Expected<void> RolloutService::OnReport(const Device& device, const ReportReques
   if (rollout->package_uid != report.package_uid || IsFinal(member.state)) return {};
   auto state = StateForReport(report.status);
   if (!state) return {};
-  // "downloaded" after "downloading", or a report sent twice: nothing changes.
-  if (*state == member.state && *state != DeviceState::kFailed) return {};
+  // "downloaded" after "downloading", or a report sent twice: nothing changes. (A failed
+  // device returned above: failed is final.)
+  if (*state == member.state) return {};
   member.state = *state;
   if (*state == DeviceState::kFailed) {
     member.error_message = report.error_message.empty() ? "error while " + report.previous_state

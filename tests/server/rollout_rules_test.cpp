@@ -205,6 +205,20 @@ TEST(RolloutRules, StageSuccessAndCompletion) {
   EXPECT_TRUE(StageSucceeded(listed, empty));
 }
 
+TEST(RolloutRules, CountsThroughAStage) {
+  // States in order: pending, downloading, installing, rebooting, updated, failed.
+  const auto stats = Stats({{1, 0, 0, 0, 4, 1}, {2, 1, 0, 0, 3, 0}, {7, 0, 0, 0, 0, 0}});
+  EXPECT_EQ(stats.TotalThrough(0), 6);
+  EXPECT_EQ(stats.TotalThrough(1), 12);
+  EXPECT_EQ(stats.TotalThrough(2), 19);
+  EXPECT_EQ(stats.TotalThrough(5), 19);  // stages the counts do not reach hold nobody
+  EXPECT_EQ(stats.TotalThrough(-1), 0);
+  EXPECT_EQ(stats.CountThrough(0, DeviceState::kUpdated), 4);
+  EXPECT_EQ(stats.CountThrough(1, DeviceState::kUpdated), 7);
+  EXPECT_EQ(stats.CountThrough(9, DeviceState::kPending), 10);
+  EXPECT_EQ(stats.CountThrough(1, DeviceState::kFailed), 1);
+}
+
 TEST(RolloutRules, ReportStatusesMapToStates) {
   EXPECT_EQ(StateForReport("downloading"), DeviceState::kDownloading);
   EXPECT_EQ(StateForReport("downloaded"), DeviceState::kDownloading);

@@ -60,6 +60,19 @@ struct ObjectDownload {
   std::string sha256{};       // 64 lowercase hex: the object's id and expected hash
   std::uint64_t size = 0;
   std::filesystem::path dest{};  // its directory must exist
+
+  // When set, `dest` is an existing file or device (a slot's partition) that receives the object
+  // at byte `offset`, without being created or truncated. How many bytes are durably there is
+  // recorded in `progress_file` (synced after the data, every checkpoint and at the end), which is
+  // what a resume trusts, since the target's size says nothing; the bytes it covers are hashed
+  // again from the target before the download goes on.
+  struct Stream {
+    std::uint64_t offset = 0;
+    std::filesystem::path progress_file{};
+    // Data synced and progress recorded every this many bytes: what a power cut may cost.
+    std::uint64_t checkpoint_bytes = 8ULL << 20;
+  };
+  std::optional<Stream> stream{};
 };
 
 struct DownloadControl {

@@ -37,8 +37,12 @@ Expected<void> FileWriter::Flush() {
 
 Expected<void> FileWriter::Restart() {
   buffer_.clear();
-  if (::ftruncate(file_.fd(), 0) != 0) return FailErrno("truncate");
-  if (::lseek(file_.fd(), 0, SEEK_SET) != 0) return FailErrno("seek");
+  if (base_) {
+    if (::lseek(file_.fd(), static_cast<off_t>(*base_), SEEK_SET) < 0) return FailErrno("seek");
+  } else {
+    if (::ftruncate(file_.fd(), 0) != 0) return FailErrno("truncate");
+    if (::lseek(file_.fd(), 0, SEEK_SET) != 0) return FailErrno("seek");
+  }
   hasher_ = Sha256();
   written_ = 0;
   reported_.reset();

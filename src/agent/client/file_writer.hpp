@@ -23,12 +23,16 @@ class FileWriter {
   // to `hasher`). `total` is the expected final size, 0 when unknown.
   FileWriter(File& file, Sha256 hasher, std::uint64_t already, std::uint64_t total,
              const DownloadControl& control);
+  // For a download into part of an existing file or device: the data starts at byte `base`, and
+  // Restart goes back there instead of emptying the file.
+  void set_base(std::uint64_t base) { base_ = base; }
 
   [[nodiscard]] Expected<void> Write(std::string_view data);
   // Writes out the buffer; safe to call at any time, e.g. after a failed transfer so that what
   // arrived is kept for a resume.
   [[nodiscard]] Expected<void> Flush();
-  // Empties the file and starts over (the server sent the whole object after all).
+  // Empties the file (or returns to the base) and starts over (the server sent the whole object
+  // after all).
   [[nodiscard]] Expected<void> Restart();
 
   // Bytes accepted so far, including those before this writer and those still buffered.
@@ -48,6 +52,7 @@ class FileWriter {
   std::uint64_t written_;
   std::uint64_t total_;
   const DownloadControl& control_;
+  std::optional<std::uint64_t> base_;
   std::string buffer_;
   std::optional<std::uint64_t> reported_;
 };

@@ -1,13 +1,18 @@
 // Object download with resume. The bytes already in the destination are trusted only as far as
 // the final hash: they are hashed first, the server is asked for exactly the rest
 // ("Range: bytes=N-", not upstream's N-1), and the whole file must hash to the object's sha256.
+// A streamed object goes into part of an existing target (a slot) instead of a file of its own;
+// its resume point is the progress record kept beside it, not the target's size.
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,10 +27,53 @@ bool Aborted(const DownloadControl& control) {
   return control.abort != nullptr && control.abort->load();
 }
 
+// The progress record of a streamed object: "<sha256> <offset> <bytes>". A record of another
+// object or offset, a torn or edited file, or a count past the object's size counts as nothing
+// there: the download starts over, which is always safe.
+std::uint64_t ReadStreamProgress(const ObjectDownload& d) {
+  auto text = ReadFileLimited(d.stream->progress_file, 256);
+  if (!text) return 0;
+  std::string_view rest = *text;
+  std::vector<std::string_view> fields;
+  while (!rest.empty()) {
+    const auto end = rest.find_first_of(" \n");
+    if (end != 0) fields.push_back(rest.substr(0, end));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  if (fields.size() != 3 || fields[0] != d.sha256) return 0;
+  const auto offset = protocol::ParseDecimal(fields[1]);
+  const auto bytes = protocol::ParseDecimal(fields[2]);
+  if (!offset || *offset != d.stream->offset || !bytes || *bytes > d.size) return 0;
+  return *bytes;
+}
+
+Expected<void> WriteStreamProgress(const ObjectDownload& d, std::uint64_t bytes) {
+  return WriteFileAtomic(
+      d.stream->progress_file,
+      d.sha256 + " " + std::to_string(d.stream->offset) + " " + std::to_string(bytes) + "\n");
+}
+
+// The destination: a file of its own (created when missing), or the existing target of a
+// streamed object, never created nor truncated.
+Expected<File> OpenDestination(const ObjectDownload& d) {
+  if (!d.stream) return OpenReadWrite(d.dest, false);
+  const int fd = ::open(d.dest.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return FailErrno("open " + d.dest.string());
+  return File(fd);
+}
+
 // Checks the reply against the resume point and the object's size, then writes its body.
 class ObjectSink final : public ResponseSink {
  public:
   ObjectSink(FileWriter& writer, std::uint64_t size) : writer_(writer), size_(size) {}
+
+  // Called after every `step` bytes of body.
+  void set_checkpoint(std::uint64_t step, std::function<Expected<void>()> checkpoint) {
+    step_ = std::max<std::uint64_t>(step, 1);
+    checkpoint_ = std::move(checkpoint);
+    checkpointed_ = writer_.written();
+  }
 
   Expected<void> OnHead(const ResponseHead& head) override {
     if (head.status == 206) return CheckPartial(head);
@@ -51,7 +99,12 @@ class ObjectSink final : public ResponseSink {
       return Fail(Errc::kIntegrity,
                   "the server sent more than the object's " + std::to_string(size_) + " bytes");
     }
-    return writer_.Write(data);
+    UH_TRY(writer_.Write(data));
+    if (checkpoint_ && writer_.written() - checkpointed_ >= step_) {
+      checkpointed_ = writer_.written();
+      return checkpoint_();
+    }
+    return {};
   }
 
   [[nodiscard]] std::optional<Error> unwanted() const { return unwanted_.error(); }
@@ -89,6 +142,9 @@ class ObjectSink final : public ResponseSink {
   FileWriter& writer_;
   std::uint64_t size_;
   UnwantedReply unwanted_;
+  std::function<Expected<void>()> checkpoint_;
+  std::uint64_t step_ = 0;
+  std::uint64_t checkpointed_ = 0;
 };
 
 // Hashes the first `length` bytes of the file, leaving its offset after them.
@@ -116,14 +172,30 @@ Expected<void> Truncate(File& file, std::uint64_t length) {
 
 Expected<void> Download(CurlSession& session, const std::string& url, const ObjectDownload& d,
                         const DownloadControl& control) {
-  auto file = OpenReadWrite(d.dest, false);
+  auto file = OpenDestination(d);
   if (!file) return std::unexpected(std::move(file).error());
-  struct stat st {};
-  if (::fstat(file->fd(), &st) != 0) return FailErrno("stat " + d.dest.string());
-  std::uint64_t start = static_cast<std::uint64_t>(st.st_size);
-  if (start > d.size) start = 0;  // not a prefix of this object
+  const std::uint64_t base = d.stream ? d.stream->offset : 0;
+  std::uint64_t start = 0;
+  if (d.stream) {
+    start = ReadStreamProgress(d);
+    if (::lseek(file->fd(), static_cast<off_t>(base), SEEK_SET) < 0) {
+      return FailErrno("seek " + d.dest.string());
+    }
+  } else {
+    struct stat st {};
+    if (::fstat(file->fd(), &st) != 0) return FailErrno("stat " + d.dest.string());
+    start = static_cast<std::uint64_t>(st.st_size);
+    if (start > d.size) start = 0;  // not a prefix of this object
+  }
 
   auto hasher = HashPrefix(*file, start);
+  if (!hasher && d.stream && start > 0) {
+    // The target is shorter than its record says (replaced since?): start over.
+    spdlog::info("{}: cannot read back the {} bytes recorded ({}): streaming it again",
+                 d.dest.string(), start, hasher.error().message());
+    start = 0;
+    hasher = Sha256();
+  }
   if (!hasher) return std::unexpected(std::move(hasher).error());
   if (start == d.size) {
     // Already complete (an earlier call was interrupted after the transfer).
@@ -136,12 +208,27 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
     start = 0;
     hasher = Sha256();
   }
-  UH_TRY(Truncate(*file, start));
-  UH_TRY(CheckFreeSpace(DirectoryOf(d.dest), d.size - start));
+  if (d.stream) {
+    if (::lseek(file->fd(), static_cast<off_t>(base + start), SEEK_SET) < 0) {
+      return FailErrno("seek " + d.dest.string());
+    }
+  } else {
+    UH_TRY(Truncate(*file, start));
+    UH_TRY(CheckFreeSpace(DirectoryOf(d.dest), d.size - start));
+  }
 
   FileWriter writer(*file, std::move(*hasher), start, d.size, control);
+  if (d.stream) writer.set_base(base);
   writer.ReportProgress(true);
   ObjectSink sink(writer, d.size);
+  // What is synced is recorded: a resume after a power cut trusts the record, not the target.
+  const auto keep = [&]() -> Expected<void> {
+    UH_TRY(writer.Flush());
+    UH_TRY(file->Sync());
+    if (d.stream) UH_TRY(WriteStreamProgress(d, writer.written()));
+    return {};
+  };
+  if (d.stream) sink.set_checkpoint(d.stream->checkpoint_bytes, keep);
   HttpRequest request;
   request.url = url;
   if (start > 0) request.range_start = start;
@@ -149,10 +236,9 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
   request.abort = control.abort;
   auto head = session.Perform(request, sink);
 
-  // Whatever arrived stays on disk (synced, as a crash must not leave a longer file of zeroes
-  // behind), so that the next call resumes after it.
-  auto kept = writer.Flush();
-  if (kept) kept = file->Sync();
+  // Whatever arrived stays (synced, as a crash must not leave a longer file of zeroes behind, and
+  // recorded for a streamed object), so that the next call resumes after it.
+  auto kept = keep();
   if (auto refused = sink.unwanted()) return std::unexpected(std::move(*refused));
   if (!head) return std::unexpected(std::move(head).error());
   if (!kept) return kept;
@@ -181,9 +267,11 @@ Expected<void> RunDownloadObject(CurlSession& session, const ObjectDownload& dow
       Download(session, protocol::JoinUrl(session.options().server_url, *path), download, control);
   if (!done) {
     // A file that cannot become the object is useless for a resume.
+    // (For a streamed object that is its progress record; the target itself stays.)
     if (done.error().code() == Errc::kIntegrity) {
       std::error_code ignored;
-      std::filesystem::remove(download.dest, ignored);
+      std::filesystem::remove(download.stream ? download.stream->progress_file : download.dest,
+                              ignored);
     }
     return std::unexpected(std::move(done).error().WithContext(context));
   }

@@ -70,7 +70,11 @@ void Daemon::Run() {
       std::lock_guard lock(mutex_);
       if (stopping_) break;
     }
-    state_ = current;
+    {
+      std::lock_guard lock(mutex_);
+      state_ = current;
+      request_taken_ = false;  // the request (if any) moved the daemon on
+    }
     spdlog::debug("state {}", NameOf(current));
     const Event event = RunState(current);
     {
@@ -136,7 +140,13 @@ std::optional<Daemon::Request> Daemon::WaitForRequest(
     wake_.wait(lock, ready);
   }
   if (stopping_) return std::nullopt;
+  if (request_) request_taken_ = true;
   return std::exchange(request_, std::nullopt);
+}
+
+bool Daemon::AcceptsRequest() const {
+  const StateId now = state_.load();
+  return (now == StateId::kPoll || now == StateId::kPark) && !request_ && !request_taken_;
 }
 
 nlohmann::json Daemon::Info() {
@@ -152,9 +162,7 @@ nlohmann::json Daemon::Info() {
 ProbeOutcome Daemon::RequestProbe(std::optional<std::string> custom_server) {
   std::unique_lock lock(mutex_);
   const StateId now = state_.load();
-  if ((now != StateId::kPoll && now != StateId::kPark) || request_ || probe_waiting_) {
-    return ProbeOutcome::Busy(std::string(NameOf(now)));
-  }
+  if (!AcceptsRequest() || probe_waiting_) return ProbeOutcome::Busy(std::string(NameOf(now)));
   request_ = Request{Request::Kind::kProbe, custom_server.value_or("")};
   probe_waiting_ = true;
   probe_outcome_.reset();
@@ -176,9 +184,7 @@ void Daemon::FinishProbeRequest(ProbeOutcome outcome) {
 InstallOutcome Daemon::RequestLocalInstall(std::filesystem::path file) {
   std::lock_guard lock(mutex_);
   const std::string now(NameOf(state_.load()));
-  if ((state_ != StateId::kPoll && state_ != StateId::kPark) || request_) {
-    return InstallOutcome::Busy(now);
-  }
+  if (!AcceptsRequest()) return InstallOutcome::Busy(now);
   request_ = Request{Request::Kind::kLocalInstall, file.string()};
   wake_.notify_all();
   return InstallOutcome::Accepted(now);
@@ -187,9 +193,7 @@ InstallOutcome Daemon::RequestLocalInstall(std::filesystem::path file) {
 InstallOutcome Daemon::RequestRemoteInstall(std::string url) {
   std::lock_guard lock(mutex_);
   const std::string now(NameOf(state_.load()));
-  if ((state_ != StateId::kPoll && state_ != StateId::kPark) || request_) {
-    return InstallOutcome::Busy(now);
-  }
+  if (!AcceptsRequest()) return InstallOutcome::Busy(now);
   request_ = Request{Request::Kind::kRemoteInstall, std::move(url)};
   wake_.notify_all();
   return InstallOutcome::Accepted(now);
@@ -238,6 +242,32 @@ std::chrono::milliseconds Daemon::NextProbeDelay() {
 
 std::filesystem::path Daemon::ObjectPath(const std::string& sha256) const {
   return config_.update.download_dir / sha256;
+}
+
+InstallContext Daemon::ContextFor(const package::Object& object, int active_set) const {
+  InstallContext ctx;
+  ctx.object_file = ObjectPath(object.sha256sum);
+  ctx.target_root = config_.update.target_root;
+  ctx.work_dir = config_.update.download_dir / "work";
+  ctx.active_set = active_set;
+  return ctx;
+}
+
+std::optional<StreamTarget> Daemon::StreamTargetFor(const package::Object& object,
+                                                    int active_set) const {
+  if (!config_.update.stream_objects || !update_ || !update_->remote) return std::nullopt;
+  const auto& objects = ObjectsForSlot();
+  if (std::ranges::count(objects, object.sha256sum, &package::Object::sha256sum) != 1) {
+    return std::nullopt;
+  }
+  auto target = StreamTargetOf(object, ContextFor(object, active_set));
+  // A target that cannot be resolved is CheckRequirements' to report.
+  if (!target) return std::nullopt;
+  return *target;
+}
+
+std::filesystem::path Daemon::StreamProgressPath(const std::string& sha256) const {
+  return config_.update.download_dir / (sha256 + ".streamed");
 }
 
 const std::vector<package::Object>& Daemon::ObjectsForSlot() const {

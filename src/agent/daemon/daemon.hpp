@@ -26,6 +26,7 @@
 #include "agent/device/config.hpp"
 #include "agent/device/firmware_metadata.hpp"
 #include "agent/device/runtime_settings.hpp"
+#include "agent/install/installer.hpp"
 #include "package/metadata.hpp"
 
 namespace uh::agent {
@@ -119,6 +120,17 @@ class Daemon final : public AgentControl {
   void Report(const std::string& status);
   Event Failed(std::string_view status, const uh::Error& error);
   std::filesystem::path ObjectPath(const std::string& sha256) const;
+  // Whether the local API may hand the daemon a request now (mutex_ held): idle, and no request
+  // pending or being taken up.
+  bool AcceptsRequest() const;
+  // An object's install context, with `active_set` the slot running now.
+  InstallContext ContextFor(const package::Object& object, int active_set) const;
+  // Where `object` is streamed to during the download (update.stream_objects, a server's update,
+  // an object that qualifies and whose content no other object of the set shares); nullopt when
+  // it goes through the download directory.
+  std::optional<StreamTarget> StreamTargetFor(const package::Object& object, int active_set) const;
+  // The progress record of a streamed object.
+  std::filesystem::path StreamProgressPath(const std::string& sha256) const;
   // The kernel's boot id (under target_root); "" when unknown.
   std::string BootId() const;
   const std::vector<package::Object>& ObjectsForSlot() const;
@@ -149,6 +161,9 @@ class Daemon final : public AgentControl {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::optional<Request> request_;
+  // A request was handed to the state that waited for it, which has not left that state yet:
+  // until then the daemon still looks idle (park, poll) but is not. Guarded by mutex_.
+  bool request_taken_ = false;
   bool probe_waiting_ = false;
   std::optional<ProbeOutcome> probe_outcome_;
   std::atomic<bool> abort_download_{false};

@@ -188,17 +188,13 @@ Event Daemon::Validation() {
                                                        std::string(package::ModeName(object.mode)) +
                                                        " is not allowed on this device"));
     }
-    InstallContext ctx;
-    ctx.object_file = ObjectPath(object.sha256sum);
-    ctx.target_root = config_.update.target_root;
-    ctx.work_dir = config_.update.download_dir / "work";
-    ctx.active_set = *active;
-    if (auto ok = CheckRequirements(object, ctx); !ok) {
+    if (auto ok = CheckRequirements(object, ContextFor(object, *active)); !ok) {
       update_.reset();
       return invalid(ok.error());
     }
   }
   for (const auto* object : Distinct(ObjectsForSlot())) {
+    if (StreamTargetFor(*object, *active)) continue;  // written into its target, not here
     std::error_code ec;
     const auto have = std::filesystem::file_size(ObjectPath(object->sha256sum), ec);
     needed += ec ? object->size : object->size - std::min(object->size, have);
@@ -239,6 +235,13 @@ Event Daemon::Download() {
     }
     ObjectDownload download{offer_->parsed.product, update_->package_uid, object->sha256sum,
                             object->size, path};
+    if (auto target = StreamTargetFor(*object, update_->previous_slot)) {
+      spdlog::info("{}: streaming into {} at offset {}", object->filename, target->device,
+                   target->offset);
+      download.dest = target->path;
+      download.stream =
+          ObjectDownload::Stream{target->offset, StreamProgressPath(object->sha256sum)};
+    }
     DownloadControl control;
     control.abort = &abort_download_;
     Expected<void> fetched;
@@ -290,15 +293,21 @@ Event Daemon::Install() {
   }
   Report("installing");
   for (const auto& object : ObjectsForSlot()) {
+    const auto ctx = ContextFor(object, update_->previous_slot);
+    if (auto target = StreamTargetFor(object, update_->previous_slot)) {
+      // Written while downloading: what the slot holds is hashed again before it is activated.
+      if (auto ok = VerifyStreamed(object, *target, ctx); !ok) {
+        std::error_code ec;
+        std::filesystem::remove(StreamProgressPath(object.sha256sum), ec);
+        return Failed("installing", ok.error());
+      }
+      spdlog::info("{}: streamed into {} and verified", object.filename, target->device);
+      continue;
+    }
     // Again: the files may have been damaged since (a power cut, a full disk).
     if (auto ok = VerifyObjectFile(ObjectPath(object.sha256sum), object); !ok) {
       return Failed("installing", ok.error());
     }
-    InstallContext ctx;
-    ctx.object_file = ObjectPath(object.sha256sum);
-    ctx.target_root = config_.update.target_root;
-    ctx.work_dir = config_.update.download_dir / "work";
-    ctx.active_set = update_->previous_slot;
     auto skip = AlreadyInstalled(object, ctx);
     if (skip && *skip) {
       spdlog::info("{}: already installed, skipped", object.filename);
@@ -334,6 +343,7 @@ Event Daemon::Reboot() {
     for (const auto* object : Distinct(ObjectsForSlot())) {
       std::error_code ec;
       std::filesystem::remove(ObjectPath(object->sha256sum), ec);
+      std::filesystem::remove(StreamProgressPath(object->sha256sum), ec);
     }
   }
   spdlog::info("rebooting: {}", fmt::join(config_.update.reboot_command, " "));

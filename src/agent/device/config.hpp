@@ -28,6 +28,9 @@
 //   [update]   target_root       "/": prefix for every target path (simulated devices, tests)
 //              reboot_command    ["reboot"]: argv run without a shell to reboot
 //              slot_commands_dir "": where updatehub-active-{get,set,validated} are; "" = PATH
+//              stream_objects    false: raw objects written whole and uncompressed go straight
+//                                into the inactive slot while they download, instead of through
+//                                download_dir (for devices without room for an image there)
 //
 // As upstream does, unknown TOML sections or keys are errors; missing ones take their default
 // (upstream requires every section; accepting fewer breaks nothing). In a legacy INI file
@@ -70,6 +73,7 @@ struct UpdateConfig {
   std::filesystem::path target_root = "/";
   std::vector<std::string> reboot_command = {"reboot"};
   std::filesystem::path slot_commands_dir;
+  bool stream_objects = false;
 
   // `target` (a device or file path from a package) under target_root. Fails when the path is
   // relative or climbs out of target_root with "..".

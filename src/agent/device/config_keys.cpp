@@ -131,6 +131,11 @@ Expected<void> SetRebootCommand(AgentConfig& config, const ConfigValue& value) {
   return {};
 }
 
+Expected<void> SetStreamObjects(AgentConfig& config, const ConfigValue& value) {
+  config.update.stream_objects = std::get<bool>(value);
+  return {};
+}
+
 Expected<void> SetSlotCommandsDir(AgentConfig& config, const ConfigValue& value) {
   config.update.slot_commands_dir = Text(value);
   return {};
@@ -161,6 +166,7 @@ constexpr ConfigKey kKeys[] = {
     {"update", "target_root", "", "", kString, SetTargetRoot},
     {"update", "reboot_command", "", "", kStringList, SetRebootCommand},
     {"update", "slot_commands_dir", "", "", kString, SetSlotCommandsDir},
+    {"update", "stream_objects", "", "", kBool, SetStreamObjects},
     {"firmware", "metadata", "Firmware", "MetadataPath", kString, SetMetadata},
 };
 

@@ -6,6 +6,7 @@
 // error naming the mode, the object and the target, never a crash.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -63,5 +64,22 @@ class Installer {
 // ctx.object_file.
 [[nodiscard]] Expected<bool> AlreadyInstalled(const package::Object& object,
                                               const InstallContext& ctx);
+
+// Streaming: where an object can be written while it downloads instead of through a file in the
+// download directory. Only objects written whole and as they are qualify: raw mode,
+// uncompressed, skip 0, no count below the object's size, no truncate, no install-if-different
+// (each of those needs the whole object first); nullopt for every other object.
+struct StreamTarget {
+  std::string device;          // as the device sees it: /dev/mmcblk0p2
+  std::filesystem::path path;  // the same under ctx.target_root
+  std::uint64_t offset = 0;    // seek * chunk-size
+};
+[[nodiscard]] Expected<std::optional<StreamTarget>> StreamTargetOf(const package::Object& object,
+                                                                   const InstallContext& ctx);
+
+// Hashes the object's bytes where they were streamed to and compares them with its sha256sum, so
+// that what a slot holds is checked again before the slot is activated.
+[[nodiscard]] Expected<void> VerifyStreamed(const package::Object& object,
+                                            const StreamTarget& target, const InstallContext& ctx);
 
 }  // namespace uh::agent

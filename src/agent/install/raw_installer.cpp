@@ -22,6 +22,7 @@
 #include "agent/install/object_stream.hpp"
 #include "agent/install/target.hpp"
 #include "core/fs.hpp"
+#include "core/hash.hpp"
 #include "core/log.hpp"
 
 namespace uh::agent {
@@ -175,6 +176,53 @@ Expected<void> InstallRaw(const package::Object& object, const InstallContext& c
 }
 
 }  // namespace
+
+Expected<std::optional<StreamTarget>> StreamTargetOf(const package::Object& object,
+                                                     const InstallContext& ctx) {
+  if (object.mode != package::Mode::kRaw || object.IsCompressed() || object.Truncate() ||
+      object.install_if_different || object.Skip() != 0) {
+    return std::optional<StreamTarget>();
+  }
+  auto layout = LayoutOf(object);
+  if (!layout) return std::unexpected(std::move(layout.error()));
+  if (layout->limit && *layout->limit < object.size) return std::optional<StreamTarget>();
+  auto target = ResolveTarget(object, ctx);
+  if (!target) return std::unexpected(std::move(target.error()));
+  return std::optional<StreamTarget>(StreamTarget{target->device, target->path, layout->seek});
+}
+
+Expected<void> VerifyStreamed(const package::Object& object, const StreamTarget& target,
+                              const InstallContext& ctx) {
+  const int fd = ::open(target.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FailErrno("open target " + target.device);
+  File input(fd);
+  Sha256 hasher;
+  std::vector<std::byte> buffer(kIoBufferSize);
+  std::uint64_t done = 0;
+  while (done < object.size) {
+    UH_TRY(CheckCancelled(ctx));
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), object.size - done));
+    const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(target.offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FailErrno("read target " + target.device);
+    }
+    if (n == 0) {
+      return Fail(Errc::kIntegrity, ObjectLabel(object) + ": target " + target.device +
+                                        " ends before the object's " + std::to_string(object.size) +
+                                        " bytes");
+    }
+    hasher.Update(std::span<const std::byte>(buffer.data(), static_cast<std::size_t>(n)));
+    done += static_cast<std::uint64_t>(n);
+  }
+  if (const auto digest = hasher.HexDigest(); digest != object.sha256sum) {
+    return Fail(Errc::kIntegrity, ObjectLabel(object) + ": target " + target.device +
+                                      " holds content hashing to " + digest + ", expected " +
+                                      object.sha256sum);
+  }
+  return {};
+}
 
 Expected<void> RawInstaller::CheckRequirements(const package::Object& object,
                                                const InstallContext& ctx) const {

@@ -118,6 +118,20 @@ std::int64_t RolloutStats::Total() const {
   return total;
 }
 
+std::int64_t RolloutStats::TotalThrough(int stage) const {
+  std::int64_t total = 0;
+  for (int s = 0; s <= stage; ++s) total += StageTotal(s);
+  return total;
+}
+
+std::int64_t RolloutStats::CountThrough(int stage, DeviceState state) const {
+  std::int64_t total = 0;
+  for (int s = 0; s <= stage && static_cast<std::size_t>(s) < stages.size(); ++s) {
+    total += stages[static_cast<std::size_t>(s)][static_cast<std::size_t>(state)];
+  }
+  return total;
+}
+
 std::int64_t RolloutStats::Attempted() const { return Total() - Count(DeviceState::kPending); }
 
 json SelectionJson(const Selection& selection) {

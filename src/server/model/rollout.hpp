@@ -101,6 +101,10 @@ struct RolloutStats {
   [[nodiscard]] std::int64_t Count(DeviceState state) const;
   [[nodiscard]] std::int64_t StageTotal(int stage) const;
   [[nodiscard]] std::int64_t Total() const;
+  // Devices of stages 0 to `stage`, which together make that stage's cumulative share: all of
+  // them, or those in `state`.
+  [[nodiscard]] std::int64_t TotalThrough(int stage) const;
+  [[nodiscard]] std::int64_t CountThrough(int stage, DeviceState state) const;
   // Devices that got further than pending.
   [[nodiscard]] std::int64_t Attempted() const;
 };

@@ -295,6 +295,166 @@ TEST_F(ClientDownloadObjectTest, StalledTransferTimesOutAndKeepsWhatArrived) {
   EXPECT_TRUE(ReadFile(dest_) == object_.substr(0, 1000));
 }
 
+// --- Streaming into an existing target (a slot) at an offset --------------------------------
+
+class ClientStreamObjectTest : public ClientDownloadObjectTest {
+ protected:
+  ClientStreamObjectTest() { WriteFile(target_, std::string(kTargetSize, 'x')); }
+
+  [[nodiscard]] ObjectDownload Streamed() const {
+    auto download = Object();
+    download.dest = target_;
+    download.stream = ObjectDownload::Stream{kOffset, progress_};
+    return download;
+  }
+  [[nodiscard]] std::string Record(std::uint64_t bytes) const {
+    return sha256_ + " " + std::to_string(kOffset) + " " + std::to_string(bytes) + "\n";
+  }
+  // The target holds the object's first `bytes` at kOffset and is untouched around it.
+  void ExpectTargetHolds(std::size_t bytes) const {
+    const auto target = ReadFile(target_);
+    ASSERT_EQ(target.size(), kTargetSize);
+    EXPECT_EQ(target.substr(0, kOffset), std::string(kOffset, 'x'));
+    EXPECT_TRUE(target.substr(kOffset, bytes) == object_.substr(0, bytes));
+    EXPECT_EQ(target.substr(kOffset + object_.size()),
+              std::string(kTargetSize - kOffset - object_.size(), 'x'));
+  }
+
+  static constexpr std::size_t kOffset = 256 * 1024;
+  static constexpr std::size_t kTargetSize = 2 << 20;
+  const std::filesystem::path target_ = dir_ / "slot";
+  const std::filesystem::path progress_ = dir_ / "progress";
+};
+
+TEST_F(ClientStreamObjectTest, WritesTheObjectIntoTheTargetAtItsOffsetAndRecordsIt) {
+  ServeObject();
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Streamed(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  ExpectTargetHolds(object_.size());
+  EXPECT_EQ(ReadFile(progress_), Record(object_.size()));
+  EXPECT_FALSE(std::filesystem::exists(dest_));  // no copy in the download directory
+  EXPECT_FALSE(server_.seen().at(0).HasHeader("range"));
+
+  // Complete and recorded: verified from the target without a request.
+  ASSERT_TRUE(MakeTestClient(server_.Url())->DownloadObject(Streamed(), {}));
+  EXPECT_EQ(server_.seen().size(), 1u);
+}
+
+TEST_F(ClientStreamObjectTest, ResumesFromTheRecordNotFromTheTargetsSize) {
+  constexpr std::size_t kHave = 300000;
+  auto target = ReadFile(target_);
+  target.replace(kOffset, kHave, object_.substr(0, kHave));
+  WriteFile(target_, target);
+  WriteFile(progress_, Record(kHave));
+  ServeObject();
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Streamed(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  ExpectTargetHolds(object_.size());
+  EXPECT_EQ(server_.seen().at(0).Header("range"), "bytes=" + std::to_string(kHave) + "-");
+}
+
+// The record is a file on the device: one of another object or offset, past the object's size,
+// or garbage counts as nothing there, and the object is streamed again from its start.
+TEST_F(ClientStreamObjectTest, AnUntrustworthyRecordStartsOver) {
+  ServeObject();
+  const std::vector<std::string> records = {
+      std::string(64, 'a') + " " + std::to_string(kOffset) + " 1000\n",
+      sha256_ + " 0 1000\n",
+      Record(object_.size() + 1),
+      sha256_ + " " + std::to_string(kOffset) + " -5\n",
+      "garbage",
+      std::string(300, '9')};
+  for (const auto& record : records) {
+    WriteFile(progress_, record);
+    auto result = MakeTestClient(server_.Url())->DownloadObject(Streamed(), {});
+    ASSERT_TRUE(result) << record << ": " << result.error().message();
+    EXPECT_FALSE(server_.seen().back().HasHeader("range")) << record;
+    ExpectTargetHolds(object_.size());
+  }
+}
+
+// A record that vouches for more than the target holds (the target was replaced by a shorter
+// file) starts over too, instead of failing on every retry.
+TEST_F(ClientStreamObjectTest, ARecordPastTheTargetsEndStartsOver) {
+  ServeObject();
+  WriteFile(target_, std::string(kOffset + 1000, 'x'));
+  WriteFile(progress_, Record(300000));
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Streamed(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_FALSE(server_.seen().at(0).HasHeader("range"));
+  const auto target = ReadFile(target_);
+  ASSERT_EQ(target.size(), kOffset + object_.size());  // a regular file grows
+  EXPECT_TRUE(target.substr(kOffset) == object_);
+}
+
+// What arrived is synced and recorded every checkpoint, while the transfer goes on: a power cut
+// loses at most one checkpoint's worth. An interrupted stream resumes after what it recorded.
+TEST_F(ClientStreamObjectTest, RecordsProgressDuringTheTransferAndResumesAfterIt) {
+  constexpr std::size_t kSent = 512 * 1024;
+  RawHttpServer stalling([&](RawHttpServer::Connection& c, const RawRequest&, int) {
+    if (c.Send(RawHead(200, {"Content-Length: " + std::to_string(object_.size())}) +
+               object_.substr(0, kSent))) {
+      c.WaitForClose(20s);
+    }
+  });
+  auto download = Streamed();
+  download.stream->checkpoint_bytes = 64 * 1024;
+  std::atomic<bool> abort{false};
+  DownloadControl control{.abort = &abort, .progress = {}};
+  auto client = MakeTestClient(stalling.Url());
+  auto running =
+      std::async(std::launch::async, [&] { return client->DownloadObject(download, control); });
+  std::string during;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::filesystem::exists(progress_)) during = ReadFile(progress_);
+    if (!during.empty()) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  // Still transferring (the server holds the connection), and already recorded.
+  EXPECT_EQ(running.wait_for(0ms), std::future_status::timeout);
+  abort = true;
+  auto result = running.get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kCancelled) << result.error().message();
+  ASSERT_FALSE(during.empty());
+  EXPECT_TRUE(during.starts_with(sha256_ + " " + std::to_string(kOffset) + " ")) << during;
+
+  const auto record = ReadFile(progress_);
+  const auto kept = std::stoull(record.substr(record.rfind(' ') + 1));
+  EXPECT_GE(kept, 64u * 1024);
+  EXPECT_LE(kept, kSent);
+  ExpectTargetHolds(kept);
+
+  ServeObject();
+  auto resumed = MakeTestClient(server_.Url())->DownloadObject(Streamed(), {});
+  ASSERT_TRUE(resumed) << resumed.error().message();
+  ExpectTargetHolds(object_.size());
+  EXPECT_EQ(server_.seen().at(0).Header("range"), "bytes=" + std::to_string(kept) + "-");
+}
+
+// A wrong hash drops the record (the next attempt starts over) but never the target.
+TEST_F(ClientStreamObjectTest, HashMismatchDropsTheRecordAndKeepsTheTarget) {
+  ServeObject();
+  auto wrong = Streamed();
+  wrong.sha256 = std::string(64, 'f');
+  auto result = MakeTestClient(server_.Url())->DownloadObject(wrong, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kIntegrity);
+  EXPECT_FALSE(std::filesystem::exists(progress_));
+  EXPECT_EQ(std::filesystem::file_size(target_), kTargetSize);
+}
+
+// A streamed object's target must exist: it is a partition, never created.
+TEST_F(ClientStreamObjectTest, AMissingTargetIsNotCreated) {
+  ServeObject();
+  std::filesystem::remove(target_);
+  auto result = MakeTestClient(server_.Url())->DownloadObject(Streamed(), {});
+  ASSERT_FALSE(result);
+  EXPECT_FALSE(std::filesystem::exists(target_));
+  EXPECT_TRUE(server_.seen().empty());
+}
+
 TEST_F(ClientDownloadObjectTest, MissingObjectAndUnsafeIdsAreErrors) {
   server_.Route(http::Method::kGet, "/products/{p}/packages/{k}/objects/{o}",
                 [](http::Request&) { return http::Response::Error(404, "no such object"); });

@@ -52,6 +52,18 @@ class DaemonUpdateTest : public ::testing::Test {
     return out;
   }
 
+  // What an agent stopped in `phase` of the conformance package's update leaves behind.
+  static void SaveStoppedUpdate(const Device& device, UpdatePhase phase) {
+    auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
+    ASSERT_TRUE(reader);
+    UpdateState state;
+    state.phase = phase;
+    state.package_uid = reader->uid();
+    state.metadata = reader->metadata_bytes();
+    state.signature = reader->signature();
+    ASSERT_TRUE(SaveUpdateState(device.config.storage.state_file, state));
+  }
+
   ServerFixture server_;
   std::int64_t rollout_id_ = 0;
 };
@@ -82,18 +94,12 @@ TEST_F(DaemonUpdateTest, FullUpdateResumesItsDownloadInstallsIntoSlotBAndIsValid
 TEST_F(DaemonUpdateTest, ResumesAnInterruptedDownloadAtExactlyTheBytesOnDisk) {
   Device device(server_.Url(""));
   // A run of the agent was cut off 300 KiB into the root file system.
-  auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
-  ASSERT_TRUE(reader);
   const std::string rootfs = ObjectBytes(kRootfs);
   constexpr std::size_t kHave = 300 * 1024;
   std::filesystem::create_directories(device.config.update.download_dir);
   uh::testing::WriteFile(device.config.update.download_dir / kRootfs, rootfs.substr(0, kHave));
-  UpdateState state;
-  state.phase = UpdatePhase::kDownloading;
-  state.package_uid = reader->uid();
-  state.metadata = reader->metadata_bytes();
-  state.signature = reader->signature();
-  ASSERT_TRUE(SaveUpdateState(device.config.storage.state_file, state));
+  SaveStoppedUpdate(device, UpdatePhase::kDownloading);
+  if (HasFatalFailure()) return;
 
   ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }));
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
@@ -102,6 +108,82 @@ TEST_F(DaemonUpdateTest, ResumesAnInterruptedDownloadAtExactlyTheBytesOnDisk) {
   EXPECT_THAT(metrics, HasSubstr("updatehub_download_bytes_total " +
                                  std::to_string(rootfs.size() - kHave + 193) + "\n"));
   EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+}
+
+// update.stream_objects: the raw root file system goes straight into slot B's partition while it
+// downloads. The download directory could not hold a copy: its path there is a directory.
+TEST_F(DaemonUpdateTest, StreamsTheRootFileSystemIntoSlotBWithoutACopy) {
+  Device device(server_.Url(""));
+  device.config.update.stream_objects = true;
+  std::filesystem::create_directories(device.config.update.download_dir / kRootfs);
+  const std::string rootfs = ObjectBytes(kRootfs);
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << "the device never rebooted; reports: " << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p3" / "data" /
+                                  "etc" / "motd"),
+            "hello from uhu\n");  // the tarball went through the download directory
+  EXPECT_EQ(Statuses(), (std::vector<std::string>{"downloading", "downloaded", "installing",
+                                                  "installed", "rebooting"}));
+  EXPECT_FALSE(
+      std::filesystem::exists(device.config.update.download_dir / (kRootfs + ".streamed")));
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+}
+
+// A stream cut off (by a power cut: the state and the progress record are all that is left)
+// resumes after the bytes the record vouches for, hashed again from the slot.
+TEST_F(DaemonUpdateTest, AStreamResumesAfterItsRecordedBytes) {
+  Device device(server_.Url(""));
+  device.config.update.stream_objects = true;
+  const std::string rootfs = ObjectBytes(kRootfs);
+  constexpr std::size_t kHave = 300 * 1024;
+  const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
+  uh::testing::WriteFile(slot, rootfs.substr(0, kHave) + std::string(rootfs.size() - kHave, '\0'));
+  std::filesystem::create_directories(device.config.update.download_dir);
+  uh::testing::WriteFile(device.config.update.download_dir / (kRootfs + ".streamed"),
+                         kRootfs + " 0 " + std::to_string(kHave) + "\n");
+  SaveStoppedUpdate(device, UpdatePhase::kDownloading);
+  if (HasFatalFailure()) return;
+
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }));
+  EXPECT_EQ(uh::testing::ReadFile(slot), rootfs);
+  auto metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
+  EXPECT_THAT(metrics, HasSubstr("updatehub_download_bytes_total " +
+                                 std::to_string(rootfs.size() - kHave + 193) + "\n"));
+}
+
+// What a slot holds is hashed again before it is activated: a slot damaged after the stream
+// (or a record that lies) fails the install, and the slot is not switched.
+TEST_F(DaemonUpdateTest, AStreamedSlotThatNoLongerMatchesIsNotActivated) {
+  Device device(server_.Url(""));
+  device.config.update.stream_objects = true;
+  const std::string rootfs = ObjectBytes(kRootfs);
+  std::string damaged = rootfs;
+  damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
+  const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
+  uh::testing::WriteFile(slot, damaged);
+  // The update was in its install phase when the agent stopped.
+  std::filesystem::create_directories(device.config.update.download_dir);
+  uh::testing::WriteFile(device.config.update.download_dir / testing::kTarball,
+                         ObjectBytes(testing::kTarball));
+  SaveStoppedUpdate(device, UpdatePhase::kInstalling);
+  if (HasFatalFailure()) return;
+  // The agent probes again after the failure: nothing is offered then.
+  ASSERT_EQ(
+      server_.Api("POST", "/api/v1/rollouts/" + std::to_string(rollout_id_) + "/pause").status,
+      200);
+
+  ASSERT_TRUE(device.RunUntil([&] {
+    const auto statuses = Statuses();
+    return std::ranges::find(statuses, "error") != statuses.end();
+  })) << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(device.Reboots(), 0);
+  // Never switched: the bootloader env was not even written.
+  EXPECT_FALSE(std::filesystem::exists(device.Path("abenv")));
+  auto reports = json::parse(server_.Api("GET", "/api/v1/reports?limit=10").body)["reports"];
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports[0]["status"], "error");
+  EXPECT_THAT(reports[0]["error_message"].get<std::string>(), HasSubstr("hashing to"));
 }
 
 TEST_F(DaemonUpdateTest, FailingValidationRollsBackToSlotAAndReportsTheError) {

@@ -102,6 +102,7 @@ jitter_percent = 25
 target_root = "/srv/sim/device-7"
 reboot_command = ["/sbin/shutdown", "-r", "now"]
 slot_commands_dir = "/opt/ab"
+stream_objects = true
 )",
                             "test.conf");
   ASSERT_TRUE(loaded) << loaded.error().message();
@@ -115,6 +116,8 @@ slot_commands_dir = "/opt/ab"
   EXPECT_EQ(config.update.target_root, "/srv/sim/device-7");
   EXPECT_THAT(config.update.reboot_command, ElementsAre("/sbin/shutdown", "-r", "now"));
   EXPECT_EQ(config.update.slot_commands_dir, "/opt/ab");
+  EXPECT_TRUE(config.update.stream_objects);
+  EXPECT_FALSE(AgentConfig().update.stream_objects);  // off unless asked for
 }
 
 TEST(AgentConfigTest, BadDurationNamesFileLineAndKey) {

@@ -2,6 +2,7 @@
 
 #include "agent/install/install_test_support.hpp"
 #include "agent/install/installers.hpp"
+#include "core/hash.hpp"
 
 namespace uh::agent {
 namespace {
@@ -263,6 +264,67 @@ TEST_F(InstallRawTest, Cancellation) {
   auto after = Run(Raw(4096, 512, 0, 0, -1, false), RandomBytes(4096), "");
   ASSERT_FALSE(after);
   EXPECT_EQ(after.error().code(), Errc::kCancelled);
+}
+
+// --- Streaming (update.stream_objects) ------------------------------------------------------
+
+TEST_F(InstallRawTest, OnlyObjectsWrittenWholeAndAsTheyAreAreStreamed) {
+  device_.AddFile("/dev/mmcblk0p2", "");
+  auto whole = StreamTargetOf(Raw(1000, 512, 0, 3, -1, false), device_.ctx);
+  ASSERT_TRUE(whole) << whole.error().message();
+  ASSERT_TRUE(*whole);
+  EXPECT_EQ((*whole)->offset, 1536u);
+  EXPECT_EQ((*whole)->device, "/dev/mmcblk0p2");
+  EXPECT_EQ((*whole)->path, device_.root / "dev/mmcblk0p2");
+  auto counted = StreamTargetOf(Raw(1000, 512, 0, 0, 2, false), device_.ctx);  // count covers it
+  ASSERT_TRUE(counted && *counted);
+
+  auto compressed = Raw(1000, 512, 0, 0, -1, false);
+  compressed.compressed = true;
+  auto if_different = Raw(1000, 512, 0, 0, -1, false);
+  if_different.install_if_different = package::InstallIfDifferent{};
+  auto copy = Raw(1000, 512, 0, 0, -1, false);
+  copy.mode = package::Mode::kCopy;
+  const std::vector<std::pair<const char*, package::Object>> not_streamed = {
+      {"skip", Raw(1000, 512, 1, 0, -1, false)},
+      {"count below the size", Raw(1000, 512, 0, 0, 1, false)},
+      {"truncate", Raw(1000, 512, 0, 0, -1, true)},
+      {"compressed", compressed},
+      {"install-if-different", if_different},
+      {"copy mode", copy}};
+  for (const auto& [why, object] : not_streamed) {
+    auto target = StreamTargetOf(object, device_.ctx);
+    ASSERT_TRUE(target) << why << ": " << target.error().message();
+    EXPECT_FALSE(*target) << why;
+  }
+  // A target outside the root is refused, as for an install.
+  auto escaping = Raw(1000, 512, 0, 0, -1, false);
+  escaping.target = "/dev/../../etc/passwd";
+  EXPECT_FALSE(StreamTargetOf(escaping, device_.ctx));
+}
+
+TEST_F(InstallRawTest, AStreamedObjectIsVerifiedWhereItWasWritten) {
+  const auto data = RandomBytes(5000, 11);
+  auto object = Raw(data.size(), 1000, 0, 2, -1, false);
+  object.sha256sum = Sha256Hex(data);
+  const auto slot = device_.AddFile("/dev/mmcblk0p2", std::string(2000, 'a') + data + "tail");
+  auto target = StreamTargetOf(object, device_.ctx);
+  ASSERT_TRUE(target && *target);
+  auto verified = VerifyStreamed(object, **target, device_.ctx);
+  EXPECT_TRUE(verified) << verified.error().message();
+
+  auto damaged = ReadFile(slot);
+  damaged[2000 + 4321] = static_cast<char>(damaged[2000 + 4321] ^ 0x40);
+  uh::testing::WriteFile(slot, damaged);
+  verified = VerifyStreamed(object, **target, device_.ctx);
+  ASSERT_FALSE(verified);
+  EXPECT_EQ(verified.error().code(), Errc::kIntegrity);
+  EXPECT_NE(verified.error().message().find("expected " + object.sha256sum), std::string::npos);
+
+  uh::testing::WriteFile(slot, std::string(2000, 'a') + data.substr(0, 100));  // too short
+  verified = VerifyStreamed(object, **target, device_.ctx);
+  ASSERT_FALSE(verified);
+  EXPECT_EQ(verified.error().code(), Errc::kIntegrity);
 }
 
 }  // namespace
