@@ -40,16 +40,17 @@ fail() {
 [[ $stream == 0 || $stream == 1 ]] || fail "UH_BENCH_STREAM must be 0 or 1"
 stream_objects=false
 [[ $stream == 1 ]] && stream_objects=true
-for tool in curl strip size stat cmp g++ objdump ldd; do
+for tool in curl strip size stat cmp g++ objdump ldd pgrep; do
   command -v "$tool" >/dev/null || fail "$tool not found"
 done
 agent=$build/src/tools/agent/updatehub
+worker=$build/src/tools/agent/updatehub-worker
 server=$build/src/server/updatehub-server
 pkg=$build/src/tools/pkg/updatehub-pkg
-if [[ ! -x $agent || ! -x $server || ! -x $pkg ]]; then
+if [[ ! -x $agent || ! -x $worker || ! -x $server || ! -x $pkg ]]; then
   [[ -f $build/build.ninja || -f $build/Makefile ]] || fail "$build is not a configured build"
-  echo "Building updatehub, updatehub-server, updatehub-pkg in $build ..." >&2
-  cmake --build "$build" --target updatehub updatehub-server updatehub-pkg >&2
+  echo "Building updatehub, updatehub-worker, updatehub-server, updatehub-pkg in $build ..." >&2
+  cmake --build "$build" --target updatehub updatehub-worker updatehub-server updatehub-pkg >&2
 fi
 
 parent=${2:-${TMPDIR:-/tmp}}
@@ -101,10 +102,15 @@ log_time() {
 stat_field() { sed -n "s/.*\<$2=\([0-9.]*\).*/\1/p" "$1"; }
 
 # --- Binary size --------------------------------------------------------------------------
-strip -o "$work/updatehub.stripped" "$agent"
-binary_bytes=$(stat -c %s "$work/updatehub.stripped")
-read -r text_bytes data_bytes bss_bytes _ < <(size "$work/updatehub.stripped" | awk 'NR == 2')
+# The stripped copies run, side by side as installed: what a device would ship.
+mkdir -p "$work/bin"
+strip -o "$work/bin/updatehub" "$agent"
+strip -o "$work/bin/updatehub-worker" "$worker"
+binary_bytes=$(stat -c %s "$work/bin/updatehub")
+worker_bytes=$(stat -c %s "$work/bin/updatehub-worker")
+read -r text_bytes data_bytes bss_bytes _ < <(size "$work/bin/updatehub" | awk 'NR == 2')
 shared_libs=$(ldd "$agent" | grep -c '=>' || true)
+worker_libs=$(ldd "$worker" | grep -c '=>' || true)
 
 # --- Idle floors: sleep, and a C++ program that links libstdc++ and waits --------------------
 sleep 600 &
@@ -184,8 +190,7 @@ metadata = "$dev/metadata"
 EOF
 
 echo "Idle: agent polling a server with nothing to install ..." >&2
-# The stripped copy runs: what a device would ship.
-UPDATEHUB_AB_ENV=$dev/abenv "$work/updatehub.stripped" daemon -c "$dev/updatehub.conf" -v info >"$dev/agent.log" 2>&1 &
+UPDATEHUB_AB_ENV=$dev/abenv "$work/bin/updatehub" daemon -c "$dev/updatehub.conf" -v info >"$dev/agent.log" 2>&1 &
 agent_pid=$!
 pids+=("$agent_pid")
 wait_log "$dev/agent.log" "probe --no update--> poll" 30 "$agent_pid"
@@ -219,28 +224,47 @@ curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application
 rm -f "$work/update.uhupkg"
 api POST "/api/v1/products/$product/rollouts" "{\"package\":\"$uid\"}" >/dev/null
 
-echo "Installing: the agent downloads and installs $size_mib MiB, VmRSS sampled every 50 ms ..." >&2
+# While installing, the agent is two processes: the daemon and an updatehub-worker (one per
+# step: probe, download, install...; any child of the daemon is counted). Sampled every 50 ms: the daemon's VmRSS, the worker's
+# VmRSS and VmHWM, their sum (shared library pages counted twice), and the sum of their PSS
+# (shared pages counted once: what the two take from the device's RAM).
+echo "Installing: the agent downloads and installs $size_mib MiB, memory sampled every 50 ms ..." >&2
 (
-  peak=0 peak_anon=0 peak_file=0 samples=0
+  peak_sum=0 peak_daemon=0 peak_worker=0 peak_worker_hwm=0 peak_pss=0 samples=0 workers=0
   while [[ ! -e $work/stop-sampling ]] && [[ -e /proc/$agent_pid/status ]]; do
-    read -r rss anon file < <(awk '$1 == "VmRSS:" { r = $2 } $1 == "RssAnon:" { a = $2 }
-      $1 == "RssFile:" { f = $2 } END { print r + 0, a + 0, f + 0 }' "/proc/$agent_pid/status")
-    if ((rss > peak)); then
-      peak=$rss peak_anon=$anon peak_file=$file
-    fi
+    daemon_rss=$(status_kib "$agent_pid" VmRSS)
+    daemon_pss=$(rollup_kib "$agent_pid" Pss)
+    worker_rss=0 worker_hwm=0 worker_pss=0
+    for child in $(pgrep -P "$agent_pid" || true); do
+      rss=$(status_kib "$child" VmRSS 2>/dev/null || true)
+      hwm=$(status_kib "$child" VmHWM 2>/dev/null || true)
+      pss=$(rollup_kib "$child" Pss 2>/dev/null || true)
+      worker_rss=$((worker_rss + ${rss:-0}))
+      worker_pss=$((worker_pss + ${pss:-0}))
+      ((${hwm:-0} > worker_hwm)) && worker_hwm=${hwm:-0}
+      workers=$((workers + 1))
+    done
+    sum=$((${daemon_rss:-0} + worker_rss))
+    pss_sum=$((${daemon_pss:-0} + worker_pss))
+    ((sum > peak_sum)) && peak_sum=$sum
+    ((${daemon_rss:-0} > peak_daemon)) && peak_daemon=${daemon_rss:-0}
+    ((worker_rss > peak_worker)) && peak_worker=$worker_rss
+    ((worker_hwm > peak_worker_hwm)) && peak_worker_hwm=$worker_hwm
+    ((pss_sum > peak_pss)) && peak_pss=$pss_sum
     samples=$((samples + 1))
-    echo "$peak $peak_anon $peak_file $samples" >"$work/sampled"
+    echo "$peak_sum $peak_daemon $peak_worker $peak_worker_hwm $peak_pss $samples $workers" >"$work/sampled"
     sleep 0.05
   done
 ) &
 sampler_pid=$!
 pids+=("$sampler_pid")
-"$work/updatehub.stripped" client --daemon-address "127.0.0.1:$api_port" probe >"$work/probe.out" 2>&1 ||
+"$work/bin/updatehub" client --daemon-address "127.0.0.1:$api_port" probe >"$work/probe.out" 2>&1 ||
   fail "updatehub client probe: $(cat "$work/probe.out")"
 wait_log "$dev/agent.log" "install --installed--> reboot" 900 "$agent_pid"
 touch "$work/stop-sampling"
 wait "$sampler_pid"
-read -r sampled_peak sampled_anon sampled_file samples <"$work/sampled"
+read -r peak_sum peak_daemon peak_worker peak_worker_hwm peak_pss samples worker_samples <"$work/sampled"
+((worker_samples > 0)) || fail "no updatehub-worker was seen while installing"
 install_hwm=$(status_kib "$agent_pid" VmHWM)
 kill "$agent_pid"
 wait "$agent_pid" || true
@@ -280,9 +304,10 @@ echo "Agent $agent; image ${size_mib} MiB of random data; streamed into the slot
 echo
 echo "| binary | bytes | MiB |"
 echo "|---|---:|---:|"
-echo "| updatehub, stripped | $binary_bytes | $(mib $((binary_bytes / 1024))) |"
-echo "| text / data / bss | $text_bytes / $data_bytes / $bss_bytes | |"
-echo "| shared libraries it links (ldd) | $shared_libs | |"
+echo "| updatehub (the daemon), stripped | $binary_bytes | $(mib $((binary_bytes / 1024))) |"
+echo "| updatehub: text / data / bss | $text_bytes / $data_bytes / $bss_bytes | |"
+echo "| updatehub-worker, stripped | $worker_bytes | $(mib $((worker_bytes / 1024))) |"
+echo "| shared libraries they link (ldd): updatehub / updatehub-worker | $shared_libs / $worker_libs | |"
 echo
 echo "| memory | MiB | target |"
 echo "|---|---:|---|"
@@ -293,9 +318,10 @@ echo "| agent idle in poll: VmRSS | $(mib "$idle_rss") | < 6 MiB: $(verdict "$id
 echo "| agent idle in poll: VmHWM (peak since start) | $(mib "$idle_hwm") | |"
 echo "| agent idle: RssAnon (heap, stacks of $idle_threads threads) / RssFile (mapped code) | $(mib "$idle_anon") / $(mib "$idle_file") | |"
 echo "| agent idle: PSS / private (USS) | $(mib "$idle_pss") / $(mib "$idle_private") | |"
-echo "| agent installing: peak of VmRSS samples ($samples) | $(mib "$sampled_peak") | |"
-echo "| agent installing, at that peak: RssAnon / RssFile | $(mib "$sampled_anon") / $(mib "$sampled_file") | |"
-echo "| agent installing: VmHWM (peak since start) | $(mib "$install_hwm") | < 16 MiB: $(verdict "$install_hwm" 16) |"
+echo "| installing: daemon + worker, sum of VmRSS, peak of $samples samples | $(mib "$peak_sum") | < 16 MiB: $(verdict "$peak_sum" 16) |"
+echo "| installing: daemon + worker, sum of PSS, peak | $(mib "$peak_pss") | < 16 MiB: $(verdict "$peak_pss" 16) |"
+echo "| installing: daemon VmHWM (peak since start) / peak of its VmRSS samples | $(mib "$install_hwm") / $(mib "$peak_daemon") | |"
+echo "| installing: worker, peak of VmRSS samples / of its VmHWM | $(mib "$peak_worker") / $(mib "$peak_worker_hwm") | |"
 echo "| baseline \`curl -o\` of the object: max RSS | $(mib "$(stat_field "$work/curl.stat" max_rss_kib)") | |"
 echo "| baseline \`dd bs=128k conv=fsync\`: max RSS | $(mib "$(stat_field "$work/dd.stat" max_rss_kib)") | |"
 echo

@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const auto path = dir.Write("state.json", text);
 
-  auto loaded = uh::agent::LoadUpdateState(path);
+  auto loaded = uh::agent::LoadUpdateState(
+      path, [](std::string_view metadata) { return uh::Sha256Hex(metadata); });
   if (!loaded) std::fprintf(stderr, "load: %s\n", loaded.error().message().c_str());
   UH_FUZZ_CHECK(loaded.has_value(), "a bad state file is an error, not a fresh start");
   if (!loaded->state) {

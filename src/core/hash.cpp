@@ -63,26 +63,6 @@ Expected<FileDigest> Sha256File(const std::filesystem::path& path, const Progres
   return result;
 }
 
-bool IsLowerHexSha256(std::string_view text) {
-  if (text.size() != 64) return false;
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-std::string HexEncode(std::span<const std::byte> data) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(data.size() * 2);
-  for (std::byte b : data) {
-    const auto v = std::to_integer<unsigned>(b);
-    out.push_back(kDigits[v >> 4]);
-    out.push_back(kDigits[v & 0xf]);
-  }
-  return out;
-}
-
 std::string Base64Encode(std::span<const std::byte> data) {
   std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),

@@ -1,37 +1,24 @@
 #include "agent/api/api_client.hpp"
 
-#include <curl/curl.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
 
-#include <memory>
+#include "agent/api/local_api.hpp"
 
 namespace uh::agent {
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
 constexpr std::size_t kMaxReplyBytes = 8 * 1024 * 1024;
-constexpr long kConnectTimeoutMs = 5000;
-
-struct CurlDeleter {
-  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
-struct ReplySink {
-  std::string body;
-  bool too_large = false;
-};
-
-std::size_t OnData(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* sink = static_cast<ReplySink*>(user);
-  const std::size_t bytes = size * count;
-  if (sink->body.size() + bytes > kMaxReplyBytes) {
-    sink->too_large = true;
-    return 0;  // stops the transfer
-  }
-  sink->body.append(data, bytes);
-  return bytes;
-}
+constexpr std::chrono::milliseconds kConnectTimeout{5000};
 
 }  // namespace
 
@@ -52,56 +39,81 @@ Expected<ApiReply> LocalApiClient::Post(std::string_view path,
   return Perform(true, path, json_body, timeout);
 }
 
+// Boost.Beast over plain TCP (the agent is local: no proxy, no TLS), so that `updatehub` links
+// no HTTP library of its own. Beast's deadlines work on asynchronous operations: the request is
+// a chain of them, run to completion here.
 Expected<ApiReply> LocalApiClient::Perform(bool post, std::string_view path,
                                            const std::optional<std::string>& json_body,
                                            std::chrono::milliseconds timeout) const {
-  const std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return Fail(Errc::kInternal, "curl_easy_init failed");
-  CURL* handle = curl.get();
-  const std::string url = "http://" + address_ + std::string(path);
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
-  ReplySink sink;
-  char error_text[CURL_ERROR_SIZE] = {};
+  const std::string unreachable = "cannot reach the agent at " + address_;
+  auto where = ParseListenAddress(address_);
+  if (!where) return Fail(Errc::kInvalidArgument, unreachable + ": " + where.error().message());
+  const std::string host = where->host == "localhost" ? "127.0.0.1" : where->host;
 
-  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http");
-  curl_easy_setopt(handle, CURLOPT_NOPROXY, "*");  // the agent is local: never via a proxy
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &OnData);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_text);
-  if (post) {
-    curl_easy_setopt(handle, CURLOPT_POST, 1L);
-    const std::string& body = json_body ? *json_body : std::string();
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(handle, CURLOPT_COPYPOSTFIELDS, body.c_str());
-    if (json_body) {
-      headers.reset(curl_slist_append(nullptr, "Content-Type: application/json"));
-      curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-    }
+  http::request<http::string_body> request{post ? http::verb::post : http::verb::get,
+                                           std::string(path), 11};
+  request.set(http::field::host, address_);
+  request.set(http::field::connection, "close");
+  if (json_body) {
+    request.set(http::field::content_type, "application/json");
+    request.body() = *json_body;
   }
+  request.prepare_payload();
 
-  const CURLcode code = curl_easy_perform(handle);
-  if (sink.too_large) {
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxReplyBytes);
+  beast::error_code failure;
+  bool connected = false;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+
+  const auto read = [&](beast::error_code ec, std::size_t) {
+    if (ec) {
+      failure = ec;
+      return;
+    }
+    http::async_read(stream, buffer, parser,
+                     [&](beast::error_code read_ec, std::size_t) { failure = read_ec; });
+  };
+  resolver.async_resolve(
+      host, std::to_string(where->port),
+      [&](beast::error_code ec, const asio::ip::tcp::resolver::results_type& results) {
+        if (ec) {
+          failure = ec;
+          return;
+        }
+        stream.expires_after(std::min(kConnectTimeout, timeout));
+        stream.async_connect(results,
+                             [&](beast::error_code connect_ec, const asio::ip::tcp::endpoint&) {
+                               if (connect_ec) {
+                                 failure = connect_ec;
+                                 return;
+                               }
+                               connected = true;
+                               stream.expires_at(deadline);
+                               http::async_write(stream, request, read);
+                             });
+      });
+  io.run();
+
+  if (failure == http::error::body_limit) {
     return Fail(Errc::kTooLarge, "the agent at " + address_ + " answered more than " +
                                      std::to_string(kMaxReplyBytes) + " bytes");
   }
-  if (code != CURLE_OK) {
-    const std::string detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(code);
-    curl_off_t connect_time = 0;
-    curl_easy_getinfo(handle, CURLINFO_CONNECT_TIME_T, &connect_time);
-    if (code == CURLE_OPERATION_TIMEDOUT && connect_time > 0) {
-      return Fail(Errc::kTimeout,
-                  "the agent at " + address_ + " did not answer in time: " + detail);
-    }
-    return Fail(Errc::kIo,
-                "cannot reach the agent at " + address_ + " (is the daemon running?): " + detail);
+  if (failure && !connected) {
+    return Fail(Errc::kIo, unreachable + " (is the daemon running?): " + failure.message());
   }
+  if (failure == beast::error::timeout) {
+    return Fail(Errc::kTimeout, "the agent at " + address_ + " did not answer in time");
+  }
+  if (failure)
+    return Fail(Errc::kIo, "talking to the agent at " + address_ + ": " + failure.message());
   ApiReply reply;
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &reply.status);
-  reply.body = std::move(sink.body);
+  reply.status = parser.get().result_int();
+  reply.body = std::move(parser.get().body());
   return reply;
 }
 

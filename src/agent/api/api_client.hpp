@@ -1,7 +1,7 @@
 #pragma once
 
-// A plain HTTP client for the agent's local API, used by `updatehub client` (libcurl; never
-// through a proxy).
+// A plain HTTP client for the agent's local API, used by `updatehub client` (Boost.Beast over
+// TCP; never through a proxy).
 
 #include <chrono>
 #include <optional>

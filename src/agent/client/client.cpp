@@ -37,8 +37,6 @@ class CurlClient final : public Client {
 
 }  // namespace
 
-std::string DefaultUserAgent() { return "updatehub/" UH_AGENT_VERSION " Linux"; }
-
 Expected<std::unique_ptr<Client>> MakeClient(ClientOptions options) {
   auto session = detail::CurlSession::Create(std::move(options));
   if (!session) return std::unexpected(std::move(session).error());

@@ -21,7 +21,7 @@
 
 namespace uh::agent {
 
-// "updatehub/<version of this agent> Linux".
+// "updatehub/<version of this agent> Linux" (user_agent.cpp: linked without libcurl).
 [[nodiscard]] std::string DefaultUserAgent();
 
 struct ClientOptions {
@@ -51,6 +51,7 @@ struct ExtraPoll {
 struct UpdateOffer {
   std::string metadata{};                  // the exact bytes: hashed and signed as they are
   std::optional<std::string> signature{};  // base64, from `UH-Signature`; absent when unsigned
+  std::string package_uid{};               // sha256 of `metadata`, hex: the package's id
 };
 using ProbeResult = std::variant<NoUpdate, ExtraPoll, UpdateOffer>;
 

@@ -90,6 +90,7 @@ Expected<ProbeResult> InterpretProbeReply(long status,
   }
   if (body.empty()) return Fail(Errc::kMalformed, "update offer without metadata");
   UpdateOffer offer{.metadata = std::move(body), .signature = std::nullopt};
+  offer.package_uid = Sha256Hex(offer.metadata);
   if (uh_signature && !uh_signature->empty()) offer.signature = *uh_signature;
   return offer;
 }

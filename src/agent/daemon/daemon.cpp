@@ -19,6 +19,8 @@ Daemon::~Daemon() = default;
 
 Expected<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config, DaemonOptions options) {
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(config), std::move(options)));
+  daemon->backend_ = std::move(daemon->options_.backend);
+  if (!daemon->backend_) return Fail(Errc::kInvalidArgument, "the daemon needs a backend");
   daemon->bootloader_ = std::move(daemon->options_.bootloader);
   if (!daemon->bootloader_) {
     SlotCommandsOptions slots;
@@ -36,19 +38,25 @@ Expected<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config, DaemonOptio
   return daemon;
 }
 
-std::unique_ptr<Client> Daemon::MakeServerClient(const std::string& server) {
+ClientOptions Daemon::ServerOptions(const std::string& server) const {
   ClientOptions options;
   options.server_url = server;
   if (!config_.network.ca_file.empty()) options.ca_file = config_.network.ca_file;
   if (!config_.network.product_token.empty()) {
     options.product_token = config_.network.product_token;
   }
-  auto client = MakeClient(std::move(options));
-  if (!client) {
-    spdlog::error("server {}: {}", server, client.error().message());
-    return nullptr;
-  }
-  return std::move(*client);
+  return options;
+}
+
+PackageUidOf Daemon::UidOf() {
+  return [this](std::string_view metadata) -> std::optional<std::string> {
+    auto uid = backend_->PackageUid(std::string(metadata));
+    if (!uid) {
+      spdlog::warn("cannot check the saved update's package uid: {}", uid.error().message());
+      return std::nullopt;
+    }
+    return std::move(*uid);
+  };
 }
 
 Expected<void> Daemon::ReloadFirmware() {

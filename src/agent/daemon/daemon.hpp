@@ -18,6 +18,7 @@
 #include <string>
 
 #include "agent/api/agent_control.hpp"
+#include "agent/backend/update_backend.hpp"
 #include "agent/client/client.hpp"
 #include "agent/daemon/state_machine.hpp"
 #include "agent/daemon/update_state.hpp"
@@ -32,6 +33,9 @@
 namespace uh::agent {
 
 struct DaemonOptions {
+  // Does the update's heavy work (server, signatures, packages, installers); required. The
+  // updatehub program passes a WorkerBackend, tests mostly the LocalBackend.
+  std::unique_ptr<UpdateBackend> backend;
   // The A/B backend; null: the updatehub-active-* commands (config.update.slot_commands_dir).
   std::unique_ptr<Bootloader> bootloader;
   // The recent log, sent with error reports.
@@ -85,6 +89,7 @@ class Daemon final : public AgentControl {
     std::string signature;
     bool remote = true;
     package::Metadata parsed;
+    std::string package_uid;  // sha256 of metadata
   };
 
   explicit Daemon(AgentConfig config, DaemonOptions options);
@@ -135,18 +140,24 @@ class Daemon final : public AgentControl {
   std::string BootId() const;
   const std::vector<package::Object>& ObjectsForSlot() const;
   void FinishProbeRequest(ProbeOutcome outcome);
-  std::unique_ptr<Client> MakeServerClient(const std::string& server);
+  // The package uid of metadata, through the backend (nullopt, logged, when it cannot answer).
+  PackageUidOf UidOf();
+  // How to reach `server` (a URL), with the configured CA file and product token.
+  ClientOptions ServerOptions(const std::string& server) const;
 
   AgentConfig config_;
   DaemonOptions options_;
   std::unique_ptr<Bootloader> bootloader_;
+  std::unique_ptr<UpdateBackend> backend_;
   Callbacks callbacks_;
   std::mt19937_64 random_;
 
   std::atomic<StateId> state_{StateId::kEntryPoint};
   RuntimeSettings runtime_;
   FirmwareMetadata firmware_;
-  std::unique_ptr<Client> client_;
+  // The server of the update in progress (its reports go there): the one probed last; empty
+  // after a restart, when the configured server is used.
+  std::string update_server_;
 
   std::optional<Offer> offer_;
   std::optional<UpdateState> update_;

@@ -10,7 +10,7 @@ namespace uh::agent {
 
 Event Daemon::EntryPoint() {
   if (runtime_.update.upgrade_to_installation) return Event::kFirstBoot;
-  auto loaded = LoadUpdateState(config_.storage.state_file);
+  auto loaded = LoadUpdateState(config_.storage.state_file, UidOf());
   if (!loaded) {
     error_ = loaded.error().WithContext("reading the update state");
     failed_status_ = "entry_point";
@@ -25,7 +25,8 @@ Event Daemon::EntryPoint() {
       (void)ClearUpdateState(config_.storage.state_file);
     } else {
       update_ = std::move(loaded->state);
-      offer_ = Offer{update_->metadata, update_->signature, update_->remote, std::move(*parsed)};
+      offer_ = Offer{update_->metadata, update_->signature, update_->remote, std::move(*parsed),
+                     update_->package_uid};
       spdlog::info("resuming the update to {} ({})", offer_->parsed.version,
                    UpdatePhaseName(update_->phase));
       switch (update_->phase) {
@@ -89,9 +90,9 @@ Event Daemon::Probe() {
     return Event::kFailed;
   };
   if (auto reloaded = ReloadFirmware(); !reloaded) return failed(reloaded.error());
-  client_ = MakeServerClient(server);
-  if (!client_) return failed(uh::Error(Errc::kInvalidArgument, "bad server address " + server));
-  auto answer = client_->Probe(firmware_.ToProbeJson(), static_cast<int>(runtime_.polling.retries));
+  update_server_ = server;
+  auto answer = backend_->Probe(ServerOptions(server), firmware_.ToProbeJson(),
+                                static_cast<int>(runtime_.polling.retries));
   if (!answer) return failed(answer.error());
   runtime_.polling.retries = 0;
   // An offer is not saved until validation accepts it: cut off before that, the agent must
@@ -111,19 +112,20 @@ Event Daemon::Probe() {
   auto& offered = std::get<UpdateOffer>(*answer);
   auto parsed = package::ParseMetadata(offered.metadata);
   if (!parsed) return failed(parsed.error().WithContext("the server's metadata"));
-  offer_ =
-      Offer{std::move(offered.metadata), offered.signature.value_or(""), true, std::move(*parsed)};
+  offer_ = Offer{std::move(offered.metadata), offered.signature.value_or(""), true,
+                 std::move(*parsed), std::move(offered.package_uid)};
   FinishProbeRequest(ProbeOutcome::Updating());
   return Event::kUpdate;
 }
 
 Event Daemon::Validate() {
   const int target = *runtime_.update.upgrade_to_installation;
-  auto loaded = LoadUpdateState(config_.storage.state_file);
+  auto loaded = LoadUpdateState(config_.storage.state_file, UidOf());
   if (loaded && loaded->state) {
     update_ = std::move(loaded->state);
     if (auto parsed = package::ParseMetadata(update_->metadata)) {
-      offer_ = Offer{update_->metadata, update_->signature, update_->remote, std::move(*parsed)};
+      offer_ = Offer{update_->metadata, update_->signature, update_->remote, std::move(*parsed),
+                     update_->package_uid};
     }
   }
   const auto finish = [&] {

@@ -10,10 +10,7 @@
 #include "agent/daemon/daemon.hpp"
 #include "agent/install/installer.hpp"
 #include "core/fs.hpp"
-#include "core/hash.hpp"
 #include "core/process.hpp"
-#include "package/package_reader.hpp"
-#include "package/signature.hpp"
 
 namespace uh::agent {
 namespace {
@@ -36,24 +33,6 @@ bool ModeAllowed(const std::vector<std::string>& allowed, package::Mode mode) {
   });
 }
 
-Expected<void> VerifyObjectFile(const std::filesystem::path& path, const package::Object& object) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return Fail(Errc::kNotFound, path.string() + ": " + ec.message());
-  if (size != object.size) {
-    return Fail(Errc::kIntegrity, object.filename + ": " + std::to_string(size) +
-                                      " bytes on disk, " + std::to_string(object.size) +
-                                      " expected");
-  }
-  auto hash = Sha256File(path);
-  if (!hash) return std::unexpected(hash.error());
-  if (hash->sha256 != object.sha256sum) {
-    return Fail(Errc::kIntegrity,
-                object.filename + ": sha256 " + hash->sha256 + ", expected " + object.sha256sum);
-  }
-  return {};
-}
-
 }  // namespace
 
 std::optional<Event> Daemon::EnterCallback(std::string_view state) {
@@ -71,18 +50,17 @@ std::optional<Event> Daemon::EnterCallback(std::string_view state) {
 
 void Daemon::Report(const std::string& status) {
   if (!offer_ || !offer_->remote) return;
-  // After a restart (a resumed update, the first boot of a new slot) there is none yet.
-  if (!client_) client_ = MakeServerClient(config_.network.server_address);
-  if (!client_) return;
   ReportRequest report;
   report.status = status;
-  report.package_uid = Sha256Hex(offer_->metadata);
+  report.package_uid = offer_->package_uid;
   if (status == "error" && error_) {
     report.previous_state = failed_status_;
     report.error_message = error_->message();
     if (options_.recent_log) report.current_log = options_.recent_log();
   }
-  if (auto sent = client_->Report(firmware_.ToProbeJson(), report); !sent) {
+  // After a restart (a resumed update, the first boot of a new slot) the configured server.
+  const auto& server = update_server_.empty() ? config_.network.server_address : update_server_;
+  if (auto sent = backend_->Report(ServerOptions(server), firmware_.ToProbeJson(), report); !sent) {
     spdlog::warn("report {}: {}", status, sent.error().message());
   }
 }
@@ -109,39 +87,26 @@ Expected<void> Daemon::PrepareInstall(const Request& request) {
                 "creating " + config_.update.download_dir.string() + ": " + ec.message());
   std::filesystem::path file = request.argument;
   if (request.kind == Request::Kind::kRemoteInstall) {
-    auto client = MakeServerClient(config_.network.server_address);
-    if (!client) return Fail(Errc::kInvalidArgument, "cannot make an HTTP client");
     file = config_.update.download_dir / "remote-install.uhupkg";
-    DownloadControl control;
     abort_download_ = false;
-    control.abort = &abort_download_;
     downloading_ = true;
-    auto fetched = client->DownloadUrl(request.argument, file, control, 16ULL << 30);
+    auto fetched = backend_->DownloadUrl(ServerOptions(config_.network.server_address),
+                                         request.argument, file, abort_download_, 16ULL << 30);
     downloading_ = false;
     if (!fetched) return std::unexpected(fetched.error().WithContext(request.argument));
   }
-  auto reader = package::PackageReader::Open(file);
-  if (!reader) return std::unexpected(reader.error().WithContext(file.string()));
-  UH_TRY_CTX(CheckFreeSpace(config_.update.download_dir, reader->objects_size()), "download dir");
-  for (const auto& set : reader->metadata().sets) {
-    for (const auto* object : Distinct(set)) {
-      const auto dest = ObjectPath(object->sha256sum);
-      auto out = AtomicFile::Create(dest);
-      if (!out) return std::unexpected(out.error());
-      UH_TRY_CTX(reader->ReadObject(
-                     object->sha256sum,
-                     [&](std::span<const std::byte> bytes) { return out->file().WriteAll(bytes); }),
-                 object->filename);
-      UH_TRY(out->Commit());
-    }
-  }
-  offer_ = Offer{reader->metadata_bytes(), reader->signature(), false, reader->metadata()};
+  auto unpacked = backend_->UnpackPackage(file, config_.update.download_dir);
+  if (!unpacked) return std::unexpected(std::move(unpacked).error());
+  auto parsed = package::ParseMetadata(unpacked->metadata);
+  if (!parsed) return std::unexpected(parsed.error().WithContext(file.string()));
+  offer_ = Offer{std::move(unpacked->metadata), std::move(unpacked->signature), false,
+                 std::move(*parsed), std::move(unpacked->package_uid)};
   spdlog::info("installing {} from {}", offer_->parsed.version, request.argument);
   return {};
 }
 
 Event Daemon::Validation() {
-  const std::string uid = Sha256Hex(offer_->metadata);
+  const std::string uid = offer_->package_uid;
   const auto& metadata = offer_->parsed;
   const auto invalid = [&](uh::Error error) {
     return Failed("validation", std::move(error).WithContext("package " + uid));
@@ -155,10 +120,10 @@ Event Daemon::Validation() {
     if (offer_->signature.empty()) {
       return invalid(uh::Error(Errc::kSignature, "unsigned, and this device requires signatures"));
     }
-    auto key = package::PublicKey::Load(*firmware_.public_key);
-    if (!key) return invalid(key.error().WithContext("key.pub"));
-    if (!key->VerifyBase64(offer_->metadata, offer_->signature)) {
-      return invalid(uh::Error(Errc::kSignature, "the signature does not verify with key.pub"));
+    if (auto verified =
+            backend_->VerifySignature(*firmware_.public_key, offer_->metadata, offer_->signature);
+        !verified) {
+      return invalid(verified.error());
     }
   }
   if (metadata.product != firmware_.product_uid) {
@@ -188,7 +153,7 @@ Event Daemon::Validation() {
                                                        std::string(package::ModeName(object.mode)) +
                                                        " is not allowed on this device"));
     }
-    if (auto ok = CheckRequirements(object, ContextFor(object, *active)); !ok) {
+    if (auto ok = backend_->CheckRequirements(object, ContextFor(object, *active)); !ok) {
       update_.reset();
       return invalid(ok.error());
     }
@@ -220,14 +185,13 @@ Event Daemon::Download() {
   if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
     return Failed("downloading", saved.error());
   }
-  if (update_->remote && !client_) client_ = MakeServerClient(config_.network.server_address);
   Report("downloading");
   abort_download_ = false;
   downloading_ = true;
   for (const auto* object : Distinct(ObjectsForSlot())) {
     const auto path = ObjectPath(object->sha256sum);
     if (!update_->remote) {
-      if (auto ok = VerifyObjectFile(path, *object); !ok) {
+      if (auto ok = backend_->VerifyObjectFile(path, *object); !ok) {
         downloading_ = false;
         return Failed("downloading", ok.error());
       }
@@ -242,14 +206,11 @@ Event Daemon::Download() {
       download.stream =
           ObjectDownload::Stream{target->offset, StreamProgressPath(object->sha256sum)};
     }
-    DownloadControl control;
-    control.abort = &abort_download_;
+    const auto& server = update_server_.empty() ? config_.network.server_address : update_server_;
     Expected<void> fetched;
     auto delay = options_.download_retry_base;
     for (int attempt = 0;; ++attempt) {
-      fetched = client_ ? client_->DownloadObject(download, control)
-                        : Expected<void>(std::unexpected(
-                              uh::Error(Errc::kInvalidArgument, "no server client")));
+      fetched = backend_->DownloadObject(ServerOptions(server), download, abort_download_);
       // Only the network's failures are worth another try; what arrived stays for the resume.
       if (fetched || attempt >= options_.download_retries ||
           (fetched.error().code() != Errc::kIo && fetched.error().code() != Errc::kTimeout)) {
@@ -296,7 +257,7 @@ Event Daemon::Install() {
     const auto ctx = ContextFor(object, update_->previous_slot);
     if (auto target = StreamTargetFor(object, update_->previous_slot)) {
       // Written while downloading: what the slot holds is hashed again before it is activated.
-      if (auto ok = VerifyStreamed(object, *target, ctx); !ok) {
+      if (auto ok = backend_->VerifyStreamed(object, *target, ctx); !ok) {
         std::error_code ec;
         std::filesystem::remove(StreamProgressPath(object.sha256sum), ec);
         return Failed("installing", ok.error());
@@ -305,16 +266,16 @@ Event Daemon::Install() {
       continue;
     }
     // Again: the files may have been damaged since (a power cut, a full disk).
-    if (auto ok = VerifyObjectFile(ObjectPath(object.sha256sum), object); !ok) {
+    if (auto ok = backend_->VerifyObjectFile(ObjectPath(object.sha256sum), object); !ok) {
       return Failed("installing", ok.error());
     }
-    auto skip = AlreadyInstalled(object, ctx);
+    auto skip = backend_->AlreadyInstalled(object, ctx);
     if (skip && *skip) {
       spdlog::info("{}: already installed, skipped", object.filename);
       continue;
     }
     spdlog::info("installing {} ({})", object.filename, package::ModeName(object.mode));
-    if (auto installed = uh::agent::Install(object, ctx); !installed) {
+    if (auto installed = backend_->Install(object, ctx); !installed) {
       return Failed("installing", installed.error());
     }
   }

@@ -7,6 +7,7 @@
 
 #include "agent/api/local_api.hpp"
 #include "agent/api/log_buffer.hpp"
+#include "agent/backend/worker_backend.hpp"
 #include "agent/daemon/daemon.hpp"
 #include "core/log.hpp"
 
@@ -34,7 +35,14 @@ int RunDaemon(const std::filesystem::path& config_file, const std::string& log_l
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // The update's heavy work runs in updatehub-worker processes: this one stays small.
+  auto worker = FindWorkerProgram();
+  if (!worker) {
+    spdlog::error("{}", worker.error().message());
+    return 1;
+  }
   DaemonOptions options;
+  options.backend = MakeWorkerBackend({.program = *worker});
   options.recent_log = [log] { return log->RecentText(16 * 1024); };
   auto daemon = Daemon::Create(loaded->config, std::move(options));
   if (!daemon) {

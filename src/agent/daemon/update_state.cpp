@@ -4,7 +4,6 @@
 #include <system_error>
 
 #include "core/fs.hpp"
-#include "core/hash.hpp"
 #include "core/json.hpp"
 
 namespace uh::agent {
@@ -20,7 +19,7 @@ std::optional<UpdatePhase> ParsePhase(std::string_view name) {
   return std::nullopt;
 }
 
-Expected<UpdateState> Parse(std::string_view text) {
+Expected<UpdateState> Parse(std::string_view text, const PackageUidOf& uid_of) {
   auto json = ParseJson(text, {.max_depth = 4, .max_bytes = kMaxStateBytes});
   if (!json) return std::unexpected(json.error());
   const auto string_of = [&](const char* key) -> Expected<std::string> {
@@ -66,7 +65,7 @@ Expected<UpdateState> Parse(std::string_view text) {
   if (!previous) return std::unexpected(previous.error());
   state.target_slot = *target;
   state.previous_slot = *previous;
-  if (Sha256Hex(state.metadata) != state.package_uid) {
+  if (auto uid = uid_of(state.metadata); uid && *uid != state.package_uid) {
     return Fail(Errc::kIntegrity, "the metadata does not hash to the package uid");
   }
   return state;
@@ -86,7 +85,8 @@ std::string_view UpdatePhaseName(UpdatePhase phase) {
   return "unknown";
 }
 
-Expected<LoadedUpdateState> LoadUpdateState(const std::filesystem::path& path) {
+Expected<LoadedUpdateState> LoadUpdateState(const std::filesystem::path& path,
+                                            const PackageUidOf& uid_of) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return LoadedUpdateState{};
   auto text = ReadFileLimited(path, kMaxStateBytes);
@@ -94,7 +94,7 @@ Expected<LoadedUpdateState> LoadUpdateState(const std::filesystem::path& path) {
   if (!text) {
     if (text.error().code() != Errc::kTooLarge) return std::unexpected(text.error());
     problem = text.error();
-  } else if (auto state = Parse(*text)) {
+  } else if (auto state = Parse(*text, uid_of)) {
     return LoadedUpdateState{std::move(*state), std::nullopt};
   } else {
     problem = state.error();

@@ -12,6 +12,7 @@
 // again on load: a corrupt or tampered file is moved aside and the update starts over.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,7 +43,14 @@ struct LoadedUpdateState {
   std::optional<std::string> warning;  // the file was corrupt and moved aside
 };
 
-[[nodiscard]] Expected<LoadedUpdateState> LoadUpdateState(const std::filesystem::path& path);
+// The package uid (sha256) of metadata; nullopt when it cannot be computed now, and the check
+// that a loaded state's metadata hashes to its uid is skipped (the state is kept).
+using PackageUidOf = std::function<std::optional<std::string>(std::string_view metadata)>;
+
+// A file that is corrupt, or whose metadata does not hash to its uid (`uid_of`), is moved aside
+// (warning) and there is no update in progress.
+[[nodiscard]] Expected<LoadedUpdateState> LoadUpdateState(const std::filesystem::path& path,
+                                                          const PackageUidOf& uid_of);
 // Atomic: temporary file, fsync, rename, fsync of the directory.
 [[nodiscard]] Expected<void> SaveUpdateState(const std::filesystem::path& path,
                                              const UpdateState& state);

@@ -28,36 +28,9 @@
 namespace uh::agent {
 namespace {
 
-struct Layout {
-  std::uint64_t skip = 0;              // bytes of the object to leave out
-  std::uint64_t seek = 0;              // where writing starts in the target
-  std::optional<std::uint64_t> limit;  // most bytes to write
-};
-
-Expected<Layout> LayoutOf(const package::Object& object) {
-  const auto chunk = object.ChunkSize();
-  if (chunk == 0) return Fail(Errc::kMalformed, "chunk-size must not be 0");
-  Layout layout;
-  auto skip = CheckedMultiply(object.Skip(), chunk, "skip");
-  if (!skip) return std::unexpected(std::move(skip.error()));
-  auto seek = CheckedMultiply(object.Seek(), chunk, "seek");
-  if (!seek) return std::unexpected(std::move(seek.error()));
-  layout.skip = *skip;
-  layout.seek = *seek;
-  if (object.Count() >= 0) {
-    auto limit = CheckedMultiply(static_cast<std::uint64_t>(object.Count()), chunk, "count");
-    if (!limit) return std::unexpected(std::move(limit.error()));
-    layout.limit = *limit;
-  }
-  if (layout.seek > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
-    return Fail(Errc::kMalformed, "seek is too large");
-  }
-  return layout;
-}
-
 // The bytes the install will write, when the metadata tells (nullopt: a compressed object
 // without required-uncompressed-size).
-std::optional<std::uint64_t> BytesToWrite(const package::Object& object, const Layout& layout) {
+std::optional<std::uint64_t> BytesToWrite(const package::Object& object, const RawLayout& layout) {
   if (object.IsCompressed() && !object.required_uncompressed_size) return std::nullopt;
   const auto size = object.InstalledSize();
   auto bytes = size > layout.skip ? size - layout.skip : 0;
@@ -66,7 +39,7 @@ std::optional<std::uint64_t> BytesToWrite(const package::Object& object, const L
 }
 
 Expected<void> CheckRoom(const package::Object& object, const Target& target,
-                         const Layout& layout) {
+                         const RawLayout& layout) {
   const auto bytes = BytesToWrite(object, layout);
   if (!bytes) return {};
   if (layout.seek > std::numeric_limits<std::uint64_t>::max() - *bytes) {
@@ -115,7 +88,7 @@ Expected<void> CheckRawRequirements(const package::Object& object, const Install
   if (object.target_type.value_or(package::TargetType::kDevice) != package::TargetType::kDevice) {
     return Fail(Errc::kMalformed, "raw mode needs target-type device");
   }
-  auto layout = LayoutOf(object);
+  auto layout = RawLayoutOf(object);
   if (!layout) return std::unexpected(std::move(layout.error()));
   auto target = ResolveTarget(object, ctx);
   if (!target) return std::unexpected(std::move(target.error()));
@@ -124,7 +97,7 @@ Expected<void> CheckRawRequirements(const package::Object& object, const Install
 }
 
 Expected<void> InstallRaw(const package::Object& object, const InstallContext& ctx) {
-  auto layout = LayoutOf(object);
+  auto layout = RawLayoutOf(object);
   if (!layout) return std::unexpected(std::move(layout.error()));
   auto target = ResolveTarget(object, ctx);
   if (!target) return std::unexpected(std::move(target.error()));
@@ -176,20 +149,6 @@ Expected<void> InstallRaw(const package::Object& object, const InstallContext& c
 }
 
 }  // namespace
-
-Expected<std::optional<StreamTarget>> StreamTargetOf(const package::Object& object,
-                                                     const InstallContext& ctx) {
-  if (object.mode != package::Mode::kRaw || object.IsCompressed() || object.Truncate() ||
-      object.install_if_different || object.Skip() != 0) {
-    return std::optional<StreamTarget>();
-  }
-  auto layout = LayoutOf(object);
-  if (!layout) return std::unexpected(std::move(layout.error()));
-  if (layout->limit && *layout->limit < object.size) return std::optional<StreamTarget>();
-  auto target = ResolveTarget(object, ctx);
-  if (!target) return std::unexpected(std::move(target.error()));
-  return std::optional<StreamTarget>(StreamTarget{target->device, target->path, layout->seek});
-}
 
 Expected<void> VerifyStreamed(const package::Object& object, const StreamTarget& target,
                               const InstallContext& ctx) {

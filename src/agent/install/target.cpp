@@ -126,4 +126,39 @@ Expected<std::uint64_t> CheckedMultiply(std::uint64_t a, std::uint64_t b, std::s
   return a * b;
 }
 
+Expected<RawLayout> RawLayoutOf(const package::Object& object) {
+  const auto chunk = object.ChunkSize();
+  if (chunk == 0) return Fail(Errc::kMalformed, "chunk-size must not be 0");
+  RawLayout layout;
+  auto skip = CheckedMultiply(object.Skip(), chunk, "skip");
+  if (!skip) return std::unexpected(std::move(skip.error()));
+  auto seek = CheckedMultiply(object.Seek(), chunk, "seek");
+  if (!seek) return std::unexpected(std::move(seek.error()));
+  layout.skip = *skip;
+  layout.seek = *seek;
+  if (object.Count() >= 0) {
+    auto limit = CheckedMultiply(static_cast<std::uint64_t>(object.Count()), chunk, "count");
+    if (!limit) return std::unexpected(std::move(limit.error()));
+    layout.limit = *limit;
+  }
+  if (layout.seek > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
+    return Fail(Errc::kMalformed, "seek is too large");
+  }
+  return layout;
+}
+
+Expected<std::optional<StreamTarget>> StreamTargetOf(const package::Object& object,
+                                                     const InstallContext& ctx) {
+  if (object.mode != package::Mode::kRaw || object.IsCompressed() || object.Truncate() ||
+      object.install_if_different || object.Skip() != 0) {
+    return std::optional<StreamTarget>();
+  }
+  auto layout = RawLayoutOf(object);
+  if (!layout) return std::unexpected(std::move(layout.error()));
+  if (layout->limit && *layout->limit < object.size) return std::optional<StreamTarget>();
+  auto target = ResolveTarget(object, ctx);
+  if (!target) return std::unexpected(std::move(target.error()));
+  return std::optional<StreamTarget>(StreamTarget{target->device, target->path, layout->seek});
+}
+
 }  // namespace uh::agent

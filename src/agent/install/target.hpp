@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,5 +43,13 @@ struct Target {
 // a * b, or kMalformed naming `what` when it overflows.
 [[nodiscard]] Expected<std::uint64_t> CheckedMultiply(std::uint64_t a, std::uint64_t b,
                                                       std::string_view what);
+
+// Where a raw object goes: skip, seek and count multiplied by chunk-size, checked.
+struct RawLayout {
+  std::uint64_t skip = 0;              // bytes of the object to leave out
+  std::uint64_t seek = 0;              // where writing starts in the target
+  std::optional<std::uint64_t> limit;  // most bytes to write
+};
+[[nodiscard]] Expected<RawLayout> RawLayoutOf(const package::Object& object);
 
 }  // namespace uh::agent

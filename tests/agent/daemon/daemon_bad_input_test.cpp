@@ -105,6 +105,10 @@ class FakeServer {
     std::lock_guard lock(mutex_);
     return reports_;
   }
+  void ClearReports() {
+    std::lock_guard lock(mutex_);
+    reports_.clear();
+  }
   int Probes() {
     std::lock_guard lock(mutex_);
     return probes_;
@@ -223,6 +227,30 @@ TEST_F(DaemonBadInputTest, AnObjectWhoseHashDoesNotMatchIsNeverInstalled) {
   wrong[1000] ^= 1;
   server_.SetObject(kRootfs, wrong);
   json report = RunToError();
+  EXPECT_EQ(report["previous-state"], "downloading");
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("hashes to"));
+  EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kRootfs));
+}
+
+// Through updatehub-worker processes (as the updatehub program runs): the same refusals, with
+// the worker's errors in the reports, and nothing installed.
+TEST_F(DaemonBadInputTest, TheWorkerRefusesABadSignatureAndABadObjectLikeTheDaemon) {
+  device_.worker = true;
+  auto key = package::PrivateKey::Load(uh::testing::ConformanceDir() / "key.pem");
+  ASSERT_TRUE(key);
+  server_.Offer(Metadata(), *key->SignBase64("something else"));
+  json report = RunToError();
+  EXPECT_EQ(report["previous-state"], "validation");
+  EXPECT_THAT(report["error-message"].get<std::string>(),
+              HasSubstr("the signature does not verify with key.pub"));
+
+  server_.ClearReports();
+  std::filesystem::remove(device_.config.storage.runtime_settings);  // probe at once
+  server_.Offer(Metadata());
+  std::string wrong = ObjectBytes(kRootfs);
+  wrong[1000] ^= 1;
+  server_.SetObject(kRootfs, wrong);
+  report = RunToError();
   EXPECT_EQ(report["previous-state"], "downloading");
   EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("hashes to"));
   EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kRootfs));

@@ -91,6 +91,26 @@ TEST_F(DaemonUpdateTest, FullUpdateResumesItsDownloadInstallsIntoSlotBAndIsValid
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
 }
 
+// The same update with its work done as the updatehub program does it: every probe, download,
+// check and install in an updatehub-worker process; the daemon only decides.
+TEST_F(DaemonUpdateTest, FullUpdateThroughUpdatehubWorkerProcesses) {
+  Device device(server_.Url(""));
+  device.worker = true;
+  const std::string rootfs = ObjectBytes(kRootfs);
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << "the device never rebooted; reports: " << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(Statuses(), (std::vector<std::string>{"downloading", "downloaded", "installing",
+                                                  "installed", "rebooting"}));
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p3" / "data" /
+                                  "etc" / "motd"),
+            "hello from uhu\n");
+  device.Boot();
+  ASSERT_TRUE(device.RunUntil([&] { return Count("updated") == 1; }));
+  EXPECT_THAT(device.Env(), HasSubstr("upgrade_available=0"));
+  EXPECT_EQ(Rollout()["state"], "finished");
+}
+
 TEST_F(DaemonUpdateTest, ResumesAnInterruptedDownloadAtExactlyTheBytesOnDisk) {
   Device device(server_.Url(""));
   // A run of the agent was cut off 300 KiB into the root file system.

@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "agent/backend/local_backend.hpp"
+#include "agent/backend/worker_backend.hpp"
 #include "agent/daemon/daemon.hpp"
 #include "package/package_reader.hpp"
 #include "server_fixture.hpp"
@@ -90,6 +92,8 @@ class Device {
   bool RunUntil(const std::function<bool()>& done, StateId* last_state = nullptr,
                 const std::function<void(Daemon&)>& on_start = {}) {
     DaemonOptions options;
+    options.backend =
+        worker ? MakeWorkerBackend({.program = UH_WORKER_PROGRAM}) : MakeLocalBackend();
     options.retry_base = 100ms;
     options.download_retry_base = 20ms;
     options.download_retry_cap = 100ms;
@@ -126,6 +130,9 @@ class Device {
   std::filesystem::path Path(const std::string& name) const { return dir_ / name; }
 
   AgentConfig config;
+  // The update's work in updatehub-worker processes, as the updatehub program does it, instead
+  // of in the test process.
+  bool worker = false;
 
  private:
   uh::testing::TempDir dir_;

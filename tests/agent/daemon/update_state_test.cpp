@@ -20,21 +20,25 @@ UpdateState Sample() {
   return state;
 }
 
+Expected<LoadedUpdateState> Load(const std::filesystem::path& path) {
+  return LoadUpdateState(path, [](std::string_view metadata) { return Sha256Hex(metadata); });
+}
+
 TEST(UpdateState, RoundTripsAndClears) {
   uh::testing::TempDir dir;
   const auto path = dir / "state" / "state.json";
-  auto none = LoadUpdateState(path);
+  auto none = Load(path);
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->state);
   ASSERT_TRUE(SaveUpdateState(path, Sample()));
-  auto loaded = LoadUpdateState(path);
+  auto loaded = Load(path);
   ASSERT_TRUE(loaded) << loaded.error().message();
   ASSERT_TRUE(loaded->state);
   EXPECT_EQ(loaded->state->phase, UpdatePhase::kInstalling);
   EXPECT_EQ(loaded->state->metadata, Sample().metadata);
   EXPECT_EQ(loaded->state->target_slot, 1);
   ASSERT_TRUE(ClearUpdateState(path));
-  EXPECT_FALSE(LoadUpdateState(path)->state);
+  EXPECT_FALSE(Load(path)->state);
   EXPECT_TRUE(ClearUpdateState(path));
 }
 
@@ -49,13 +53,29 @@ TEST(UpdateState, CorruptOrTamperedFilesAreMovedAside) {
       std::string(text).replace(text.find("1.0"), 3, "6.6")};
   for (const auto& content : bad) {
     uh::testing::WriteFile(path, content);
-    auto loaded = LoadUpdateState(path);
+    auto loaded = Load(path);
     ASSERT_TRUE(loaded) << loaded.error().message();
     EXPECT_FALSE(loaded->state) << content;
     EXPECT_TRUE(loaded->warning) << content;
     EXPECT_TRUE(std::filesystem::exists(dir / "state.json.old"));
     EXPECT_FALSE(std::filesystem::exists(path));
   }
+}
+
+// The daemon asks its worker for the hash: when the worker cannot answer, the saved update is
+// not thrown away for that (its objects are verified again before they are installed).
+TEST(UpdateState, KeptWhenItsUidCannotBeChecked) {
+  uh::testing::TempDir dir;
+  const auto path = dir / "state.json";
+  UpdateState state = Sample();
+  state.package_uid = std::string(64, 'a');
+  ASSERT_TRUE(SaveUpdateState(path, state));
+  EXPECT_FALSE(Load(path)->state);  // checked: moved aside
+  ASSERT_TRUE(SaveUpdateState(path, state));
+  auto kept = LoadUpdateState(path, [](std::string_view) { return std::nullopt; });
+  ASSERT_TRUE(kept) << kept.error().message();
+  ASSERT_TRUE(kept->state);
+  EXPECT_EQ(kept->state->package_uid, state.package_uid);
 }
 
 // Found by fuzz/probe_reply_fuzz (fuzz/regressions/daemon-signature-not-utf8.reply): a
