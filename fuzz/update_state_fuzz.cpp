@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "agent/daemon/update_state.hpp"
@@ -19,6 +21,8 @@
 namespace {
 
 using uh::agent::UpdateState;
+
+std::optional<std::string> UidOf(std::string_view metadata) { return uh::Sha256Hex(metadata); }
 
 bool Same(const UpdateState& a, const UpdateState& b) {
   return a.phase == b.phase && a.package_uid == b.package_uid && a.metadata == b.metadata &&
@@ -33,8 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const auto path = dir.Write("state.json", text);
 
-  auto loaded = uh::agent::LoadUpdateState(
-      path, [](std::string_view metadata) { return uh::Sha256Hex(metadata); });
+  auto loaded = uh::agent::LoadUpdateState(path, UidOf);
   if (!loaded) std::fprintf(stderr, "load: %s\n", loaded.error().message().c_str());
   UH_FUZZ_CHECK(loaded.has_value(), "a bad state file is an error, not a fresh start");
   if (!loaded->state) {
@@ -59,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::fprintf(stderr, "save threw: %s\n", e.what());
     UH_FUZZ_CHECK(false, "saving a loaded state throws");
   }
-  auto reloaded = uh::agent::LoadUpdateState(saved_path);
+  auto reloaded = uh::agent::LoadUpdateState(saved_path, UidOf);
   UH_FUZZ_CHECK(reloaded && reloaded->state && !reloaded->warning, "a saved state does not load");
   UH_FUZZ_CHECK(Same(*reloaded->state, state), "a saved state loads different");
   return 0;
