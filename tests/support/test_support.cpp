@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -111,6 +112,44 @@ bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
     std::this_thread::sleep_for(step);
   }
   return condition();
+}
+
+std::string ReadVolatileFile(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string content;
+  char buffer[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return content;
+}
+
+std::vector<int> ChildProcesses(int parent, std::string_view name) {
+  std::vector<int> found;
+  const std::string self = std::to_string(parent);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = ReadVolatileFile(entry.path() / "stat");
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses.
+    const auto open = stat.find('(');
+    const auto close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    std::string ppid;
+    if (!(rest >> state >> ppid) || state == "Z" || ppid != self) continue;
+    if (name.empty() || stat.substr(open + 1, close - open - 1) == name) {
+      found.push_back(std::stoi(pid));
+    }
+  }
+  return found;
 }
 
 }  // namespace uh::testing

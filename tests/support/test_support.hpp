@@ -48,6 +48,14 @@ struct RunResult {
 // This process's environment with `extra` (NAME=VALUE) added or replacing.
 [[nodiscard]] std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra);
 
+// The content of a file that may vanish while it is read, such as /proc/PID/stat of a process
+// that exits (where std::ifstream throws); empty when it cannot be read.
+[[nodiscard]] std::string ReadVolatileFile(const std::filesystem::path& path);
+
+// The live (not zombie) child processes of `parent` whose name (/proc/PID/comm, at most 15
+// characters) is `name`, or all of them when `name` is empty.
+[[nodiscard]] std::vector<int> ChildProcesses(int parent, std::string_view name = {});
+
 // Polls `condition` every `step` until it holds or `limit` passes; returns its last value.
 [[nodiscard]] bool WaitUntil(const std::function<bool()>& condition,
                              std::chrono::milliseconds limit, std::chrono::milliseconds step);

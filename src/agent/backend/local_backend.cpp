@@ -1,5 +1,7 @@
 #include "agent/backend/local_backend.hpp"
 
+#include <memory>
+#include <optional>
 #include <system_error>
 
 #include "core/fs.hpp"
@@ -18,23 +20,28 @@ DownloadControl ControlOf(const std::atomic<bool>& abort) {
 
 class LocalBackend final : public UpdateBackend {
  public:
+  void Release() override {
+    client_.reset();
+    client_options_.reset();
+  }
+
   Expected<ProbeResult> Probe(const ClientOptions& server, const nlohmann::json& device_fields,
                               int retries) override {
-    auto client = MakeClient(server);
+    auto client = ClientFor(server);
     if (!client) return std::unexpected(std::move(client).error());
     return (*client)->Probe(device_fields, retries);
   }
 
   Expected<void> Report(const ClientOptions& server, const nlohmann::json& device_fields,
                         const ReportRequest& report) override {
-    auto client = MakeClient(server);
+    auto client = ClientFor(server);
     if (!client) return std::unexpected(std::move(client).error());
     return (*client)->Report(device_fields, report);
   }
 
   Expected<void> DownloadObject(const ClientOptions& server, const ObjectDownload& download,
                                 const std::atomic<bool>& abort) override {
-    auto client = MakeClient(server);
+    auto client = ClientFor(server);
     if (!client) return std::unexpected(std::move(client).error());
     return (*client)->DownloadObject(download, ControlOf(abort));
   }
@@ -42,7 +49,7 @@ class LocalBackend final : public UpdateBackend {
   Expected<void> DownloadUrl(const ClientOptions& server, const std::string& url,
                              const std::filesystem::path& dest, const std::atomic<bool>& abort,
                              std::uint64_t max_size) override {
-    auto client = MakeClient(server);
+    auto client = ClientFor(server);
     if (!client) return std::unexpected(std::move(client).error());
     return (*client)->DownloadUrl(url, dest, ControlOf(abort), max_size);
   }
@@ -117,6 +124,23 @@ class LocalBackend final : public UpdateBackend {
                                 const InstallContext& ctx) override {
     return uh::agent::VerifyStreamed(object, target, ctx);
   }
+
+ private:
+  // One client per server, kept across calls: probe, downloads and reports reuse its
+  // connection.
+  Expected<Client*> ClientFor(const ClientOptions& server) {
+    if (!client_ || client_options_ != server) {
+      client_.reset();
+      auto made = MakeClient(server);
+      if (!made) return std::unexpected(std::move(made).error());
+      client_ = std::move(*made);
+      client_options_ = server;
+    }
+    return client_.get();
+  }
+
+  std::unique_ptr<Client> client_;
+  std::optional<ClientOptions> client_options_;
 };
 
 }  // namespace

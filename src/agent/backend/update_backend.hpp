@@ -9,8 +9,8 @@
 // so that the daemon, which waits idle most of its life, never loads those libraries and stays
 // small (docs/benchmarks.md, agent footprint). Both give the same answers and errors.
 //
-// Every call blocks until done. `abort`, where taken, may be set from another thread: the call
-// then stops as soon as it can with Errc::kCancelled.
+// Every call blocks until done; calls are taken one at a time. `abort`, where taken, may be set
+// from another thread: the call then stops as soon as it can with Errc::kCancelled.
 
 #include <atomic>
 #include <cstdint>
@@ -36,6 +36,10 @@ struct UnpackedPackage {
 class UpdateBackend {
  public:
   virtual ~UpdateBackend() = default;
+
+  // No call is coming soon (the daemon is about to wait, or to reboot): let go of what is kept
+  // between calls (a worker process, server connections). The next call takes them again.
+  virtual void Release() {}
 
   // The server (client.hpp, Client; `server` names the server and how to reach it).
   [[nodiscard]] virtual Expected<ProbeResult> Probe(const ClientOptions& server,

@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "agent/backend/worker_protocol.hpp"
@@ -31,16 +34,23 @@ class Pipe {
     if (::pipe2(fds_, O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
   }
   ~Pipe() {
-    CloseRead();
-    CloseWrite();
+    Close(fds_[0]);
+    Close(fds_[1]);
   }
   Pipe(const Pipe&) = delete;
   Pipe& operator=(const Pipe&) = delete;
   [[nodiscard]] bool ok() const { return fds_[0] >= 0; }
   [[nodiscard]] int read_end() const { return fds_[0]; }
   [[nodiscard]] int write_end() const { return fds_[1]; }
-  void CloseRead() { Close(fds_[0]); }
-  void CloseWrite() { Close(fds_[1]); }
+  // Our end, kept: the other end is closed.
+  int TakeRead() {
+    Close(fds_[1]);
+    return std::exchange(fds_[0], -1);
+  }
+  int TakeWrite() {
+    Close(fds_[0]);
+    return std::exchange(fds_[1], -1);
+  }
 
  private:
   static void Close(int& fd) {
@@ -50,10 +60,19 @@ class Pipe {
   int fds_[2];
 };
 
-// What one worker said: the result line, if any came, and whether a line was unreadable.
+// A running worker: its pid, and our ends of its stdin and stdout.
+struct Running {
+  pid_t pid = -1;
+  int in = -1;
+  int out = -1;
+};
+
+// What a worker said to one request.
 struct Outcome {
-  std::optional<json> result;
-  std::string broken;  // why the output could not be read, when it could not
+  std::optional<json> result;  // its result line, when one came
+  std::string broken;          // why its output could not be read, when it could not
+  bool signalled = false;      // it was sent SIGTERM (an abort)
+  bool trailing = false;       // it wrote more after its result
 };
 
 void Forward(const json& line) {
@@ -64,6 +83,14 @@ void Forward(const json& line) {
 class WorkerBackend final : public UpdateBackend {
  public:
   explicit WorkerBackend(WorkerBackendOptions options) : options_(std::move(options)) {}
+  ~WorkerBackend() override { Stop(/*kill=*/false); }
+  WorkerBackend(const WorkerBackend&) = delete;
+  WorkerBackend& operator=(const WorkerBackend&) = delete;
+
+  void Release() override {
+    std::lock_guard lock(mutex_);
+    Stop(/*kill=*/false);
+  }
 
   Expected<ProbeResult> Probe(const ClientOptions& server, const nlohmann::json& device_fields,
                               int retries) override {
@@ -163,18 +190,53 @@ class WorkerBackend final : public UpdateBackend {
     return {};
   }
 
-  // Runs one worker for `op` and returns its result value (or its error).
+  // Sends `op` to the worker (started first if none runs) and returns its result value (or
+  // its error). A worker that breaks the protocol is killed; the next call starts another.
   Expected<json> Call(std::string_view op, json args, const std::atomic<bool>* abort = nullptr) {
+    std::lock_guard lock(mutex_);
     const std::string request = worker::Dump({{"op", op}, {"args", std::move(args)}}) + "\n";
+    const std::string what = "updatehub-worker " + std::string(op);
+    if (!worker_) {
+      auto started = Start();
+      if (!started) return std::unexpected(started.error().WithContext(what));
+    }
+    WriteRequest(worker_->in, request);
+    Outcome outcome = ReadResult(*worker_, abort);
+    if (!outcome.broken.empty()) {
+      Stop(/*kill=*/true);
+      return Fail(Errc::kInternal, what + ": " + outcome.broken);
+    }
+    if (!outcome.result) {
+      const int status = Stop(/*kill=*/false);  // it closed its output: gone or going
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        return Fail(Errc::kNotFound, what + ": cannot run " + options_.program.string());
+      }
+      const std::string how = WIFSIGNALED(status)
+                                  ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                                  : "exited with status " + std::to_string(WEXITSTATUS(status));
+      return Fail(Errc::kInternal, what + " " + how + " without an answer");
+    }
+    // An aborted worker exits after its answer; one that said more than its answer is not
+    // trusted with the next request.
+    if (outcome.signalled || outcome.trailing) Stop(/*kill=*/outcome.trailing);
+    if (const auto it = outcome.result->find("error"); it != outcome.result->end()) {
+      auto error = worker::ErrorFrom(*it);
+      if (!error) return std::unexpected(std::move(error).error());
+      return std::unexpected(std::move(*error));
+    }
+    return std::move((*outcome.result)["ok"]);
+  }
+
+  Expected<void> Start() {
     Pipe in;
     Pipe out;
-    if (!in.ok() || !out.ok()) return FailErrno("pipe for updatehub-worker");
+    if (!in.ok() || !out.ok()) return FailErrno("pipe");
     std::string program = options_.program.string();
     std::string name = "updatehub-worker";
     char* argv[] = {name.data(), nullptr};
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
-    if (pid < 0) return FailErrno("starting updatehub-worker");
+    if (pid < 0) return FailErrno("fork");
     if (pid == 0) {
       // Only async-signal-safe calls between fork and exec.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -189,37 +251,38 @@ class WorkerBackend final : public UpdateBackend {
       ::execv(program.c_str(), argv);
       ::_exit(127);
     }
-    in.CloseRead();
-    out.CloseWrite();
-    WriteRequest(in.write_end(), request);
-    in.CloseWrite();
-    Outcome outcome = ReadOutput(out.read_end(), pid, abort);
-    out.CloseRead();
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    const std::string what = "updatehub-worker " + std::string(op);
-    if (!outcome.broken.empty()) return Fail(Errc::kInternal, what + ": " + outcome.broken);
-    if (!outcome.result) {
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        return Fail(Errc::kNotFound, what + ": cannot run " + program);
-      }
-      const std::string how = WIFSIGNALED(status)
-                                  ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                                  : "exited with status " + std::to_string(WEXITSTATUS(status));
-      return Fail(Errc::kInternal, what + " " + how + " without an answer");
-    }
-    if (const auto it = outcome.result->find("error"); it != outcome.result->end()) {
-      auto error = worker::ErrorFrom(*it);
-      if (!error) return std::unexpected(std::move(error).error());
-      return std::unexpected(std::move(*error));
-    }
-    return (*outcome.result)["ok"];
+    worker_ = Running{.pid = pid, .in = in.TakeWrite(), .out = out.TakeRead()};
+    return {};
   }
 
-  // The worker reads its whole request before it does anything, so this cannot block on it.
-  // It may have died already (EPIPE; its exit status says why): SIGPIPE is held back on this
-  // thread meanwhile, so that the calling program does not die of it.
+  // Ends the worker: closing its stdin tells it to exit; one that has not after the stop grace
+  // (or at once, with `kill`) is killed. Returns its wait status.
+  int Stop(bool kill) {
+    if (!worker_) return 0;
+    ::close(worker_->in);
+    ::close(worker_->out);
+    const pid_t pid = worker_->pid;
+    worker_.reset();
+    if (kill) ::kill(pid, SIGKILL);
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
+    while (true) {
+      const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+      if (reaped == pid || (reaped < 0 && errno != EINTR)) return status;
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    spdlog::warn("updatehub-worker {} did not exit: killed", pid);
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+
+  // The worker reads each request whole before it does anything, so this cannot block on it
+  // for long. It may have died already (EPIPE; ReadResult then finds its output closed):
+  // SIGPIPE is held back on this thread meanwhile, so that the calling program does not die of
+  // it.
   static void WriteRequest(int fd, const std::string& request) {
     sigset_t pipe_signal;
     sigset_t previous;
@@ -244,41 +307,46 @@ class WorkerBackend final : public UpdateBackend {
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
 
-  // Reads the worker's lines until it closes stdout: log lines are logged here, the result line
-  // is kept. An abort is passed on as SIGTERM once.
-  static Outcome ReadOutput(int fd, pid_t pid, const std::atomic<bool>* abort) {
+  // Reads the worker's lines until its result line (or until it closes its output): log lines
+  // are logged here. An abort is passed on as SIGTERM once.
+  static Outcome ReadResult(const Running& worker, const std::atomic<bool>* abort) {
     Outcome outcome;
     std::string pending;
-    bool signalled = false;
     char buffer[16 * 1024];
-    while (true) {
-      if (abort && !signalled && abort->load()) {
-        ::kill(pid, SIGTERM);
-        signalled = true;
+    while (!outcome.result) {
+      if (abort && !outcome.signalled && abort->load()) {
+        ::kill(worker.pid, SIGTERM);
+        outcome.signalled = true;
       }
-      pollfd ready{fd, POLLIN, 0};
+      pollfd ready{worker.out, POLLIN, 0};
       const int polled = ::poll(&ready, 1, kAbortPollMs);
       if (polled < 0 && errno != EINTR) {
         outcome.broken = std::string("poll: ") + std::strerror(errno);
-        break;
+        return outcome;
       }
       if (polled <= 0) continue;
-      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      const ssize_t n = ::read(worker.out, buffer, sizeof buffer);
       if (n < 0) {
         if (errno == EINTR || errno == EAGAIN) continue;
         outcome.broken = std::string("read: ") + std::strerror(errno);
-        break;
+        return outcome;
       }
-      if (n == 0) break;
+      if (n == 0) {
+        if (!pending.empty()) outcome.broken = "the last line is cut off";
+        return outcome;
+      }
       pending.append(buffer, static_cast<std::size_t>(n));
       std::size_t start = 0;
-      for (std::size_t end; (end = pending.find('\n', start)) != std::string::npos;
+      for (std::size_t end;
+           !outcome.result && (end = pending.find('\n', start)) != std::string::npos;
            start = end + 1) {
         const std::string_view line(pending.data() + start, end - start);
         auto parsed = json::parse(line, nullptr, false);
         if (parsed.is_discarded() || !parsed.is_object()) {
           outcome.broken = "an output line is not JSON";
-        } else if (parsed.contains("log")) {
+          return outcome;
+        }
+        if (parsed.contains("log")) {
           Forward(parsed);
         } else {
           outcome.result = std::move(parsed);
@@ -287,17 +355,16 @@ class WorkerBackend final : public UpdateBackend {
       pending.erase(0, start);
       if (pending.size() > worker::kMaxMessageBytes) {
         outcome.broken = "an output line is too long";
-      }
-      if (!outcome.broken.empty()) {
-        ::kill(pid, SIGKILL);
-        break;
+        return outcome;
       }
     }
-    if (outcome.broken.empty() && !pending.empty()) outcome.broken = "the last line is cut off";
+    outcome.trailing = !pending.empty();
     return outcome;
   }
 
   WorkerBackendOptions options_;
+  std::mutex mutex_;  // one call at a time
+  std::optional<Running> worker_;
 };
 
 }  // namespace

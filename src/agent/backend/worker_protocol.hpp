@@ -1,11 +1,13 @@
 #pragma once
 
-// What the daemon and `updatehub-worker` say to each other (worker_backend.hpp). One request per
-// worker process, as one JSON document on the worker's stdin:
+// What the daemon and `updatehub-worker` say to each other (worker_backend.hpp). Requests come
+// one at a time on the worker's stdin, each one JSON line:
 //
 //   {"op": "<operation>", "args": {...}}
 //
-// The worker answers on stdout with JSON lines: any number of log lines, then one result line.
+// The worker answers each on stdout with JSON lines: any number of log lines, then one result
+// line; then it reads the next request. It exits at the end of its stdin, and after the request
+// during which it got SIGTERM (an abort).
 //
 //   {"log": "<spdlog level>", "msg": "..."}
 //   {"ok": <value>}                      (null for operations that return nothing)

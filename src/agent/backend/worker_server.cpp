@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -49,18 +50,41 @@ class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
   void flush_() override {}
 };
 
-Expected<std::string> ReadRequest() {
-  std::string text;
-  char buffer[64 * 1024];
-  while (true) {
-    const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FailErrno("reading the request");
-    if (n == 0) return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > worker::kMaxMessageBytes) return Fail(Errc::kTooLarge, "request too large");
+// The requests on stdin, one per line.
+class RequestReader {
+ public:
+  // The next request; nullopt at the end of the input, or once an abort came.
+  Expected<std::optional<std::string>> Next() {
+    while (true) {
+      if (const auto end = buffer_.find('\n', scanned_); end != std::string::npos) {
+        std::string line = buffer_.substr(0, end);
+        buffer_.erase(0, end + 1);
+        scanned_ = 0;
+        return line;
+      }
+      scanned_ = buffer_.size();
+      if (buffer_.size() > worker::kMaxMessageBytes) {
+        return Fail(Errc::kTooLarge, "worker request too large");
+      }
+      char chunk[64 * 1024];
+      const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) {
+        if (g_abort.load()) return std::nullopt;
+        continue;
+      }
+      if (n < 0) return FailErrno("reading a worker request");
+      if (n == 0) {
+        if (buffer_.empty()) return std::nullopt;
+        return Fail(Errc::kMalformed, "worker request cut off");
+      }
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
   }
-}
+
+ private:
+  std::string buffer_;
+  std::size_t scanned_ = 0;  // no newline before this offset
+};
 
 // A result as JSON: null for operations that return nothing.
 Expected<json> Encode(Expected<void> done) {
@@ -184,24 +208,28 @@ int RunWorker() {
   logger->set_level(spdlog::level::debug);
   spdlog::set_default_logger(logger);
 
-  auto text = ReadRequest();
-  if (!text) {
-    WriteLine({{"error", worker::ToJson(text.error())}});
-    return 2;
-  }
-  const auto request = json::parse(*text, nullptr, false);
-  if (request.is_discarded() || !request.is_object() || !request.contains("op") ||
-      !request["op"].is_string() || !request.contains("args") || !request["args"].is_object()) {
-    WriteLine({{"error", worker::ToJson(
-                             uh::Error(Errc::kMalformed, "worker request: {op, args} expected"))}});
-    return 2;
-  }
   auto backend = MakeLocalBackend();
-  auto result = Serve(*backend, request["op"].get<std::string>(), request["args"]);
-  if (result) {
-    WriteLine({{"ok", std::move(*result)}});
-  } else {
-    WriteLine({{"error", worker::ToJson(result.error())}});
+  RequestReader requests;
+  while (!g_abort.load()) {
+    auto line = requests.Next();
+    if (!line) {
+      WriteLine({{"error", worker::ToJson(line.error())}});
+      return 2;
+    }
+    if (!*line) break;
+    const auto request = json::parse(**line, nullptr, false);
+    if (request.is_discarded() || !request.is_object() || !request.contains("op") ||
+        !request["op"].is_string() || !request.contains("args") || !request["args"].is_object()) {
+      WriteLine({{"error", worker::ToJson(uh::Error(Errc::kMalformed,
+                                                    "worker request: {op, args} expected"))}});
+      continue;
+    }
+    auto result = Serve(*backend, request["op"].get<std::string>(), request["args"]);
+    if (result) {
+      WriteLine({{"ok", std::move(*result)}});
+    } else {
+      WriteLine({{"error", worker::ToJson(result.error())}});
+    }
   }
   return 0;
 }

@@ -1,12 +1,14 @@
 #pragma once
 
-// `updatehub-worker`: serves one request of the daemon's WorkerBackend (worker_protocol.hpp) with
-// the LocalBackend, then exits. SIGTERM or SIGINT abort a download in progress.
+// `updatehub-worker`: serves the daemon's WorkerBackend (worker_protocol.hpp) with the
+// LocalBackend, request after request, until its stdin ends. SIGTERM or SIGINT abort the request
+// in progress (a download stops with kCancelled), after which it exits.
 
 namespace uh::agent {
 
-// Reads the request from stdin, writes log lines and the result to stdout. Returns the exit
-// status: 0 when a result was written (an error result too), 2 when the request was unusable.
+// Reads requests from stdin, writes log lines and results to stdout. Returns the exit status: 0
+// at the end of the input or after an abort, 2 when the input cannot be read as requests (a line
+// too long, cut off, or a read error; an error result says so first).
 [[nodiscard]] int RunWorker();
 
 }  // namespace uh::agent

@@ -41,6 +41,8 @@ struct ClientOptions {
   std::optional<std::string> product_token{};
   // Largest metadata a probe accepts.
   std::size_t max_metadata_bytes = 1024 * 1024;
+
+  bool operator==(const ClientOptions&) const = default;
 };
 
 // Probe answers.

@@ -48,6 +48,10 @@ ClientOptions Daemon::ServerOptions(const std::string& server) const {
   return options;
 }
 
+ClientOptions Daemon::UpdateServerOptions() const {
+  return ServerOptions(update_server_.empty() ? config_.network.server_address : update_server_);
+}
+
 PackageUidOf Daemon::UidOf() {
   return [this](std::string_view metadata) -> std::optional<std::string> {
     auto uid = backend_->PackageUid(std::string(metadata));
@@ -84,6 +88,8 @@ void Daemon::Run() {
       request_taken_ = false;  // the request (if any) moved the daemon on
     }
     spdlog::debug("state {}", NameOf(current));
+    // Waiting for the next probe or request: the backend's worker (and its memory) goes.
+    if (current == StateId::kPoll || current == StateId::kPark) backend_->Release();
     const Event event = RunState(current);
     {
       std::lock_guard lock(mutex_);
@@ -99,6 +105,7 @@ void Daemon::Run() {
     spdlog::info("{} --{}--> {}", NameOf(current), NameOf(event), NameOf(*next));
     current = *next;
   }
+  backend_->Release();
   // A probe asked through the API must not wait for an answer that will not come.
   FinishProbeRequest(ProbeOutcome::Failed("the agent is stopping"));
 }

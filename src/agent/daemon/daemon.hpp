@@ -144,6 +144,8 @@ class Daemon final : public AgentControl {
   PackageUidOf UidOf();
   // How to reach `server` (a URL), with the configured CA file and product token.
   ClientOptions ServerOptions(const std::string& server) const;
+  // The server of the update in progress (update_server_, or the configured one).
+  ClientOptions UpdateServerOptions() const;
 
   AgentConfig config_;
   DaemonOptions options_;

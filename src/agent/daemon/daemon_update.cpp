@@ -59,8 +59,7 @@ void Daemon::Report(const std::string& status) {
     if (options_.recent_log) report.current_log = options_.recent_log();
   }
   // After a restart (a resumed update, the first boot of a new slot) the configured server.
-  const auto& server = update_server_.empty() ? config_.network.server_address : update_server_;
-  if (auto sent = backend_->Report(ServerOptions(server), firmware_.ToProbeJson(), report); !sent) {
+  if (auto sent = backend_->Report(UpdateServerOptions(), firmware_.ToProbeJson(), report); !sent) {
     spdlog::warn("report {}: {}", status, sent.error().message());
   }
 }
@@ -206,11 +205,11 @@ Event Daemon::Download() {
       download.stream =
           ObjectDownload::Stream{target->offset, StreamProgressPath(object->sha256sum)};
     }
-    const auto& server = update_server_.empty() ? config_.network.server_address : update_server_;
+    const ClientOptions server = UpdateServerOptions();
     Expected<void> fetched;
     auto delay = options_.download_retry_base;
     for (int attempt = 0;; ++attempt) {
-      fetched = backend_->DownloadObject(ServerOptions(server), download, abort_download_);
+      fetched = backend_->DownloadObject(server, download, abort_download_);
       // Only the network's failures are worth another try; what arrived stays for the resume.
       if (fetched || attempt >= options_.download_retries ||
           (fetched.error().code() != Errc::kIo && fetched.error().code() != Errc::kTimeout)) {
@@ -307,6 +306,7 @@ Event Daemon::Reboot() {
       std::filesystem::remove(StreamProgressPath(object->sha256sum), ec);
     }
   }
+  backend_->Release();
   spdlog::info("rebooting: {}", fmt::join(config_.update.reboot_command, " "));
   auto rebooted = RunProcess(config_.update.reboot_command);
   if (!rebooted) return Failed("rebooting", rebooted.error().WithContext("reboot command"));

@@ -1,5 +1,6 @@
-// updatehub-worker: runs one piece of an update's work for the `updatehub` daemon (probe,
-// download, signature check, install...) and exits. Not meant to be run by hand.
+// updatehub-worker: does an update's work for the `updatehub` daemon (probe, download, signature
+// check, install...), request by request, until the daemon closes its input. Not meant to be run
+// by hand.
 
 #include <unistd.h>
 

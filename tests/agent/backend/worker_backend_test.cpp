@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "agent/backend/local_backend.hpp"
@@ -33,13 +34,17 @@ std::unique_ptr<UpdateBackend> Worker() {
 }
 
 // A stand-in worker: a shell script.
-std::unique_ptr<UpdateBackend> FakeWorker(const uh::testing::TempDir& dir,
-                                          const std::string& body) {
+std::unique_ptr<UpdateBackend> FakeWorker(const uh::testing::TempDir& dir, const std::string& body,
+                                          std::chrono::milliseconds stop_grace = 5s) {
   const auto path = dir / "fake-worker";
   uh::testing::WriteFile(path, "#!/bin/sh\n" + body + "\n");
   std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-  return MakeWorkerBackend({.program = path});
+  return MakeWorkerBackend({.program = path, .stop_grace = stop_grace});
 }
+
+std::vector<int> Workers() { return uh::testing::ChildProcesses(::getpid(), "updatehub-worke"); }
+
+bool Gone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
 std::string Signature() {
   auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
@@ -68,6 +73,73 @@ TEST(WorkerBackend, ChecksSignaturesAndHashesLikeTheLocalBackend) {
   auto uid = worker->PackageUid(metadata);
   ASSERT_TRUE(uid) << uid.error().message();
   EXPECT_EQ(*uid, Sha256Hex(metadata));
+}
+
+// The worker itself: a request it cannot read is answered with an error, and the next one is
+// still served; it exits at the end of its input.
+TEST(WorkerBackend, TheWorkerAnswersEachLineAndGoesOnAfterABadOne) {
+  const auto run = uh::testing::Run(
+      {"sh", "-c",
+       "printf 'garbage\\n[1]\\n{\"op\": \"package-uid\", \"args\": {\"metadata\": "
+       "\"{}\"}}\\n' | " UH_WORKER_PROGRAM});
+  EXPECT_EQ(run.status, 0) << run.err;
+  std::istringstream lines(run.out);
+  std::vector<nlohmann::json> answers;
+  for (std::string line; std::getline(lines, line);) {
+    answers.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(answers.size(), 3u) << run.out;
+  EXPECT_THAT(answers[0].dump(), HasSubstr("{op, args} expected"));
+  EXPECT_THAT(answers[1].dump(), HasSubstr("{op, args} expected"));
+  EXPECT_EQ(answers[2], nlohmann::json({{"ok", Sha256Hex("{}")}}));
+}
+
+// One worker process takes every call until the backend is released; then it is gone (reaped,
+// not a zombie), and the next call starts another.
+TEST(WorkerBackend, OneWorkerServesTheCallsUntilReleased) {
+  const std::string metadata =
+      uh::testing::ReadFile(uh::testing::ConformanceDir() / "signed.metadata.json");
+  auto worker = Worker();
+  ASSERT_TRUE(Workers().empty());
+  ASSERT_TRUE(worker->PackageUid(metadata));
+  const auto first = Workers();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(
+      worker->VerifySignature(uh::testing::ConformanceDir() / "key.pub", metadata, Signature()));
+  EXPECT_FALSE(worker->VerifySignature("/nonexistent/key.pub", metadata, Signature()));
+  ASSERT_TRUE(worker->PackageUid(metadata));
+  EXPECT_EQ(Workers(), first);
+
+  worker->Release();
+  EXPECT_TRUE(Workers().empty());
+  EXPECT_TRUE(Gone(first[0]));
+  ASSERT_TRUE(worker->PackageUid(metadata));
+  const auto second = Workers();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second, first);
+  worker.reset();  // the backend's end takes its worker too
+  EXPECT_TRUE(Gone(second[0]));
+}
+
+// The same with a stand-in worker that answers with its pid; one that does not exit when told
+// is killed after the grace.
+TEST(WorkerBackend, AReleasedWorkerThatStaysIsKilled) {
+  uh::testing::TempDir dir;
+  auto fake = FakeWorker(dir, R"(trap '' TERM
+while read -r line; do echo "{\"ok\": \"$$\"}"; done
+exec sleep 60)",
+                         300ms);
+  auto first = fake->PackageUid("{}");
+  auto again = fake->PackageUid("{}");
+  ASSERT_TRUE(first && again);
+  EXPECT_EQ(*first, *again);
+  const auto start = std::chrono::steady_clock::now();
+  fake->Release();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(Gone(std::stoi(*first)));
+  auto other = fake->PackageUid("{}");
+  ASSERT_TRUE(other);
+  EXPECT_NE(*other, *first);
 }
 
 TEST(WorkerBackend, UnpacksAPackageAndVerifiesAndInstallsItsObjects) {
@@ -147,9 +219,10 @@ TEST(WorkerBackend, AnAbortStopsADownloadInTheWorker) {
     std::this_thread::sleep_for(500ms);
     abort = true;
   });
+  auto worker = Worker();
   const auto start = std::chrono::steady_clock::now();
-  auto fetched = Worker()->DownloadUrl(ClientOptions{.server_url = url}, url, dir / "p.uhupkg",
-                                       abort, 1 << 20);
+  auto fetched =
+      worker->DownloadUrl(ClientOptions{.server_url = url}, url, dir / "p.uhupkg", abort, 1 << 20);
   const auto took = std::chrono::steady_clock::now() - start;
   aborter.join();
   ::close(listener);
@@ -157,6 +230,11 @@ TEST(WorkerBackend, AnAbortStopsADownloadInTheWorker) {
   EXPECT_EQ(fetched.error().code(), Errc::kCancelled) << fetched.error().message();
   EXPECT_LT(took, 10s);
   EXPECT_FALSE(std::filesystem::exists(dir / "p.uhupkg"));
+  // The aborted worker is gone; the next call gets a new one.
+  EXPECT_TRUE(Workers().empty());
+  auto uid = worker->PackageUid("{}");
+  ASSERT_TRUE(uid) << uid.error().message();
+  EXPECT_EQ(*uid, Sha256Hex("{}"));
 }
 
 TEST(WorkerBackend, TheWorkersLogLinesAreLoggedByTheDaemon) {
@@ -164,7 +242,7 @@ TEST(WorkerBackend, TheWorkersLogLinesAreLoggedByTheDaemon) {
   auto previous = spdlog::default_logger();
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
   uh::testing::TempDir dir;
-  auto fake = FakeWorker(dir, R"(cat > /dev/null
+  auto fake = FakeWorker(dir, R"(head -n 1 > /dev/null
 echo '{"log": "warning", "msg": "from the worker"}'
 echo '{"ok": "abc"}')");
   auto uid = fake->PackageUid("{}");
@@ -180,16 +258,19 @@ echo '{"ok": "abc"}')");
 TEST(WorkerBackend, AWorkerThatBreaksIsAnErrorNotAHangOrACrash) {
   uh::testing::TempDir dir;
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"cat > /dev/null; echo 'not json'", "not JSON"},
-      {"cat > /dev/null; exit 3", "exited with status 3 without an answer"},
-      {"cat > /dev/null; kill -9 $$", "was killed by signal 9"},
-      {"cat > /dev/null; printf '{\"ok\": '", "cut off"},
-      {"cat > /dev/null; echo '{\"ok\": 5}'", "package-uid"},
-      {"cat > /dev/null; echo '{\"error\": {\"code\": 99, \"message\": \"x\"}}'", "unknown code"},
+      {"head -n 1 > /dev/null; echo 'not json'", "not JSON"},
+      {"head -n 1 > /dev/null; exit 3", "exited with status 3 without an answer"},
+      {"head -n 1 > /dev/null; kill -9 $$", "was killed by signal 9"},
+      {"head -n 1 > /dev/null; printf '{\"ok\": '", "cut off"},
+      {"head -n 1 > /dev/null; echo '{\"ok\": 5}'", "package-uid"},
+      {"head -n 1 > /dev/null; echo '{\"error\": {\"code\": 99, \"message\": \"x\"}}'",
+       "unknown code"},
       {"exit 0", "without an answer"},  // does not even read its request
+      // Closes its output but lives on: killed after the grace, not waited for.
+      {"head -n 1 > /dev/null; exec sleep 60 >&-", "killed by signal 9"},
   };
   for (const auto& [body, expected] : cases) {
-    auto uid = FakeWorker(dir, body)->PackageUid(std::string(256 * 1024, 'x'));
+    auto uid = FakeWorker(dir, body, 300ms)->PackageUid(std::string(256 * 1024, 'x'));
     ASSERT_FALSE(uid) << body;
     EXPECT_THAT(uid.error().message(), HasSubstr(expected)) << body;
   }

@@ -93,12 +93,29 @@ TEST_F(DaemonUpdateTest, FullUpdateResumesItsDownloadInstallsIntoSlotBAndIsValid
 
 // The same update with its work done as the updatehub program does it: every probe, download,
 // check and install in an updatehub-worker process; the daemon only decides.
+// The daemon as it runs on a device: one worker process does the whole update (probe,
+// downloads, checks, installs, reports) and is gone before the reboot; none is left waiting.
 TEST_F(DaemonUpdateTest, FullUpdateThroughUpdatehubWorkerProcesses) {
   Device device(server_.Url(""));
   device.worker = true;
+  const auto starts = device.Path("worker-starts");
+  device.worker_program = device.Path("counting-worker");
+  uh::testing::WriteFile(device.worker_program, "#!/bin/sh\necho >> " + starts.string() +
+                                                    "\nexec " UH_WORKER_PROGRAM "\n");
+  std::filesystem::permissions(device.worker_program, std::filesystem::perms::owner_all);
+  const auto workers = [] {
+    return uh::testing::ChildProcesses(::getpid(), "updatehub-worke").size();
+  };
   const std::string rootfs = ObjectBytes(kRootfs);
-  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
-      << "the device never rebooted; reports: " << ::testing::PrintToString(Statuses());
+  std::size_t workers_at_reboot = 99;
+  ASSERT_TRUE(device.RunUntil([&] {
+    if (device.Reboots() != 1) return false;
+    workers_at_reboot = workers();
+    return true;
+  })) << "the device never rebooted; reports: "
+      << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(uh::testing::ReadFile(starts).size(), 1u);
+  EXPECT_EQ(workers_at_reboot, 0u);
   EXPECT_EQ(Statuses(), (std::vector<std::string>{"downloading", "downloaded", "installing",
                                                   "installed", "rebooting"}));
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
@@ -106,7 +123,8 @@ TEST_F(DaemonUpdateTest, FullUpdateThroughUpdatehubWorkerProcesses) {
                                   "etc" / "motd"),
             "hello from uhu\n");
   device.Boot();
-  ASSERT_TRUE(device.RunUntil([&] { return Count("updated") == 1; }));
+  // After the boot: validated, `updated` reported, and back to waiting, without a worker.
+  ASSERT_TRUE(device.RunUntil([&] { return Count("updated") == 1 && workers() == 0; }));
   EXPECT_THAT(device.Env(), HasSubstr("upgrade_available=0"));
   EXPECT_EQ(Rollout()["state"], "finished");
 }

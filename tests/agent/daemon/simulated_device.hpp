@@ -92,8 +92,7 @@ class Device {
   bool RunUntil(const std::function<bool()>& done, StateId* last_state = nullptr,
                 const std::function<void(Daemon&)>& on_start = {}) {
     DaemonOptions options;
-    options.backend =
-        worker ? MakeWorkerBackend({.program = UH_WORKER_PROGRAM}) : MakeLocalBackend();
+    options.backend = worker ? MakeWorkerBackend({.program = worker_program}) : MakeLocalBackend();
     options.retry_base = 100ms;
     options.download_retry_base = 20ms;
     options.download_retry_cap = 100ms;
@@ -133,6 +132,7 @@ class Device {
   // The update's work in updatehub-worker processes, as the updatehub program does it, instead
   // of in the test process.
   bool worker = false;
+  std::filesystem::path worker_program = UH_WORKER_PROGRAM;
 
  private:
   uh::testing::TempDir dir_;

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/test_support.hpp"
+
 namespace uh::agent::powercut {
 namespace {
 
@@ -140,13 +142,21 @@ bool AgentProcess::WaitForLog(std::string_view text, std::chrono::milliseconds l
 
 std::optional<std::uint64_t> AgentProcess::WrittenBytes() const {
   if (pid_ <= 0) return std::nullopt;
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/io");
-  std::string key;
-  std::uint64_t value = 0;
-  while (in >> key >> value) {
-    if (key == "wchar:") return value;
-  }
-  return std::nullopt;
+  const auto written = [](int pid) -> std::optional<std::uint64_t> {
+    // The worker may exit while it is read.
+    std::istringstream in(uh::testing::ReadVolatileFile("/proc/" + std::to_string(pid) + "/io"));
+    std::string key;
+    std::uint64_t value = 0;
+    while (in >> key >> value) {
+      if (key == "wchar:") return value;
+    }
+    return std::nullopt;
+  };
+  auto total = written(pid_);
+  if (!total) return std::nullopt;
+  // The update's writing is done by the agent's updatehub-worker.
+  for (const int child : uh::testing::ChildProcesses(pid_)) *total += written(child).value_or(0);
+  return total;
 }
 
 }  // namespace uh::agent::powercut

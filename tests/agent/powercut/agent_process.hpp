@@ -48,8 +48,9 @@ class AgentProcess {
   [[nodiscard]] std::string RunLog() const;
   // Waits until the current run's log contains `text`; false on timeout or if the agent died.
   [[nodiscard]] bool WaitForLog(std::string_view text, std::chrono::milliseconds limit);
-  // Bytes the agent has written with write(2) and friends so far (wchar of /proc/PID/io);
-  // nullopt when that file cannot be read.
+  // Bytes the agent and its children (its updatehub-worker) have written with write(2) and
+  // friends so far (wchar of /proc/PID/io); nullopt when the agent's file cannot be read. It
+  // drops when a child exits.
   [[nodiscard]] std::optional<std::uint64_t> WrittenBytes() const;
 
  private:
