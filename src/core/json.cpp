@@ -221,4 +221,8 @@ std::string_view JsonTypeName(const nlohmann::json& value) {
   }
 }
 
+std::string DumpJson(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace uh

@@ -26,6 +26,10 @@ struct JsonLimits {
 // metadata: sorted keys, ", " and ": " separators, ASCII only (\uXXXX escapes, lowercase hex).
 [[nodiscard]] std::string PythonJsonDumps(const nlohmann::json& value);
 
+// Serialises without ever throwing: bytes in strings that are not UTF-8 are replaced (U+FFFD),
+// where nlohmann::json's dump() would throw. `indent` as dump()'s: -1 for one line.
+[[nodiscard]] std::string DumpJson(const nlohmann::json& value, int indent = -1);
+
 // A short human description of a JSON value's type: "string", "integer", "array"...
 [[nodiscard]] std::string_view JsonTypeName(const nlohmann::json& value);
 

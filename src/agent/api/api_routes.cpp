@@ -13,12 +13,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string Dump(const json& value) {
-  // Strings from the daemon are not trusted to be UTF-8: never throw while answering.
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-ApiResponse Ok(const json& body, int status = 200) { return {status, Dump(body), {}}; }
+// Strings from the daemon are not trusted to be UTF-8: never throw while answering.
+ApiResponse Ok(const json& body, int status = 200) { return {status, DumpJson(body), {}}; }
 
 // Parses a request body that must be an object with exactly the string field `field` (upstream
 // denies unknown fields too).

@@ -35,10 +35,6 @@ std::optional<json> ParseBody(const ApiReply& reply) {
   return std::move(*parsed);
 }
 
-std::string Dump(const json& value, int indent = -1) {
-  return value.dump(indent, ' ', false, json::error_handler_t::replace);
-}
-
 // What a failed reply says: its {"error": ...}, its bare JSON string, or the start of its body.
 std::string ReplyText(const ApiReply& reply) {
   if (const auto body = ParseBody(reply)) {
@@ -68,7 +64,7 @@ int RunInfo(Context& ctx) {
   if (!reply) return Failed(ctx, reply.error().message());
   const auto body = ParseBody(*reply);
   if (reply->status != 200 || !body) return UnexpectedReply(ctx, *reply);
-  ctx.out << Dump(*body, ctx.json_output ? -1 : 2) << '\n';
+  ctx.out << DumpJson(*body, ctx.json_output ? -1 : 2) << '\n';
   return 0;
 }
 
@@ -89,14 +85,15 @@ std::string Field(const json& entry, std::string_view name) {
 
 void PrintEntry(Context& ctx, const json& entry) {
   if (ctx.json_output) {
-    ctx.out << Dump(entry) << '\n';
+    ctx.out << DumpJson(entry) << '\n';
     return;
   }
   ctx.out << Field(entry, "time") << ' ' << ShortLevel(Field(entry, "level")) << ' '
           << Field(entry, "message");
   if (const auto data = entry.find("data"); data != entry.end() && data->is_object()) {
     for (const auto& [key, value] : data->items()) {
-      ctx.out << ' ' << key << '=' << (value.is_string() ? value.get<std::string>() : Dump(value));
+      ctx.out << ' ' << key << '='
+              << (value.is_string() ? value.get<std::string>() : DumpJson(value));
     }
   }
   ctx.out << '\n';
@@ -143,7 +140,7 @@ int RunLog(Context& ctx, bool watch) {
     auto page = FetchLog(ctx, &raw);
     if (!page) return Failed(ctx, page.error().message());
     if (ctx.json_output) {
-      ctx.out << Dump(raw) << '\n';
+      ctx.out << DumpJson(raw) << '\n';
     } else {
       for (const auto& entry : page->entries) PrintEntry(ctx, entry);
     }
@@ -169,7 +166,7 @@ int RunLog(Context& ctx, bool watch) {
 
 int RunProbe(Context& ctx, const std::optional<std::string>& server) {
   std::optional<std::string> request;
-  if (server) request = Dump(json{{"custom_server", *server}});
+  if (server) request = DumpJson(json{{"custom_server", *server}});
   auto reply = ctx.client.Post("/probe", request, ctx.options.action_timeout);
   if (!reply) return Failed(ctx, reply.error().message());
   const auto body = ParseBody(*reply);
@@ -178,7 +175,7 @@ int RunProbe(Context& ctx, const std::optional<std::string>& server) {
   if (reply->status == 200 && body->is_object() && body->contains("try_again") &&
       (*body)["try_again"].is_number_integer()) {
     if (ctx.json_output) {
-      ctx.out << Dump(*body) << '\n';
+      ctx.out << DumpJson(*body) << '\n';
     } else {
       ctx.out << "Server replied asking us to try again in " << (*body)["try_again"].dump()
               << " seconds\n";
@@ -189,7 +186,7 @@ int RunProbe(Context& ctx, const std::optional<std::string>& server) {
     const auto& answer = body->get_ref<const std::string&>();
     if (answer != "updating" && answer != "no_update") return Busy(ctx, answer);
     if (ctx.json_output) {
-      ctx.out << Dump(*body) << '\n';
+      ctx.out << DumpJson(*body) << '\n';
     } else if (answer == "updating") {
       ctx.out << "Update available. The update is running in background.\n";
     } else {
@@ -210,7 +207,7 @@ int RunAbortDownload(Context& ctx) {
   const auto body = ParseBody(*reply);
   if (reply->status == 200 && body && body->is_object()) {
     if (ctx.json_output) {
-      ctx.out << Dump(*body) << '\n';
+      ctx.out << DumpJson(*body) << '\n';
     } else {
       const std::string message = Field(*body, "message");
       ctx.out << (message.empty() ? "Download aborted" : message) << '\n';
@@ -257,7 +254,7 @@ int RunInstallPackage(Context& ctx, const std::string& package) {
   if (reply->status == 406 || reply->status == 422) return Busy(ctx, state);
   if (reply->status != 200) return UnexpectedReply(ctx, *reply);
   if (ctx.json_output) {
-    ctx.out << Dump(*answer) << '\n';
+    ctx.out << DumpJson(*answer) << '\n';
   } else {
     ctx.out << "Install request accepted from '" << state << "' state\n"
             << "Run 'updatehub client log --watch' to follow the log's progress\n";

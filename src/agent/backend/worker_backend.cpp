@@ -19,6 +19,7 @@
 
 #include "agent/backend/worker_protocol.hpp"
 #include "core/fs.hpp"
+#include "core/json.hpp"
 
 namespace uh::agent {
 namespace {
@@ -194,7 +195,7 @@ class WorkerBackend final : public UpdateBackend {
   // its error). A worker that breaks the protocol is killed; the next call starts another.
   Expected<json> Call(std::string_view op, json args, const std::atomic<bool>* abort = nullptr) {
     std::lock_guard lock(mutex_);
-    const std::string request = worker::Dump({{"op", op}, {"args", std::move(args)}}) + "\n";
+    const std::string request = DumpJson({{"op", op}, {"args", std::move(args)}}) + "\n";
     const std::string what = "updatehub-worker " + std::string(op);
     if (!worker_) {
       auto started = Start();

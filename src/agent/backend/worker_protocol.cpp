@@ -32,10 +32,6 @@ std::optional<T> GetOptional(const json& in, const char* key) {
 
 }  // namespace
 
-std::string Dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 json ToJson(const ClientOptions& options) {
   json out = {{"server_url", options.server_url},
               {"connect_timeout_ms", options.connect_timeout.count()},

@@ -39,9 +39,6 @@ inline constexpr std::string_view kVerifyStreamed = "verify-streamed";
 // Largest request or result line taken (metadata is at most 1 MiB, encoded).
 inline constexpr std::size_t kMaxMessageBytes = 8 * 1024 * 1024;
 
-// One line of JSON: strings that are not UTF-8 have their bad bytes replaced, never a throw.
-[[nodiscard]] std::string Dump(const nlohmann::json& value);
-
 [[nodiscard]] nlohmann::json ToJson(const ClientOptions& options);
 [[nodiscard]] nlohmann::json ToJson(const ProbeResult& result);
 [[nodiscard]] nlohmann::json ToJson(const ReportRequest& report);

@@ -14,6 +14,7 @@
 
 #include "agent/backend/local_backend.hpp"
 #include "agent/backend/worker_protocol.hpp"
+#include "core/json.hpp"
 
 namespace uh::agent {
 namespace {
@@ -29,7 +30,7 @@ std::mutex g_out_mutex;
 
 // One line to stdout, whole (the daemon reads lines).
 void WriteLine(const json& value) {
-  const std::string line = worker::Dump(value) + "\n";
+  const std::string line = DumpJson(value) + "\n";
   std::lock_guard lock(g_out_mutex);
   for (std::size_t done = 0; done < line.size();) {
     const ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/hash.hpp"
+#include "core/json.hpp"
 
 namespace uh::agent::protocol {
 namespace {
@@ -15,11 +16,6 @@ bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
          std::equal(prefix.begin(), prefix.end(), text.begin(), [](char expected, char c) {
            return std::tolower(static_cast<unsigned char>(c)) == expected;
          });
-}
-
-// Serialises without throwing: nlohmann throws on invalid UTF-8 unless told otherwise.
-std::string Dump(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -55,7 +51,7 @@ Expected<std::string> ProbeBody(const nlohmann::json& device_fields) {
   if (!device_fields.is_object()) {
     return Fail(Errc::kInvalidArgument, "device fields must be a JSON object");
   }
-  return Dump(device_fields);
+  return DumpJson(device_fields);
 }
 
 Expected<std::string> ReportBody(const nlohmann::json& device_fields, const ReportRequest& report) {
@@ -69,7 +65,7 @@ Expected<std::string> ReportBody(const nlohmann::json& device_fields, const Repo
   if (report.previous_state) body["previous-state"] = *report.previous_state;
   if (report.error_message) body["error-message"] = *report.error_message;
   if (report.current_log) body["current-log"] = *report.current_log;
-  return Dump(body);
+  return DumpJson(body);
 }
 
 Expected<ProbeResult> InterpretProbeReply(long status,

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/json.hpp"
 #include "server/http/text.hpp"
 
 namespace uh::server::http {
@@ -43,8 +44,7 @@ std::string Request::Param(std::string_view name) const {
 
 Response Response::Json(int status, const nlohmann::json& value) {
   // Replacing invalid UTF-8 keeps a handler's stray bytes from turning into an exception.
-  return Text(status, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-              "application/json");
+  return Text(status, DumpJson(value), "application/json");
 }
 
 Response Response::Text(int status, std::string text, std::string content_type) {

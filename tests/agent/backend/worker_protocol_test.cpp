@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/json.hpp"
+
 namespace uh::agent::worker {
 namespace {
 
@@ -21,7 +23,7 @@ TEST(WorkerProtocol, ServerOptionsRoundTrip) {
   options.request_timeout = std::chrono::milliseconds(4321);
   options.user_agent = "ua";
   options.max_metadata_bytes = 99;
-  auto back = ClientOptionsFrom(json::parse(Dump(ToJson(options))));
+  auto back = ClientOptionsFrom(json::parse(DumpJson(ToJson(options))));
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->server_url, options.server_url);
   EXPECT_EQ(back->ca_file, options.ca_file);
@@ -49,7 +51,7 @@ TEST(WorkerProtocol, EveryProbeAnswerRoundTrips) {
   EXPECT_EQ(std::get<ExtraPoll>(*extra).seconds, 42);
 
   UpdateOffer offer{.metadata = R"({"product": "p"})", .signature = "c2ln", .package_uid = "ab"};
-  auto update = ProbeResultFrom(json::parse(Dump(ToJson(ProbeResult(offer)))));
+  auto update = ProbeResultFrom(json::parse(DumpJson(ToJson(ProbeResult(offer)))));
   ASSERT_TRUE(update);
   const auto& back = std::get<UpdateOffer>(*update);
   EXPECT_EQ(back.metadata, offer.metadata);
@@ -65,7 +67,7 @@ TEST(WorkerProtocol, EveryProbeAnswerRoundTrips) {
 TEST(WorkerProtocol, DownloadsContextsTargetsAndPackagesRoundTrip) {
   ObjectDownload download{"p", "u", "s", 123, "/data/dl/s"};
   download.stream = ObjectDownload::Stream{4096, "/data/dl/s.streamed", 77};
-  auto back = ObjectDownloadFrom(json::parse(Dump(ToJson(download))));
+  auto back = ObjectDownloadFrom(json::parse(DumpJson(ToJson(download))));
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->product_uid, "p");
   EXPECT_EQ(back->package_uid, "u");
@@ -155,7 +157,7 @@ TEST(WorkerProtocol, MalformedMessagesAreErrorsNotExceptions) {
 }
 
 TEST(WorkerProtocol, TextThatIsNotUtf8IsReplacedNotThrown) {
-  const std::string line = Dump(json{{"msg", std::string("bad \xff byte", 10)}});
+  const std::string line = DumpJson(json{{"msg", std::string("bad \xff byte", 10)}});
   EXPECT_NE(line.find("bad "), std::string::npos);
   EXPECT_TRUE(json::accept(line));
 }
