@@ -17,7 +17,10 @@
 #                      bench/runstat.cpp into the scratch directory when absent)
 #   UH_BENCH_SIZE_MIB  image size in MiB (default 256)
 #   UH_BENCH_STREAM    1: the agent streams the image into the slot while downloading it
-#                      (update.stream_objects), with no copy in its download directory
+#                      (update.stream_objects), with no copy in its download directory;
+#                      piped: the package holds the image gzip-compressed (gzip -1), which the
+#                      agent pipes into the raw installer while downloading it; the baseline is
+#                      then `curl | gzip -dc | dd`
 #
 # Memory figures are the kernel's: VmRSS and VmHWM (peak) from /proc/PID/status, or ru_maxrss
 # for commands run under uh_runstat. While the agent installs, VmRSS is also sampled every
@@ -37,10 +40,10 @@ fail() {
 }
 
 [[ $size_mib =~ ^[1-9][0-9]*$ ]] || fail "UH_BENCH_SIZE_MIB must be a positive integer"
-[[ $stream == 0 || $stream == 1 ]] || fail "UH_BENCH_STREAM must be 0 or 1"
+[[ $stream == 0 || $stream == 1 || $stream == piped ]] || fail "UH_BENCH_STREAM must be 0, 1 or piped"
 stream_objects=false
-[[ $stream == 1 ]] && stream_objects=true
-for tool in curl strip size stat cmp g++ objdump ldd pgrep; do
+[[ $stream != 0 ]] && stream_objects=true
+for tool in curl strip size stat cmp g++ objdump ldd pgrep gzip; do
   command -v "$tool" >/dev/null || fail "$tool not found"
 done
 agent=$build/src/tools/agent/updatehub
@@ -213,12 +216,17 @@ awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : "[anonymous]" }
 echo "Preparing a ${size_mib} MiB raw package ..." >&2
 image=$work/image.bin
 head -c "${size_mib}M" /dev/urandom >"$image"
+shipped=$image
+if [[ $stream == piped ]]; then
+  shipped=$work/image.bin.gz
+  gzip -1 -c "$image" >"$shipped"
+fi
 created=$("$pkg" create --product "$product" --version 2.0 --hardware board-a \
-  --object "$image,mode=raw,target=/dev/slot0,b.target=/dev/slot1" --key "$work/key.pem" \
+  --object "$shipped,mode=raw,target=/dev/slot0,b.target=/dev/slot1" --key "$work/key.pem" \
   -o "$work/update.uhupkg")
 uid=$(sed -n 's/^uid: *\([0-9a-f]*\).*/\1/p' <<<"$created")
 [[ -n $uid ]] || fail "no uid in updatehub-pkg's output: $created"
-object=$(sha256sum "$image" | cut -d' ' -f1)
+object=$(sha256sum "$shipped" | cut -d' ' -f1)
 curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \
   --upload-file "$work/update.uhupkg" "$base/api/v1/packages" >/dev/null || fail "upload failed"
 rm -f "$work/update.uhupkg"
@@ -281,6 +289,11 @@ if [[ $stream == 1 ]]; then
   [[ ! -e $dev/download/$object ]] || fail "a streamed object has a copy in the download directory"
   agent_verify_s=$agent_install_s
   agent_write_s="during the download"
+elif [[ $stream == piped ]]; then
+  grep -qF "installed while it downloaded" "$dev/agent.log" || fail "the image was not piped"
+  [[ ! -e $dev/download/$object ]] || fail "a piped object has a copy in the download directory"
+  agent_verify_s="during the download"
+  agent_write_s="during the download"
 else
   t_write=$(log_time "$dev/agent.log" " (raw)")
   t_written=$(log_time "$dev/agent.log" " bytes to /dev/slot1")
@@ -289,18 +302,26 @@ else
 fi
 
 # --- Baselines on the same files: curl fetching the object, dd writing the image -------------
-"$runstat" --output "$work/curl.stat" -- curl -sf -o "$work/curl-object" \
-  "$base/products/$product/packages/$uid/objects/$object" || fail "curl download failed"
+object_url=$base/products/$product/packages/$uid/objects/$object
+"$runstat" --output "$work/curl.stat" -- curl -sf -o "$work/curl-object" "$object_url" ||
+  fail "curl download failed"
 rm -f "$work/curl-object"
 : >"$work/dd-target"
 "$runstat" --output "$work/dd.stat" -- dd if="$image" of="$work/dd-target" bs=128k conv=fsync \
   status=none || fail "dd failed"
+if [[ $stream == piped ]]; then
+  : >"$work/dd-target"
+  "$runstat" --output "$work/pipe.stat" -- bash -c 'set -o pipefail; curl -sf "$1" | gzip -dc |
+    dd of="$2" bs=128k conv=fsync status=none' _ "$object_url" "$work/dd-target" ||
+    fail "curl | gzip -dc | dd failed"
+  cmp -s "$image" "$work/dd-target" || fail "the piped baseline did not write the image"
+fi
 "$runstat" --output "$work/sha.stat" -- sha256sum "$image" >/dev/null || fail "sha256sum failed"
 
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v / 1024 < t) ? "met" : "MISSED" }'; }
 
 echo
-echo "Agent $agent; image ${size_mib} MiB of random data; streamed into the slot: $stream_objects; $(nproc) CPUs; $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "Agent $agent; image ${size_mib} MiB of random data$([[ $stream == piped ]] && echo ", shipped gzip -1 ($(stat -c %s "$shipped") bytes)"); streamed into the slot: $stream ($stream_objects); $(nproc) CPUs; $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "| binary | bytes | MiB |"
 echo "|---|---:|---:|"
@@ -340,3 +361,8 @@ echo "| of which: verifying the object again (sha256) | $agent_verify_s |"
 echo "| of which: writing the target and fsync | $agent_write_s |"
 echo "| baseline \`dd if=IMAGE of=TARGET bs=128k conv=fsync\` | $(stat_field "$work/dd.stat" wall_s) |"
 echo "| baseline \`sha256sum IMAGE\` | $(stat_field "$work/sha.stat" wall_s) |"
+if [[ $stream == piped ]]; then
+  echo "| baseline \`curl OBJECT | gzip -dc | dd of=TARGET bs=128k conv=fsync\` | $(stat_field "$work/pipe.stat" wall_s) |"
+  echo
+  echo "Piped baseline's max RSS (largest process of the pipeline): $(mib "$(stat_field "$work/pipe.stat" max_rss_kib)") MiB"
+fi

@@ -4,6 +4,7 @@
 #include <optional>
 #include <system_error>
 
+#include "agent/backend/piped_install.hpp"
 #include "core/fs.hpp"
 #include "core/hash.hpp"
 #include "package/package_reader.hpp"
@@ -118,6 +119,14 @@ class LocalBackend final : public UpdateBackend {
 
   Expected<void> Install(const package::Object& object, const InstallContext& ctx) override {
     return uh::agent::Install(object, ctx);
+  }
+
+  Expected<void> StreamInstall(const ClientOptions& server, const ObjectDownload& download,
+                               const package::Object& object, const InstallContext& ctx,
+                               const std::atomic<bool>& abort) override {
+    auto client = ClientFor(server);
+    if (!client) return std::unexpected(std::move(client).error());
+    return PipedInstall(**client, download, object, ctx, abort);
   }
 
   Expected<void> VerifyStreamed(const package::Object& object, const StreamTarget& target,

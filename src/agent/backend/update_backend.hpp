@@ -5,9 +5,9 @@
 // flash tools). The daemon decides what to do and when; a backend does it.
 //
 // Two backends: LocalBackend (local_backend.hpp) does the work in the calling process;
-// WorkerBackend (worker_backend.hpp) runs each call in a short-lived `updatehub-worker` process,
-// so that the daemon, which waits idle most of its life, never loads those libraries and stays
-// small (docs/benchmarks.md, agent footprint). Both give the same answers and errors.
+// WorkerBackend (worker_backend.hpp) runs them in an `updatehub-worker` process that lives for
+// one update, so that the daemon, which waits idle most of its life, never loads those libraries
+// and stays small (docs/benchmarks.md, agent footprint). Both give the same answers and errors.
 //
 // Every call blocks until done; calls are taken one at a time. `abort`, where taken, may be set
 // from another thread: the call then stops as soon as it can with Errc::kCancelled.
@@ -78,6 +78,13 @@ class UpdateBackend {
                                                         const InstallContext& ctx) = 0;
   [[nodiscard]] virtual Expected<void> Install(const package::Object& object,
                                                const InstallContext& ctx) = 0;
+  // A piped install (piped_install.hpp): `object` downloaded straight into its installer.
+  // ctx.object_fd is the backend's own.
+  [[nodiscard]] virtual Expected<void> StreamInstall(const ClientOptions& server,
+                                                     const ObjectDownload& download,
+                                                     const package::Object& object,
+                                                     const InstallContext& ctx,
+                                                     const std::atomic<bool>& abort) = 0;
   [[nodiscard]] virtual Expected<void> VerifyStreamed(const package::Object& object,
                                                       const StreamTarget& target,
                                                       const InstallContext& ctx) = 0;

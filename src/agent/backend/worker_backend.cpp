@@ -181,6 +181,15 @@ class WorkerBackend final : public UpdateBackend {
     return Void(Call(worker::kVerifyStreamed, std::move(args)));
   }
 
+  Expected<void> StreamInstall(const ClientOptions& server, const ObjectDownload& download,
+                               const package::Object& object, const InstallContext& ctx,
+                               const std::atomic<bool>& abort) override {
+    auto args = ObjectArgs(object, ctx);
+    args["server"] = worker::ToJson(server);
+    args["download"] = worker::ToJson(download);
+    return Void(Call(worker::kStreamInstall, std::move(args), &abort));
+  }
+
  private:
   static json ObjectArgs(const package::Object& object, const InstallContext& ctx) {
     return {{"object", package::ToJson(object)}, {"context", worker::ToJson(ctx)}};

@@ -35,6 +35,7 @@ inline constexpr std::string_view kCheckRequirements = "check-requirements";
 inline constexpr std::string_view kAlreadyInstalled = "already-installed";
 inline constexpr std::string_view kInstall = "install";
 inline constexpr std::string_view kVerifyStreamed = "verify-streamed";
+inline constexpr std::string_view kStreamInstall = "stream-install";
 
 // Largest request or result line taken (metadata is at most 1 MiB, encoded).
 inline constexpr std::size_t kMaxMessageBytes = 8 * 1024 * 1024;

@@ -159,6 +159,13 @@ Expected<json> ServeObject(UpdateBackend& backend, std::string_view op, const js
   if (op == worker::kCheckRequirements) return Encode(backend.CheckRequirements(*object, *ctx));
   if (op == worker::kAlreadyInstalled) return Encode(backend.AlreadyInstalled(*object, *ctx));
   if (op == worker::kInstall) return Encode(backend.Install(*object, *ctx));
+  if (op == worker::kStreamInstall) {
+    auto server = worker::ClientOptionsFrom(Field(args, "server"));
+    if (!server) return std::unexpected(std::move(server).error());
+    auto download = worker::ObjectDownloadFrom(Field(args, "download"));
+    if (!download) return std::unexpected(std::move(download).error());
+    return Encode(backend.StreamInstall(*server, *download, *object, *ctx, g_abort));
+  }
   auto target = worker::StreamTargetFrom(Field(args, "target"));
   if (!target) return std::unexpected(std::move(target).error());
   return Encode(backend.VerifyStreamed(*object, *target, *ctx));
@@ -170,7 +177,8 @@ Expected<json> Serve(UpdateBackend& backend, std::string_view op, const json& ar
     return ServeServer(backend, op, args);
   }
   if (op == worker::kVerifyObjectFile || op == worker::kCheckRequirements ||
-      op == worker::kAlreadyInstalled || op == worker::kInstall || op == worker::kVerifyStreamed) {
+      op == worker::kAlreadyInstalled || op == worker::kInstall || op == worker::kVerifyStreamed ||
+      op == worker::kStreamInstall) {
     return ServeObject(backend, op, args);
   }
   if (op == worker::kVerifySignature) {

@@ -22,6 +22,11 @@ class CurlClient final : public Client {
     return detail::RunDownloadObject(*session_, download, control);
   }
 
+  Expected<void> StreamObject(const ObjectDownload& download, const ObjectConsumer& consume,
+                              const DownloadControl& control) override {
+    return detail::RunStreamObject(*session_, download, consume, control);
+  }
+
   Expected<void> DownloadUrl(const std::string& url, const std::filesystem::path& dest,
                              const DownloadControl& control, std::uint64_t max_size) override {
     return detail::RunDownloadUrl(*session_, url, dest, control, max_size);

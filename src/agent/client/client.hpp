@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 
@@ -114,6 +115,18 @@ class Client {
   // the next call resumes).
   [[nodiscard]] virtual Expected<void> DownloadObject(const ObjectDownload& download,
                                                       const DownloadControl& control) = 0;
+
+  // GET the object from its first byte and hand its bytes, in order, to `consume` (a pipe to an
+  // installer), with DownloadObject's size and hash checks: success means `consume` was given
+  // exactly the object. `download.dest` and `download.stream` are not used. A transfer cut off
+  // by the network is resumed within the call (Range from the bytes already handed over) up to
+  // kStreamResumes times; nothing outlives the call, so the next call starts from byte 0. An
+  // error from `consume` stops the transfer and is returned as it is.
+  using ObjectConsumer = std::function<Expected<void>(std::span<const std::byte>)>;
+  static constexpr int kStreamResumes = 3;
+  [[nodiscard]] virtual Expected<void> StreamObject(const ObjectDownload& download,
+                                                    const ObjectConsumer& consume,
+                                                    const DownloadControl& control) = 0;
 
   // GET `url` (http or https) into `dest` from the start, at most `max_size` bytes (kTooLarge).
   // Nothing is resumed: on any failure `dest` is removed.

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -22,6 +24,9 @@
 
 namespace uh::agent::detail {
 namespace {
+
+// Before a streamed object's transfer is resumed within the call.
+constexpr std::chrono::milliseconds kStreamResumeDelay{500};
 
 bool Aborted(const DownloadControl& control) {
   return control.abort != nullptr && control.abort->load();
@@ -63,10 +68,76 @@ Expected<File> OpenDestination(const ObjectDownload& d) {
   return File(fd);
 }
 
+// The consumer end of a streamed object. written() is the position in the object of the next
+// byte the server sends; after a resume answered with the whole object (200), the bytes already
+// handed over are dropped until that position is back where it was. Bytes are hashed and handed
+// over in blocks of kIoBufferSize.
+class ConsumerWriter {
+ public:
+  ConsumerWriter(const Client::ObjectConsumer& consume, std::uint64_t total,
+                 const DownloadControl& control)
+      : consume_(consume), total_(total), control_(control) {
+    buffer_.reserve(kIoBufferSize);
+  }
+
+  [[nodiscard]] std::uint64_t written() const { return position_; }
+  [[nodiscard]] bool consumer_failed() const { return consumer_error_.has_value(); }
+
+  Expected<void> Write(std::string_view data) {
+    const auto known = handed_ + buffer_.size();
+    if (position_ < known) {
+      const auto drop =
+          static_cast<std::size_t>(std::min<std::uint64_t>(known - position_, data.size()));
+      position_ += drop;
+      data.remove_prefix(drop);
+    }
+    if (data.empty()) return {};
+    hasher_.Update(data);
+    position_ += data.size();
+    if (buffer_.size() + data.size() > kIoBufferSize) UH_TRY(Flush());
+    buffer_.append(data);
+    if (control_.progress && position_ - reported_ >= 64 * 1024) {
+      reported_ = position_;
+      control_.progress(position_, total_);
+    }
+    return {};
+  }
+
+  Expected<void> Flush() {
+    if (consumer_error_) return std::unexpected(*consumer_error_);
+    if (buffer_.empty()) return {};
+    auto done = consume_(std::as_bytes(std::span(buffer_.data(), buffer_.size())));
+    handed_ += buffer_.size();
+    buffer_.clear();
+    if (!done) consumer_error_ = done.error();
+    return done;
+  }
+
+  // The server sent the whole object again: what it sends first was handed over already.
+  Expected<void> Restart() {
+    position_ = 0;
+    return {};
+  }
+
+  [[nodiscard]] std::string HexDigest() { return hasher_.HexDigest(); }
+
+ private:
+  const Client::ObjectConsumer& consume_;
+  std::uint64_t total_;
+  const DownloadControl& control_;
+  Sha256 hasher_;
+  std::string buffer_;
+  std::uint64_t handed_ = 0;    // bytes given to the consumer
+  std::uint64_t position_ = 0;  // see written()
+  std::uint64_t reported_ = 0;
+  std::optional<Error> consumer_error_;
+};
+
 // Checks the reply against the resume point and the object's size, then writes its body.
+template <typename Writer>
 class ObjectSink final : public ResponseSink {
  public:
-  ObjectSink(FileWriter& writer, std::uint64_t size) : writer_(writer), size_(size) {}
+  ObjectSink(Writer& writer, std::uint64_t size) : writer_(writer), size_(size) {}
 
   // Called after every `step` bytes of body.
   void set_checkpoint(std::uint64_t step, std::function<Expected<void>()> checkpoint) {
@@ -139,13 +210,24 @@ class ObjectSink final : public ResponseSink {
     return {};
   }
 
-  FileWriter& writer_;
+  Writer& writer_;
   std::uint64_t size_;
   UnwantedReply unwanted_;
   std::function<Expected<void>()> checkpoint_;
   std::uint64_t step_ = 0;
   std::uint64_t checkpointed_ = 0;
 };
+
+// The GET of an object from byte `start`: no whole-request limit (objects can be large).
+HttpRequest ObjectRequest(const std::string& url, std::uint64_t start,
+                          const DownloadControl& control) {
+  HttpRequest request;
+  request.url = url;
+  if (start > 0) request.range_start = start;
+  request.whole_request_timeout = false;
+  request.abort = control.abort;
+  return request;
+}
 
 // Hashes the first `length` bytes of the file, leaving its offset after them.
 Expected<Sha256> HashPrefix(File& file, std::uint64_t length) {
@@ -220,7 +302,7 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
   FileWriter writer(*file, std::move(*hasher), start, d.size, control);
   if (d.stream) writer.set_base(base);
   writer.ReportProgress(true);
-  ObjectSink sink(writer, d.size);
+  ObjectSink<FileWriter> sink(writer, d.size);
   // What is synced is recorded: a resume after a power cut trusts the record, not the target.
   const auto keep = [&]() -> Expected<void> {
     UH_TRY(writer.Flush());
@@ -229,12 +311,7 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
     return {};
   };
   if (d.stream) sink.set_checkpoint(d.stream->checkpoint_bytes, keep);
-  HttpRequest request;
-  request.url = url;
-  if (start > 0) request.range_start = start;
-  request.whole_request_timeout = false;
-  request.abort = control.abort;
-  auto head = session.Perform(request, sink);
+  auto head = session.Perform(ObjectRequest(url, start, control), sink);
 
   // Whatever arrived stays (synced, as a crash must not leave a longer file of zeroes behind, and
   // recorded for a streamed object), so that the next call resumes after it.
@@ -254,7 +331,65 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
   return {};
 }
 
+// Waits `delay` unless the download is aborted first; false when it is.
+bool PauseUnlessAborted(const DownloadControl& control, std::chrono::milliseconds delay) {
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (std::chrono::steady_clock::now() < until) {
+    if (Aborted(control)) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return !Aborted(control);
+}
+
+Expected<void> Stream(CurlSession& session, const std::string& url, const ObjectDownload& d,
+                      const Client::ObjectConsumer& consume, const DownloadControl& control) {
+  ConsumerWriter writer(consume, d.size, control);
+  int fruitless = 0;  // resumes in a row that brought nothing
+  for (;;) {
+    const auto before = writer.written();
+    ObjectSink<ConsumerWriter> sink(writer, d.size);
+    auto head = session.Perform(ObjectRequest(url, before, control), sink);
+    auto flushed = writer.Flush();
+    if (auto refused = sink.unwanted()) return std::unexpected(std::move(*refused));
+    if (writer.consumer_failed()) return flushed;
+    if (head && !flushed) return flushed;
+    if (head) break;
+    const auto code = head.error().code();
+    if (writer.written() > before) fruitless = 0;
+    if ((code != Errc::kIo && code != Errc::kTimeout) || writer.written() == 0 ||
+        fruitless >= Client::kStreamResumes) {
+      return std::unexpected(std::move(head).error());
+    }
+    ++fruitless;
+    spdlog::warn("{} after {} of {} bytes; resuming", head.error().message(), writer.written(),
+                 d.size);
+    if (!PauseUnlessAborted(control, kStreamResumeDelay)) return Fail(Errc::kCancelled, "aborted");
+  }
+  if (writer.written() != d.size) {
+    return Fail(Errc::kIo, "the transfer ended after " + std::to_string(writer.written()) + " of " +
+                               std::to_string(d.size) + " bytes");
+  }
+  if (const std::string digest = writer.HexDigest(); digest != d.sha256) {
+    return Fail(Errc::kIntegrity, "the downloaded object hashes to " + digest);
+  }
+  if (control.progress) control.progress(d.size, d.size);
+  return {};
+}
+
 }  // namespace
+
+Expected<void> RunStreamObject(CurlSession& session, const ObjectDownload& download,
+                               const Client::ObjectConsumer& consume,
+                               const DownloadControl& control) {
+  const std::string context = "streaming object " + download.sha256.substr(0, 64);
+  auto path = protocol::ObjectPath(download.product_uid, download.package_uid, download.sha256);
+  if (!path) return std::unexpected(std::move(path).error().WithContext(context));
+  if (Aborted(control)) return Fail(Errc::kCancelled, context + ": aborted");
+  auto done = Stream(session, protocol::JoinUrl(session.options().server_url, *path), download,
+                     consume, control);
+  if (!done) return std::unexpected(std::move(done).error().WithContext(context));
+  return {};
+}
 
 Expected<void> RunDownloadObject(CurlSession& session, const ObjectDownload& download,
                                  const DownloadControl& control) {

@@ -20,6 +20,9 @@ namespace uh::agent::detail {
                                        const ReportRequest& report);
 [[nodiscard]] Expected<void> RunDownloadObject(CurlSession& session, const ObjectDownload& download,
                                                const DownloadControl& control);
+[[nodiscard]] Expected<void> RunStreamObject(CurlSession& session, const ObjectDownload& download,
+                                             const Client::ObjectConsumer& consume,
+                                             const DownloadControl& control);
 [[nodiscard]] Expected<void> RunDownloadUrl(CurlSession& session, const std::string& url,
                                             const std::filesystem::path& dest,
                                             const DownloadControl& control, std::uint64_t max_size);

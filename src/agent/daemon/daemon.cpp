@@ -268,9 +268,22 @@ InstallContext Daemon::ContextFor(const package::Object& object, int active_set)
   return ctx;
 }
 
-std::optional<StreamTarget> Daemon::StreamTargetFor(const package::Object& object,
-                                                    int active_set) const {
+std::optional<Daemon::Streaming> Daemon::StreamingOf(const package::Object& object,
+                                                     int active_set) const {
   if (!config_.update.stream_objects || !update_ || !update_->remote) return std::nullopt;
+  for (const auto& each : ObjectsForSlot()) {
+    if (each.sha256sum == object.sha256sum) return StreamingAlone(object, active_set);
+    // An object before it, written to the same target during the install: this one waits too.
+    if (each.target == object.target && each.target_type == object.target_type &&
+        !StreamingAlone(each, active_set)) {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Daemon::Streaming> Daemon::StreamingAlone(const package::Object& object,
+                                                        int active_set) const {
   const auto& objects = ObjectsForSlot();
   if (std::ranges::count(objects, object.sha256sum, &package::Object::sha256sum) != 1) {
     return std::nullopt;
@@ -278,7 +291,13 @@ std::optional<StreamTarget> Daemon::StreamTargetFor(const package::Object& objec
   auto target = StreamTargetOf(object, ContextFor(object, active_set));
   // A target that cannot be resolved is CheckRequirements' to report.
   if (!target) return std::nullopt;
-  return *target;
+  if (*target) return Streaming{std::move(*target)};
+  if (PipedInstallOf(object)) return Streaming{std::nullopt};
+  return std::nullopt;
+}
+
+bool Daemon::InstalledWhileDownloading(const package::Object& object) const {
+  return update_ && std::ranges::count(update_->piped, object.sha256sum) > 0;
 }
 
 std::filesystem::path Daemon::StreamProgressPath(const std::string& sha256) const {

@@ -130,10 +130,20 @@ class Daemon final : public AgentControl {
   bool AcceptsRequest() const;
   // An object's install context, with `active_set` the slot running now.
   InstallContext ContextFor(const package::Object& object, int active_set) const;
-  // Where `object` is streamed to during the download (update.stream_objects, a server's update,
-  // an object that qualifies and whose content no other object of the set shares); nullopt when
-  // it goes through the download directory.
-  std::optional<StreamTarget> StreamTargetFor(const package::Object& object, int active_set) const;
+  // How `object` is written while it downloads (update.stream_objects, a server's update):
+  // straight into `target` (uncompressed raw written whole, resumed after a cut), or piped into
+  // its installer (target nullopt; installer.hpp, PipedInstallOf). Only objects whose content
+  // no other object of the set shares, and none after an object with the same target that is
+  // not streamed (installed later, it would come first), so that writes to one target keep the
+  // package's order. nullopt: the object goes through the download directory.
+  struct Streaming {
+    std::optional<StreamTarget> target;
+  };
+  std::optional<Streaming> StreamingOf(const package::Object& object, int active_set) const;
+  // The same for the object on its own, ignoring the objects before it.
+  std::optional<Streaming> StreamingAlone(const package::Object& object, int active_set) const;
+  // Whether the update in progress installed `object` while downloading it.
+  bool InstalledWhileDownloading(const package::Object& object) const;
   // The progress record of a streamed object.
   std::filesystem::path StreamProgressPath(const std::string& sha256) const;
   // The kernel's boot id (under target_root); "" when unknown.

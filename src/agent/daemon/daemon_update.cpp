@@ -143,7 +143,8 @@ Event Daemon::Validation() {
                         offer_->remote,
                         1 - *active,
                         *active,
-                        ""};
+                        "",
+                        {}};
   std::uint64_t needed = 0;
   for (const auto& object : ObjectsForSlot()) {
     if (!ModeAllowed(config_.update.supported_install_modes, object.mode)) {
@@ -158,7 +159,7 @@ Event Daemon::Validation() {
     }
   }
   for (const auto* object : Distinct(ObjectsForSlot())) {
-    if (StreamTargetFor(*object, *active)) continue;  // written into its target, not here
+    if (StreamingOf(*object, *active)) continue;  // written into its target, not here
     std::error_code ec;
     const auto have = std::filesystem::file_size(ObjectPath(object->sha256sum), ec);
     needed += ec ? object->size : object->size - std::min(object->size, have);
@@ -185,6 +186,9 @@ Event Daemon::Download() {
     return Failed("downloading", saved.error());
   }
   Report("downloading");
+  // A resumed update may find it gone (a download directory on tmpfs, after a power cut).
+  std::error_code ec;
+  std::filesystem::create_directories(config_.update.download_dir, ec);
   abort_download_ = false;
   downloading_ = true;
   for (const auto* object : Distinct(ObjectsForSlot())) {
@@ -196,20 +200,32 @@ Event Daemon::Download() {
       }
       continue;
     }
+    if (InstalledWhileDownloading(*object)) {
+      spdlog::info("{}: installed while downloading already", object->filename);
+      continue;
+    }
     ObjectDownload download{offer_->parsed.product, update_->package_uid, object->sha256sum,
                             object->size, path};
-    if (auto target = StreamTargetFor(*object, update_->previous_slot)) {
-      spdlog::info("{}: streaming into {} at offset {}", object->filename, target->device,
-                   target->offset);
-      download.dest = target->path;
+    const auto streaming = StreamingOf(*object, update_->previous_slot);
+    const bool piped = streaming && !streaming->target;
+    if (streaming && streaming->target) {
+      const auto& target = *streaming->target;
+      spdlog::info("{}: streaming into {} at offset {}", object->filename, target.device,
+                   target.offset);
+      download.dest = target.path;
       download.stream =
-          ObjectDownload::Stream{target->offset, StreamProgressPath(object->sha256sum)};
+          ObjectDownload::Stream{target.offset, StreamProgressPath(object->sha256sum)};
+    } else if (piped) {
+      spdlog::info("{}: installing ({}) while it downloads", object->filename,
+                   package::ModeName(object->mode));
     }
     const ClientOptions server = UpdateServerOptions();
+    const auto ctx = ContextFor(*object, update_->previous_slot);
     Expected<void> fetched;
     auto delay = options_.download_retry_base;
     for (int attempt = 0;; ++attempt) {
-      fetched = backend_->DownloadObject(server, download, abort_download_);
+      fetched = piped ? backend_->StreamInstall(server, download, *object, ctx, abort_download_)
+                      : backend_->DownloadObject(server, download, abort_download_);
       // Only the network's failures are worth another try; what arrived stays for the resume.
       if (fetched || attempt >= options_.download_retries ||
           (fetched.error().code() != Errc::kIo && fetched.error().code() != Errc::kTimeout)) {
@@ -224,10 +240,18 @@ Event Daemon::Download() {
       }
       delay = std::min(delay * 2, options_.download_retry_cap);
     }
+    if (fetched && piped) {
+      update_->piped.push_back(object->sha256sum);
+      if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
+        downloading_ = false;
+        return Failed("downloading", saved.error());
+      }
+    }
     if (!fetched) {
       downloading_ = false;
       if (fetched.error().code() == Errc::kCancelled) {
-        spdlog::info("download aborted; what arrived is kept for a later resume");
+        spdlog::info("download aborted; what arrived in the download directory is kept for a "
+                     "later resume");
         {
           std::lock_guard lock(mutex_);
           if (stopping_) return Event::kCancelled;  // resumes on the next start
@@ -254,7 +278,13 @@ Event Daemon::Install() {
   Report("installing");
   for (const auto& object : ObjectsForSlot()) {
     const auto ctx = ContextFor(object, update_->previous_slot);
-    if (auto target = StreamTargetFor(object, update_->previous_slot)) {
+    if (InstalledWhileDownloading(object)) {
+      spdlog::info("{}: installed while it downloaded", object.filename);
+      continue;
+    }
+    const auto streaming = StreamingOf(object, update_->previous_slot);
+    if (streaming && streaming->target) {
+      const auto& target = streaming->target;
       // Written while downloading: what the slot holds is hashed again before it is activated.
       if (auto ok = backend_->VerifyStreamed(object, *target, ctx); !ok) {
         std::error_code ec;

@@ -11,6 +11,11 @@ namespace {
 
 constexpr std::size_t kMaxStateBytes = 4 * 1024 * 1024;
 
+// 64 lowercase hex digits (core/hash.hpp has this check, but the daemon links no OpenSSL).
+bool IsObjectId(std::string_view text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 std::optional<UpdatePhase> ParsePhase(std::string_view name) {
   for (auto phase :
        {UpdatePhase::kDownloading, UpdatePhase::kInstalling, UpdatePhase::kRebooting}) {
@@ -58,6 +63,16 @@ Expected<UpdateState> Parse(std::string_view text, const PackageUidOf& uid_of) {
   if (json->contains("boot_id")) {
     if (!(*json)["boot_id"].is_string()) return Fail(Errc::kMalformed, "'boot_id' is not a string");
     state.boot_id = (*json)["boot_id"].get<std::string>();
+  }
+  if (json->contains("piped")) {
+    const auto& piped = (*json)["piped"];
+    if (!piped.is_array()) return Fail(Errc::kMalformed, "'piped' is not a list");
+    for (const auto& sha : piped) {
+      if (!sha.is_string() || !IsObjectId(sha.get<std::string>())) {
+        return Fail(Errc::kMalformed, "'piped' holds something other than a sha256");
+      }
+      state.piped.push_back(sha.get<std::string>());
+    }
   }
   auto target = slot_of("target_slot");
   if (!target) return std::unexpected(target.error());
@@ -115,7 +130,8 @@ Expected<void> SaveUpdateState(const std::filesystem::path& path, const UpdateSt
                                {"remote", state.remote},
                                {"target_slot", state.target_slot},
                                {"previous_slot", state.previous_slot},
-                               {"boot_id", state.boot_id}};
+                               {"boot_id", state.boot_id},
+                               {"piped", state.piped}};
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   std::string text;

@@ -3,7 +3,9 @@
 // The update in progress, persisted (storage.state_file) before every side effect, so that an
 // agent killed at any instant (power cut) resumes or restarts the update on its next start:
 //
-//   phase downloading: resume the downloads (each object continues at the bytes on disk)
+//   phase downloading: resume the downloads (each object continues at the bytes on disk;
+//                      objects in `piped` are already in the slot, the others piped into their
+//                      installer start over)
 //   phase installing:  verify the downloaded objects again, then install from the start (an
 //                      installer only writes the inactive slot, so doing it twice is harmless)
 //   phase rebooting:   runtime settings' upgrade_to_installation says which slot to expect
@@ -16,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -36,6 +39,9 @@ struct UpdateState {
   // The kernel's boot id when the reboot was asked for: the same id at the next start means
   // the agent was restarted without a reboot, and the new slot has not run yet.
   std::string boot_id;
+  // The objects (sha256) installed while they downloaded (piped installs), whole and hashed
+  // right, with their target synced: neither downloaded nor installed again.
+  std::vector<std::string> piped;
 };
 
 struct LoadedUpdateState {

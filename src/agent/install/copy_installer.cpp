@@ -91,7 +91,7 @@ Expected<void> ReplaceFile(const File& dir, const std::string& name,
   File file(fd);
   TempEntry entry(dir.fd(), temp);
 
-  auto input = ObjectStream::Open(ctx.object_file, object.IsCompressed());
+  auto input = ObjectStream::Open(ctx, object.IsCompressed());
   if (!input) return std::unexpected(std::move(input.error()));
   UH_TRY_CTX(CopyContent(*input, fd, ctx), "writing " + name);
 

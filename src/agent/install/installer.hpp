@@ -20,6 +20,10 @@ namespace uh::agent {
 struct InstallContext {
   // The object's bytes exactly as in the package (possibly compressed).
   std::filesystem::path object_file;
+  // When >= 0, the object's bytes come from this descriptor instead of object_file: a pipe fed
+  // while the object downloads, read once from its start (see PipedInstallOf). Only the modes
+  // PipedInstallOf names read it. Not carried to a worker.
+  int object_fd = -1;
   // Prefix of every target path, device path, mount point and system file (/proc/mtd,
   // /proc/self/mountinfo, /sys/class/mtd, /etc/fw_env.config): "/" on a real device, a
   // directory on a simulated one, so that /dev/mmcblk0p2 is <target_root>/dev/mmcblk0p2.
@@ -76,6 +80,13 @@ struct StreamTarget {
 };
 [[nodiscard]] Expected<std::optional<StreamTarget>> StreamTargetOf(const package::Object& object,
                                                                    const InstallContext& ctx);
+
+// Piped installs: objects an installer can take from a pipe while they download, so that they
+// never need room in the download directory: raw mode (any compression, skip, count, truncate)
+// and tarball and copy modes, without install-if-different (which needs the whole object
+// before deciding). The installer reads ctx.object_fd once; what it writes is only trusted
+// after the whole object hashed right.
+[[nodiscard]] bool PipedInstallOf(const package::Object& object);
 
 // Hashes the object's bytes where they were streamed to and compares them with its sha256sum, so
 // that what a slot holds is checked again before the slot is activated.

@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,13 +24,32 @@ std::string ArchiveMessage(archive* a) {
 
 void ObjectStream::ArchiveDeleter::operator()(archive* a) const { archive_read_free(a); }
 
+Expected<File> OpenObjectFile(const InstallContext& ctx) {
+  if (ctx.object_fd < 0) return File::OpenRead(ctx.object_file);
+  const int fd = ::fcntl(ctx.object_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return FailErrno("the object's stream");
+  return File(fd);
+}
+
 Expected<ObjectStream> ObjectStream::Open(const std::filesystem::path& path, bool decompress) {
-  ObjectStream stream;
-  stream.path_ = path;
   auto file = File::OpenRead(path);
   if (!file) return std::unexpected(std::move(file.error()));
-  stream.file_ = std::move(*file);
+  return Open(std::move(*file), path, decompress);
+}
+
+Expected<ObjectStream> ObjectStream::Open(const InstallContext& ctx, bool decompress) {
+  auto file = OpenObjectFile(ctx);
+  if (!file) return std::unexpected(std::move(file.error()));
+  return Open(std::move(*file), ctx.object_fd >= 0 ? "the object's stream" : ctx.object_file,
+              decompress);
+}
+
+Expected<ObjectStream> ObjectStream::Open(File file, std::filesystem::path name, bool decompress) {
+  ObjectStream stream;
+  stream.path_ = std::move(name);
+  stream.file_ = std::move(file);
   if (!decompress) return stream;
+  const auto& path = stream.path_;
 
   stream.archive_.reset(archive_read_new());
   archive* a = stream.archive_.get();

@@ -101,7 +101,7 @@ Expected<void> InstallRaw(const package::Object& object, const InstallContext& c
   if (!layout) return std::unexpected(std::move(layout.error()));
   auto target = ResolveTarget(object, ctx);
   if (!target) return std::unexpected(std::move(target.error()));
-  auto input = ObjectStream::Open(ctx.object_file, object.IsCompressed());
+  auto input = ObjectStream::Open(ctx, object.IsCompressed());
   if (!input) return std::unexpected(std::move(input.error()));
 
   const int flags = O_WRONLY | O_CLOEXEC | (object.Truncate() ? O_TRUNC : 0);

@@ -9,12 +9,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 
 #include "agent/install/confined.hpp"
 #include "agent/install/installers.hpp"
 #include "agent/install/mounted_target.hpp"
+#include "agent/install/object_stream.hpp"
 #include "agent/install/target.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -104,9 +106,8 @@ Expected<void> CopyData(archive* reader, archive* writer) {
   }
 }
 
-Expected<void> Extract(const std::filesystem::path& archive_file, const std::filesystem::path& dest,
-                       const InstallContext& ctx) {
-  auto file = File::OpenRead(archive_file);
+Expected<void> Extract(const std::filesystem::path& dest, const InstallContext& ctx) {
+  auto file = OpenObjectFile(ctx);
   if (!file) return std::unexpected(std::move(file.error()));
   std::unique_ptr<archive, ReadFree> reader(archive_read_new());
   std::unique_ptr<archive, WriteFree> writer(archive_write_disk_new());
@@ -208,8 +209,11 @@ Expected<void> InstallTarball(const package::Object& object, const InstallContex
     // libarchive takes paths: the real path of the directory opened inside the target.
     auto dest = DescriptorPath(*dir);
     if (!dest) return std::unexpected(std::move(dest.error()));
-    UH_TRY_CTX(Extract(ctx.object_file, *dest, ctx),
+    UH_TRY_CTX(Extract(*dest, ctx),
                "extracting into " + *object.target_path + " of " + target->device);
+    // Durable before it counts as installed (an install piped during the download is not done
+    // again after a power cut).
+    if (::syncfs(dir->fd()) != 0) return FailErrno("syncing " + target->device);
   }
   UH_TRY(mounted->Close());
   spdlog::info("{}: extracted into {} of {}", ObjectLabel(object), *object.target_path,

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "client_fixture.hpp"
+#include "core/fs.hpp"
 #include "core/hash.hpp"
 #include "raw_http_server.hpp"
 
@@ -471,6 +472,120 @@ TEST_F(ClientDownloadObjectTest, MissingObjectAndUnsafeIdsAreErrors) {
   unsafe = Object();
   unsafe.package_uid = std::string(63, 'b') + "/";
   EXPECT_EQ(client->DownloadObject(unsafe, {}).error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(server_.seen().size(), 1u);
+}
+
+// --- Streaming into a consumer (a pipe to an installer) ----------------------------------------
+
+class ClientConsumeObjectTest : public ClientDownloadObjectTest {
+ protected:
+  // Collects what it is given.
+  Client::ObjectConsumer Collect() {
+    return [this](std::span<const std::byte> bytes) -> Expected<void> {
+      handed_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      ++calls_;
+      return {};
+    };
+  }
+  [[nodiscard]] std::string Range(std::size_t from) const {
+    return "Content-Range: bytes " + std::to_string(from) + "-" +
+           std::to_string(object_.size() - 1) + "/" + std::to_string(object_.size());
+  }
+
+  std::string handed_;
+  int calls_ = 0;
+};
+
+TEST_F(ClientConsumeObjectTest, HandsTheWholeObjectOverInBlocks) {
+  ServeObject();
+  auto result = MakeTestClient(server_.Url())->StreamObject(Object(), Collect(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(handed_ == object_);
+  EXPECT_LE(calls_, static_cast<int>(object_.size() / (64 * 1024)));  // gathered, not per packet
+  EXPECT_FALSE(std::filesystem::exists(dest_));
+  EXPECT_FALSE(server_.seen().at(0).HasHeader("range"));
+}
+
+// A transfer cut off by the network goes on from the bytes already handed over, in the call.
+TEST_F(ClientConsumeObjectTest, ResumesACutTransferWithinTheCall) {
+  constexpr std::size_t kSent = 300000;
+  RawHttpServer flaky([&](RawHttpServer::Connection& c, const RawRequest&, int index) {
+    if (index == 0) {
+      (void)c.Send(RawHead(200, {"Content-Length: " + std::to_string(object_.size())}) +
+                   object_.substr(0, kSent));
+      return;
+    }
+    const std::string rest = object_.substr(kSent);
+    (void)c.Send(RawHead(206, {Range(kSent), "Content-Length: " + std::to_string(rest.size())}) +
+                 rest);
+  });
+  auto result = MakeTestClient(flaky.Url())->StreamObject(Object(), Collect(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(handed_ == object_);
+  const auto requests = flaky.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].Header("range"), "bytes=" + std::to_string(kSent) + "-");
+}
+
+// A server that answers the resume with the whole object again: what was handed over already is
+// dropped, never handed over twice.
+TEST_F(ClientConsumeObjectTest, AWholeReplyToTheResumeIsNotHandedOverTwice) {
+  constexpr std::size_t kSent = 300000;
+  RawHttpServer no_ranges([&](RawHttpServer::Connection& c, const RawRequest&, int index) {
+    const std::string head = RawHead(200, {"Content-Length: " + std::to_string(object_.size())});
+    (void)c.Send(head + (index == 0 ? object_.substr(0, kSent) : object_));
+  });
+  auto result = MakeTestClient(no_ranges.Url())->StreamObject(Object(), Collect(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(handed_.size(), object_.size());
+  EXPECT_TRUE(handed_ == object_);
+}
+
+// Resumes that bring nothing end the call after Client::kStreamResumes of them.
+TEST_F(ClientConsumeObjectTest, GivesUpAfterResumesThatBringNothing) {
+  constexpr std::size_t kSent = 1000;
+  RawHttpServer dying([&](RawHttpServer::Connection& c, const RawRequest&, int index) {
+    if (index == 0) {
+      (void)c.Send(RawHead(200, {"Content-Length: " + std::to_string(object_.size())}) +
+                   object_.substr(0, kSent));
+      return;
+    }
+    (void)c.Send(
+        RawHead(206, {Range(kSent), "Content-Length: " + std::to_string(object_.size() - kSent)}));
+  });
+  auto result = MakeTestClient(dying.Url())->StreamObject(Object(), Collect(), {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kIo) << result.error().message();
+  EXPECT_EQ(dying.requests().size(), static_cast<std::size_t>(1 + Client::kStreamResumes));
+  EXPECT_EQ(handed_, object_.substr(0, kSent));
+}
+
+TEST_F(ClientConsumeObjectTest, AWrongHashFailsAfterTheLastByte) {
+  ServeObject();
+  auto wrong = Object();
+  wrong.sha256 = std::string(64, 'f');
+  auto result = MakeTestClient(server_.Url())->StreamObject(wrong, Collect(), {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kIntegrity) << result.error().message();
+  EXPECT_EQ(server_.seen().size(), 1u);
+}
+
+// The consumer's error stops the transfer at once and is the call's, without a resume.
+TEST_F(ClientConsumeObjectTest, TheConsumersErrorStopsTheTransfer) {
+  ServeObject();
+  std::size_t given = 0;
+  int calls = 0;
+  const Client::ObjectConsumer failing = [&](std::span<const std::byte> bytes) -> Expected<void> {
+    given += bytes.size();
+    ++calls;
+    return Fail(Errc::kNoSpace, "the slot is full");
+  };
+  auto result = MakeTestClient(server_.Url())->StreamObject(Object(), failing, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kNoSpace);
+  EXPECT_THAT(result.error().message(), HasSubstr("the slot is full"));
+  EXPECT_EQ(calls, 1);
+  EXPECT_LE(given, uh::kIoBufferSize);
   EXPECT_EQ(server_.seen().size(), 1u);
 }
 

@@ -144,18 +144,22 @@ class DaemonBadInputTest : public ::testing::Test {
   // Runs the device until an error report arrives (or, with `reports` false, until `probes`
   // probes were made); checks the device was left alone and the daemon kept running.
   json RunToError() {
-    StateId last = StateId::kEntryPoint;
-    EXPECT_TRUE(device_.RunUntil(
-        [&] {
-          for (const auto& report : server_.Reports()) {
-            if (report["status"] == "error") return true;
-          }
-          return false;
-        },
-        &last));
+    json report = RunToErrorReport();
     ExpectUntouched();
+    return report;
+  }
+
+  // Runs the device until an error report arrives; the daemon must not have gone on to reboot.
+  json RunToErrorReport() {
+    StateId last = StateId::kEntryPoint;
+    EXPECT_TRUE(device_.RunUntil([&] { return !ErrorReport().empty(); }, &last));
     // Still going: back to waiting for the next probe (or between states on the way there).
     EXPECT_NE(last, StateId::kReboot);
+    return ErrorReport();
+  }
+
+  // The first error report; empty when none came.
+  json ErrorReport() {
     for (const auto& report : server_.Reports()) {
       if (report["status"] == "error") return report;
     }
@@ -230,6 +234,26 @@ TEST_F(DaemonBadInputTest, AnObjectWhoseHashDoesNotMatchIsNeverInstalled) {
   EXPECT_EQ(report["previous-state"], "downloading");
   EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("hashes to"));
   EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kRootfs));
+}
+
+// Piped into its installer (update.stream_objects), an object is only found wrong at its end,
+// once the installer has written the inactive slot: the update fails there and the slot is
+// never activated. (The tarball's gzip trailer is changed: it still extracts, its hash is wrong.)
+TEST_F(DaemonBadInputTest, AnObjectPipedIntoItsInstallerWithAWrongHashIsNeverActivated) {
+  device_.config.update.stream_objects = true;
+  server_.Offer(Metadata());
+  std::string wrong = ObjectBytes(kTarball);
+  wrong[wrong.size() - 6] ^= 1;
+  server_.SetObject(kTarball, wrong);
+  const json report = RunToErrorReport();
+  EXPECT_EQ(report["previous-state"], "downloading");
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("data.tar.gz"));
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("hashes to"));
+  EXPECT_EQ(device_.Reboots(), 0);
+  EXPECT_FALSE(std::filesystem::exists(device_.Path("abenv")));
+  EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kTarball));
+  // No update is left to resume: the next offer starts over.
+  EXPECT_FALSE(std::filesystem::exists(device_.config.storage.state_file));
 }
 
 // Through updatehub-worker processes (as the updatehub program runs): the same refusals, with

@@ -53,7 +53,8 @@ class DaemonUpdateTest : public ::testing::Test {
   }
 
   // What an agent stopped in `phase` of the conformance package's update leaves behind.
-  static void SaveStoppedUpdate(const Device& device, UpdatePhase phase) {
+  static void SaveStoppedUpdate(const Device& device, UpdatePhase phase,
+                                std::vector<std::string> piped = {}) {
     auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
     ASSERT_TRUE(reader);
     UpdateState state;
@@ -61,6 +62,7 @@ class DaemonUpdateTest : public ::testing::Test {
     state.package_uid = reader->uid();
     state.metadata = reader->metadata_bytes();
     state.signature = reader->signature();
+    state.piped = std::move(piped);
     ASSERT_TRUE(SaveUpdateState(device.config.storage.state_file, state));
   }
 
@@ -149,22 +151,94 @@ TEST_F(DaemonUpdateTest, ResumesAnInterruptedDownloadAtExactlyTheBytesOnDisk) {
 }
 
 // update.stream_objects: the raw root file system goes straight into slot B's partition while it
-// downloads. The download directory could not hold a copy: its path there is a directory.
-TEST_F(DaemonUpdateTest, StreamsTheRootFileSystemIntoSlotBWithoutACopy) {
+// downloads, and the tarball is piped into its installer, both in the worker as on a device. The
+// download directory could not hold a copy of either: their paths there are directories.
+TEST_F(DaemonUpdateTest, StreamsEveryObjectIntoSlotBWithoutACopy) {
   Device device(server_.Url(""));
+  device.worker = true;
   device.config.update.stream_objects = true;
   std::filesystem::create_directories(device.config.update.download_dir / kRootfs);
+  std::filesystem::create_directories(device.config.update.download_dir / testing::kTarball);
   const std::string rootfs = ObjectBytes(kRootfs);
   ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
       << "the device never rebooted; reports: " << ::testing::PrintToString(Statuses());
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p3" / "data" /
                                   "etc" / "motd"),
-            "hello from uhu\n");  // the tarball went through the download directory
+            "hello from uhu\n");
   EXPECT_EQ(Statuses(), (std::vector<std::string>{"downloading", "downloaded", "installing",
                                                   "installed", "rebooting"}));
   EXPECT_FALSE(
       std::filesystem::exists(device.config.update.download_dir / (kRootfs + ".streamed")));
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+  // Each object was fetched once.
+  auto metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
+  EXPECT_THAT(metrics, HasSubstr("updatehub_download_bytes_total " +
+                                 std::to_string(rootfs.size() + 193) + "\n"));
+}
+
+// An object installed while it downloaded is done: after a restart (a power cut) it is neither
+// fetched nor installed again.
+TEST_F(DaemonUpdateTest, AnObjectInstalledWhileItDownloadedIsNotFetchedAgain) {
+  Device device(server_.Url(""));
+  device.config.update.stream_objects = true;
+  const auto partition = device.config.update.target_root / "dev" / "mmcblk0p3";
+  std::filesystem::create_directories(partition / "data");
+  uh::testing::WriteFile(partition / "data" / "marker", "extracted before the cut");
+  SaveStoppedUpdate(device, UpdatePhase::kDownloading, {testing::kTarball});
+  if (HasFatalFailure()) return;
+
+  const std::string rootfs = ObjectBytes(kRootfs);
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
+  EXPECT_EQ(uh::testing::ReadFile(partition / "data" / "marker"), "extracted before the cut");
+  EXPECT_FALSE(std::filesystem::exists(partition / "data" / "etc" / "motd"));
+  auto metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
+  EXPECT_THAT(metrics,
+              HasSubstr("updatehub_download_bytes_total " + std::to_string(rootfs.size()) + "\n"));
+}
+
+// A compressed raw image is decompressed into its slot while it downloads (the conformance
+// package's kernel.img.gz: chunk-size 4096, seek 2). Its boot.img.xz asks install-if-different,
+// which needs the whole object first: it goes through the download directory, as it targets
+// another partition that does not hold the kernel back.
+TEST_F(DaemonUpdateTest, PipesACompressedImageIntoItsSlot) {
+  const std::string compressed_uid =
+      "e54f686bf83d9d500c4c0cb7b799af295227c6d87a3e04c58b91a560e2e736d0";
+  const std::string kernel = "4f457be8a225059cd62566478ef799dfe44fc309ce98adac958da0ddbd010d00";
+  ASSERT_EQ(
+      server_.Api("POST", "/api/v1/rollouts/" + std::to_string(rollout_id_) + "/pause").status,
+      200);
+  ASSERT_EQ(server_.Upload(uh::testing::ConformanceDir() / "compressed.uhupkg").status, 201);
+  ASSERT_EQ(server_
+                .Api("POST",
+                     std::string("/api/v1/products/") + server::testing::kConformanceProduct +
+                         "/rollouts",
+                     {{"package", compressed_uid}})
+                .status,
+            201);
+
+  Device device(server_.Url(""));
+  device.config.update.stream_objects = true;
+  const auto dev = device.config.update.target_root / "dev";
+  uh::testing::WriteFile(dev / "mmcblk0p1", std::string(65536, 'b'));
+  uh::testing::WriteFile(dev / "mmcblk0p6", std::string(400000, 'o'));
+  std::filesystem::create_directories(device.config.update.download_dir / kernel);
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << ::testing::PrintToString(Statuses());
+
+  const auto gz = device.Path("kernel.img.gz");
+  uh::testing::WriteFile(gz, ObjectBytes(kernel, "compressed.uhupkg"));
+  auto expected = uh::testing::Run({"gzip", "-dc", gz.string()});
+  ASSERT_EQ(expected.status, 0) << expected.err;
+  ASSERT_EQ(expected.out.size(), 300000u);
+  const auto slot = uh::testing::ReadFile(dev / "mmcblk0p6");
+  ASSERT_EQ(slot.size(), 400000u);
+  EXPECT_TRUE(slot.substr(0, 8192) == std::string(8192, 'o'));
+  EXPECT_TRUE(slot.substr(8192, 300000) == expected.out);
+  EXPECT_TRUE(slot.substr(308192) == std::string(400000 - 308192, 'o'));
+  EXPECT_NE(uh::testing::ReadFile(dev / "mmcblk0p1"), std::string(65536, 'b'));
   EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
 }
 

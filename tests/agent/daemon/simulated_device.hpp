@@ -35,9 +35,10 @@ inline void Executable(const std::filesystem::path& path, const std::string& bod
   std::filesystem::permissions(path, std::filesystem::perms::owner_all);
 }
 
-// An object's bytes, read from the conformance package.
-inline std::string ObjectBytes(const std::string& sha256) {
-  auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
+// An object's bytes, read from a conformance package.
+inline std::string ObjectBytes(const std::string& sha256,
+                               const std::string& package = "signed.uhupkg") {
+  auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / package);
   EXPECT_TRUE(reader);
   std::string bytes;
   EXPECT_TRUE(reader->ReadObject(sha256, [&](std::span<const std::byte> data) -> Expected<void> {

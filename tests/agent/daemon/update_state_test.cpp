@@ -17,6 +17,7 @@ UpdateState Sample() {
   state.remote = true;
   state.target_slot = 1;
   state.previous_slot = 0;
+  state.piped = {std::string(64, 'a'), std::string(64, 'b')};
   return state;
 }
 
@@ -37,6 +38,7 @@ TEST(UpdateState, RoundTripsAndClears) {
   EXPECT_EQ(loaded->state->phase, UpdatePhase::kInstalling);
   EXPECT_EQ(loaded->state->metadata, Sample().metadata);
   EXPECT_EQ(loaded->state->target_slot, 1);
+  EXPECT_EQ(loaded->state->piped, Sample().piped);
   ASSERT_TRUE(ClearUpdateState(path));
   EXPECT_FALSE(Load(path)->state);
   EXPECT_TRUE(ClearUpdateState(path));
@@ -50,7 +52,10 @@ TEST(UpdateState, CorruptOrTamperedFilesAreMovedAside) {
   const std::vector<std::string> bad = {
       "", "garbage", text.substr(0, text.size() / 2), R"({"phase": "flying"})",
       // The metadata changed after the fact: it no longer hashes to the package uid.
-      std::string(text).replace(text.find("1.0"), 3, "6.6")};
+      std::string(text).replace(text.find("1.0"), 3, "6.6"),
+      // Objects installed while downloading: a list of sha256 or nothing.
+      std::string(text).replace(text.find(std::string(64, 'b')), 64, "../../etc/passwd"),
+      std::string(text).replace(text.find("\"piped\":["), 9, "\"piped\":7,\"x\":[")};
   for (const auto& content : bad) {
     uh::testing::WriteFile(path, content);
     auto loaded = Load(path);

@@ -303,6 +303,29 @@ TEST_F(InstallRawTest, OnlyObjectsWrittenWholeAndAsTheyAreAreStreamed) {
   EXPECT_FALSE(StreamTargetOf(escaping, device_.ctx));
 }
 
+// What cannot be written straight into its target can still be piped into its installer while
+// it downloads: every raw, copy and tarball object but those that ask install-if-different.
+TEST(PipedInstallOf, RawCopyAndTarballWithoutInstallIfDifferent) {
+  auto compressed = Raw(1000, 512, 1, 0, 3, true);
+  compressed.compressed = true;
+  auto copy = Raw(1000, 512, 0, 0, -1, false);
+  copy.mode = package::Mode::kCopy;
+  auto tarball = copy;
+  tarball.mode = package::Mode::kTarball;
+  for (const auto& object : {Raw(1000, 512, 0, 0, -1, false), compressed, copy, tarball}) {
+    EXPECT_TRUE(PipedInstallOf(object)) << package::ModeName(object.mode);
+  }
+  auto if_different = compressed;
+  if_different.install_if_different = package::InstallIfDifferent{};
+  auto flash = copy;
+  flash.mode = package::Mode::kFlash;
+  auto ubifs = copy;
+  ubifs.mode = package::Mode::kUbifs;
+  for (const auto& object : {if_different, flash, ubifs}) {
+    EXPECT_FALSE(PipedInstallOf(object)) << package::ModeName(object.mode);
+  }
+}
+
 TEST_F(InstallRawTest, AStreamedObjectIsVerifiedWhereItWasWritten) {
   const auto data = RandomBytes(5000, 11);
   auto object = Raw(data.size(), 1000, 0, 2, -1, false);

@@ -156,5 +156,45 @@ TEST(PowerCutRandomTest, RandomPointsInsideDownloadAndInstall) {
   EXPECT_GE(landed["install"], 1) << "no cut landed inside an install";
 }
 
+// Piped (update.stream_objects with a compressed image): download and install are one step, the
+// worker decompressing into slot 1 as the bytes arrive. Three cuts at random points of that
+// writing; each restart starts the object over (nothing of it is kept), and slot 1 is activated
+// only once the whole object hashed right (the device's invariants, checked throughout).
+TEST(PowerCutRandomTest, RandomPointsInsideAPipedInstall) {
+  const std::uint64_t seed = Seed();
+  SCOPED_TRACE("UH_POWERCUT_SEED=" + std::to_string(seed));
+  std::mt19937_64 random(seed);
+  std::uniform_real_distribution<double> fraction(0.02, 0.98);
+  const double size = static_cast<double>(CompressedPackage().object.size());
+  constexpr int kCuts = 3;
+  Rig rig("powercut-piped", Delivery::kPiped);
+  for (int n = 1; n <= kCuts + 1; ++n) rig.device().Hold("reboot", n);
+  int inside = 0;
+  for (int i = 0; i < kCuts && !HasFailure(); ++i) {
+    const double f = fraction(random);
+    ASSERT_TRUE(rig.StartAgent());
+    ASSERT_TRUE(WaitUntil([&] { return LastState(rig.agent().RunLog()) == "download"; },
+                          30s * kSlowdown, 1ms))
+        << rig.Story();
+    const auto base = rig.agent().WrittenBytes();
+    const auto state = CutWhen(
+        rig,
+        [&] {
+          const auto now = rig.agent().WrittenBytes();
+          return base && now && *now > *base && static_cast<double>(*now - *base) >= f * size;
+        },
+        "piping the image at " + std::to_string(static_cast<int>(f * 100)) + "%");
+    if (state == "download") ++inside;
+    EXPECT_EQ(rig.DownloadedBytes(), 0u) << "a piped object went to the download directory";
+  }
+  rig.device().ReleaseAll();
+  ASSERT_TRUE(rig.Drive(std::nullopt, Outcome::kUpdated));
+  rig.ExpectFinal(Outcome::kUpdated);
+  EXPECT_GE(inside, 1) << "no cut landed while the image was piped into the slot";
+  std::cout << "seed " << seed << "; " << inside << " of " << kCuts
+            << " cuts landed while piping; object bytes the server sent: " << rig.ServedBytes()
+            << " (object " << static_cast<std::uint64_t>(size) << " bytes uncompressed)\n";
+}
+
 }  // namespace
 }  // namespace uh::agent::powercut

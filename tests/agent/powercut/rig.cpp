@@ -41,10 +41,15 @@ json ReadJson(const fs::path& path) {
 
 }  // namespace
 
-TestPackage::TestPackage() {
+TestPackage::TestPackage(bool compressed) {
   object = SlotImage(kImageBytes, "2.0", 7);
-  const fs::path image = dir / "rootfs.img";
+  fs::path image = dir / "rootfs.img";
   uh::testing::WriteFile(image, object);
+  if (compressed) {
+    const auto zipped = uh::testing::Run({"gzip", "-1", image.string()});
+    if (zipped.status != 0) throw std::runtime_error("gzip: " + zipped.err);
+    image += ".gz";
+  }
   file = dir / "update-2.0.uhupkg";
   const auto created = uh::testing::Run(
       {uh::testing::PkgTool().string(), "create", "--product", server::testing::kConformanceProduct,
@@ -56,10 +61,18 @@ TestPackage::TestPackage() {
   if (!reader) throw std::runtime_error("reading the package: " + reader.error().message());
   uid = reader->uid();
   object_sha256 = reader->metadata().sets.at(1).at(0).sha256sum;
+  if (compressed != reader->metadata().sets.at(1).at(0).IsCompressed()) {
+    throw std::runtime_error("the package's object is not marked compressed");
+  }
 }
 
 const TestPackage& Package() {
-  static const TestPackage package;
+  static const TestPackage package(false);
+  return package;
+}
+
+const TestPackage& CompressedPackage() {
+  static const TestPackage package(true);
   return package;
 }
 
@@ -85,17 +98,18 @@ std::string LastState(const std::string& log) {
   return log.substr(start, log.find_first_of(" \n", start) - start);
 }
 
-Rig::Rig(const std::string& serial) {
+Rig::Rig(const std::string& serial, Delivery delivery)
+    : package_(delivery == Delivery::kPiped ? CompressedPackage() : Package()) {
   server_.SetUpConformanceProduct();
-  const auto uploaded = server_.Upload(Package().file);
+  const auto uploaded = server_.Upload(package_.file);
   EXPECT_EQ(uploaded.status, 201) << uploaded.body;
   const auto rollout = server_.Api(
       "POST", std::string("/api/v1/products/") + server::testing::kConformanceProduct + "/rollouts",
-      {{"package", Package().uid}});
+      {{"package", package_.uid}});
   EXPECT_EQ(rollout.status, 201) << rollout.body;
   if (rollout.status == 201) rollout_id_ = json::parse(rollout.body)["id"];
-  device_ =
-      std::make_unique<SimDevice>(server_.Url(""), server::testing::kConformanceProduct, serial);
+  device_ = std::make_unique<SimDevice>(server_.Url(""), server::testing::kConformanceProduct,
+                                        serial, delivery == Delivery::kPiped);
   agent_ = std::make_unique<AgentProcess>(UH_AGENT, device_->config_file(), device_->log_file(),
                                           device_->AgentEnv());
   Note("server and device ready");
@@ -129,7 +143,7 @@ void Rig::PowerCut(const std::string& what, bool boot) {
 }
 
 bool Rig::ExpectInvariants(const std::string& when) {
-  const auto violations = device_->Violations(Package().object);
+  const auto violations = device_->Violations(package_.object);
   for (const auto& violation : violations) {
     ADD_FAILURE() << when << ": " << violation << "\n" << Story();
   }
@@ -152,7 +166,7 @@ json Rig::Reports() {
 
 std::uint64_t Rig::DownloadedBytes() const {
   std::error_code ec;
-  const auto size = fs::file_size(device_->download_dir() / Package().object_sha256, ec);
+  const auto size = fs::file_size(device_->download_dir() / package_.object_sha256, ec);
   return ec ? 0 : size;
 }
 
@@ -271,10 +285,10 @@ void Rig::ExpectFinal(Outcome outcome) {
     EXPECT_EQ(Count("failed"), 0);
     for (const auto& report : Reports()) EXPECT_NE(report["status"], "error") << report.dump();
     EXPECT_EQ(env.contains("updatehub_active") ? env.at("updatehub_active") : "", "1");
-    EXPECT_TRUE(uh::testing::ReadFile(device_->slot_file(1)) == Package().object)
+    EXPECT_TRUE(uh::testing::ReadFile(device_->slot_file(1)) == package_.object)
         << "slot 1 does not hold exactly the package's object";
-    EXPECT_FALSE(fs::exists(device_->download_dir() / Package().object_sha256));
-    EXPECT_EQ(update.value("applied_package_uid", ""), Package().uid) << runtime.dump();
+    EXPECT_FALSE(fs::exists(device_->download_dir() / package_.object_sha256));
+    EXPECT_EQ(update.value("applied_package_uid", ""), package_.uid) << runtime.dump();
   } else {
     EXPECT_EQ(Count("failed"), 1);
     EXPECT_EQ(Count("updated"), 0);

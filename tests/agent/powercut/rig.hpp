@@ -28,11 +28,11 @@ inline constexpr int kSlowdown = 4;  // the agent and the server run under ASan+
 inline constexpr int kSlowdown = 1;
 #endif
 
-// The update every rig offers: one raw image (16 MiB of random data ending with the line
+// The update a rig offers: one raw image (16 MiB of random data ending with the line
 // "uh-version 2.0") for /dev/slot0 in set A and /dev/slot1 in set B, signed with the conformance
-// key for the conformance product.
+// key for the conformance product. CompressedPackage() ships the same image gzip-compressed.
 struct TestPackage {
-  TestPackage();
+  explicit TestPackage(bool compressed);
   uh::testing::TempDir dir;
   std::filesystem::path file;
   std::string uid;
@@ -40,6 +40,13 @@ struct TestPackage {
   std::string object_sha256;
 };
 [[nodiscard]] const TestPackage& Package();
+[[nodiscard]] const TestPackage& CompressedPackage();
+
+// How a rig's device takes its update.
+enum class Delivery {
+  kDownloadThenInstall,  // Package(), through the download directory
+  kPiped,                // CompressedPackage() with update.stream_objects: piped into the slot
+};
 
 // Where to cut the power once: at the `nth` arrival at a device hook, or as soon as the current
 // run's log shows a text.
@@ -60,7 +67,7 @@ enum class Outcome {
 
 class Rig {
  public:
-  explicit Rig(const std::string& serial);
+  explicit Rig(const std::string& serial, Delivery delivery = Delivery::kDownloadThenInstall);
 
   // Starts the agent; fails the test if it cannot.
   [[nodiscard]] bool StartAgent();
@@ -79,6 +86,7 @@ class Rig {
   bool ExpectInvariants(const std::string& when);
   [[nodiscard]] std::int64_t Count(const std::string& state);
   [[nodiscard]] nlohmann::json Reports();
+  // Bytes of the object in the download directory (none when piped).
   [[nodiscard]] std::uint64_t DownloadedBytes() const;
   // Object bytes the server has sent (its updatehub_download_bytes_total); -1 if unknown.
   [[nodiscard]] std::int64_t ServedBytes();
@@ -88,6 +96,7 @@ class Rig {
   // Records what happened to the device, with the time since the rig was made (for Story).
   void Note(const std::string& event);
 
+  [[nodiscard]] const TestPackage& package() const { return package_; }
   [[nodiscard]] SimDevice& device() { return *device_; }
   [[nodiscard]] AgentProcess& agent() { return *agent_; }
 
@@ -97,6 +106,7 @@ class Rig {
   [[nodiscard]] std::string Stuck(Outcome outcome);
   [[nodiscard]] bool Done(Outcome outcome);
 
+  const TestPackage& package_;
   server::testing::ServerFixture server_;
   std::unique_ptr<SimDevice> device_;
   std::unique_ptr<AgentProcess> agent_;

@@ -88,7 +88,7 @@ std::string SlotImage(std::size_t size, const std::string& version, unsigned see
 }
 
 SimDevice::SimDevice(const std::string& server_url, const std::string& product,
-                     const std::string& serial) {
+                     const std::string& serial, bool stream_objects) {
   const fs::path root = dir_ / "root";
   fs::create_directories(root / "dev");
   uh::testing::WriteFile(slot_file(0), SlotImage(64 * 1024, "1.0", 3));
@@ -109,6 +109,7 @@ SimDevice::SimDevice(const std::string& server_url, const std::string& product,
       {"{runtime}", runtime_settings().string()},
       {"{state}", state_file().string()},
       {"{download}", download_dir().string()},
+      {"{stream}", stream_objects ? "true" : "false"},
   };
   const auto script = [&](const fs::path& path, std::string_view body) {
     Script(path, Fill(body, vars));
@@ -159,6 +160,7 @@ supported_install_modes = ["raw"]
 target_root = "{root}"
 reboot_command = ["{dir}/hook", "rebooted"]
 slot_commands_dir = "{slots}"
+stream_objects = {stream}
 [firmware]
 metadata = "{meta}"
 )",

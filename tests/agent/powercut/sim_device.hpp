@@ -33,7 +33,9 @@ namespace uh::agent::powercut {
 
 class SimDevice {
  public:
-  SimDevice(const std::string& server_url, const std::string& product, const std::string& serial);
+  // `stream_objects`: the agent's update.stream_objects.
+  SimDevice(const std::string& server_url, const std::string& product, const std::string& serial,
+            bool stream_objects = false);
 
   [[nodiscard]] std::filesystem::path config_file() const { return dir_ / "updatehub.conf"; }
   [[nodiscard]] std::filesystem::path log_file() const { return dir_ / "agent.log"; }

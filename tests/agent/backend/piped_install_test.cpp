@@ -1,0 +1,227 @@
+// Piped installs: an object's download feeds its installer through a pipe (compressed raw
+// images, raw with skip/count/truncate, tarballs), with nothing in the download directory; the
+// installer's errors and the transfer's are told apart; a wrong hash fails after the install;
+// an abort ends both; the worker does the same as this process.
+
+#include "agent/backend/piped_install.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "agent/backend/local_backend.hpp"
+#include "agent/backend/worker_backend.hpp"
+#include "agent/client/client_fixture.hpp"
+#include "agent/client/raw_http_server.hpp"
+#include "agent/install/install_test_support.hpp"
+#include "core/hash.hpp"
+
+namespace uh::agent {
+namespace {
+
+using testing::Device;
+using ::testing::HasSubstr;
+using testing::TarEntry;
+using uh::testing::RandomBytes;
+using uh::testing::ReadFile;
+using namespace std::chrono_literals;
+
+class PipedInstallTest : public testing::ClientTest {
+ protected:
+  PipedInstallTest() {
+    server_.Route(testing::http::Method::kGet, "/products/{p}/packages/{k}/objects/{o}",
+                  [this](testing::http::Request& request) {
+                    return testing::http::FileResponse(request, dir_ / "served");
+                  });
+    server_.Start();
+  }
+
+  // Serves `bytes` as the object, which is `object` with their size and hash.
+  package::Object Serve(package::Object object, const std::string& bytes) {
+    uh::testing::WriteFile(dir_ / "served", bytes);
+    object.size = bytes.size();
+    object.sha256sum = Sha256Hex(bytes);
+    return object;
+  }
+
+  [[nodiscard]] ObjectDownload DownloadOf(const package::Object& object) const {
+    return {.product_uid = testing::kProduct,
+            .package_uid = testing::kPackage,
+            .sha256 = object.sha256sum,
+            .size = object.size,
+            .dest = download_dir_ / object.sha256sum};
+  }
+
+  Expected<void> Run(const package::Object& object) {
+    auto client = MakeTestClient(server_.Url());
+    return PipedInstall(*client, DownloadOf(object), object, device_.ctx, abort_);
+  }
+
+  // Nothing went through the download directory.
+  void ExpectNoDownloadedFile() const { EXPECT_TRUE(std::filesystem::is_empty(download_dir_)); }
+
+  static package::Object Raw() {
+    package::Object object;
+    object.mode = package::Mode::kRaw;
+    object.filename = "rootfs.img.xz";
+    object.target_type = package::TargetType::kDevice;
+    object.target = "/dev/mmcblk0p2";
+    object.truncate = false;
+    return object;
+  }
+  static package::Object Tarball() {
+    package::Object object;
+    object.mode = package::Mode::kTarball;
+    object.filename = "data.tar.gz";
+    object.target_type = package::TargetType::kDevice;
+    object.target = "/dev/mmcblk0p3";
+    object.target_path = "/data";
+    object.filesystem = "ext4";
+    return object;
+  }
+
+  Device device_{dir_ / "device"};
+  std::filesystem::path download_dir_ = [this] {
+    std::filesystem::create_directories(dir_ / "downloads");
+    return dir_ / "downloads";
+  }();
+  std::atomic<bool> abort_{false};
+};
+
+TEST_F(PipedInstallTest, ACompressedImageGoesIntoItsTargetWhileItDownloads) {
+  const std::string image = RandomBytes(3 << 20, 5) + std::string(1 << 20, '\0');
+  auto object = Raw();
+  object.compressed = true;
+  object.required_uncompressed_size = image.size();
+  object = Serve(object, testing::Compress(image, testing::Filter::kXz));
+  const auto slot = device_.AddFile("/dev/mmcblk0p2", std::string(5 << 20, 'o'));
+
+  auto installed = Run(object);
+  ASSERT_TRUE(installed) << installed.error().message();
+  const auto written = ReadFile(slot);
+  EXPECT_TRUE(written.substr(0, image.size()) == image);
+  EXPECT_TRUE(written.substr(image.size()) == std::string(1 << 20, 'o'));
+  ExpectNoDownloadedFile();
+}
+
+// skip, seek, count and truncate apply as they do from a file; what the installer leaves unread
+// (past count) is still downloaded and hashed.
+TEST_F(PipedInstallTest, SkipSeekCountAndTruncateApplyAsFromAFile) {
+  const std::string data = RandomBytes(100000, 9);
+  auto object = Raw();
+  object.chunk_size = 1000;
+  object.skip = 2;
+  object.seek = 1;
+  object.count = 50;
+  object.truncate = true;
+  object = Serve(object, data);
+  const auto slot = device_.AddFile("/dev/mmcblk0p2", std::string(200000, 'o'));
+
+  auto installed = Run(object);
+  ASSERT_TRUE(installed) << installed.error().message();
+  // Truncated, then 50 chunks of the object from its third chunk, one chunk in.
+  EXPECT_TRUE(ReadFile(slot) == std::string(1000, '\0') + data.substr(2000, 50000));
+}
+
+TEST_F(PipedInstallTest, ATarballIsExtractedWhileItDownloads) {
+  std::vector<TarEntry> entries = {
+      {TarEntry::Type::kDir, "etc", "", 0755},
+      {TarEntry::Type::kFile, "etc/motd", "hello\n", 0644},
+      {TarEntry::Type::kFile, "big.bin", RandomBytes(2 << 20, 3), 0600}};
+  const auto object = Serve(Tarball(), testing::MakeTar(entries, /*gzip=*/true));
+  const auto partition = device_.AddDir("/dev/mmcblk0p3");
+
+  auto installed = Run(object);
+  ASSERT_TRUE(installed) << installed.error().message();
+  EXPECT_EQ(ReadFile(partition / "data/etc/motd"), "hello\n");
+  EXPECT_TRUE(ReadFile(partition / "data/big.bin") == entries[2].content);
+  ExpectNoDownloadedFile();
+}
+
+// The installer refuses an entry: its error is the call's (not the transfer's), and nothing
+// lands outside the target.
+TEST_F(PipedInstallTest, TheInstallersErrorIsTheCallsAndStopsTheTransfer) {
+  std::vector<TarEntry> entries = {
+      {TarEntry::Type::kFile, "../escaped", "x", 0644},
+      {TarEntry::Type::kFile, "big.bin", RandomBytes(4 << 20, 4), 0644}};
+  const auto object = Serve(Tarball(), testing::MakeTar(entries));
+  device_.AddDir("/dev/mmcblk0p3");
+
+  auto installed = Run(object);
+  ASSERT_FALSE(installed);
+  EXPECT_EQ(installed.error().code(), Errc::kMalformed) << installed.error().message();
+  EXPECT_THAT(installed.error().message(), HasSubstr("installing"));
+  EXPECT_THAT(installed.error().message(), HasSubstr("../escaped"));
+  EXPECT_FALSE(std::filesystem::exists(device_.root / "dev/escaped"));
+  EXPECT_FALSE(std::filesystem::exists(device_.root / "dev/mmcblk0p3/escaped"));
+}
+
+// The hash is only known at the end: the install may have run, the call still fails.
+TEST_F(PipedInstallTest, AWrongHashFailsTheCallAfterTheInstall) {
+  auto object = Serve(Raw(), RandomBytes(300000, 2));
+  object.sha256sum = std::string(64, 'e');
+  device_.AddFile("/dev/mmcblk0p2", std::string(400000, 'o'));
+  auto installed = Run(object);
+  ASSERT_FALSE(installed);
+  EXPECT_EQ(installed.error().code(), Errc::kIntegrity) << installed.error().message();
+}
+
+// Corrupt compressed data: the installer's error.
+TEST_F(PipedInstallTest, CorruptCompressedDataIsTheInstallersError) {
+  auto data = testing::Compress(RandomBytes(1 << 20, 8), testing::Filter::kXz);
+  data.resize(data.size() / 2);
+  auto object = Raw();
+  object.compressed = true;
+  object = Serve(object, data);
+  device_.AddFile("/dev/mmcblk0p2", std::string(2 << 20, 'o'));
+  auto installed = Run(object);
+  ASSERT_FALSE(installed);
+  EXPECT_EQ(installed.error().code(), Errc::kMalformed) << installed.error().message();
+  EXPECT_THAT(installed.error().message(), HasSubstr("installing"));
+}
+
+// An abort ends the transfer and the installer waiting for its data.
+TEST_F(PipedInstallTest, AnAbortEndsTheTransferAndTheInstaller) {
+  testing::RawHttpServer stalling(
+      [](testing::RawHttpServer::Connection& c, const testing::RawRequest&, int) {
+        if (c.Send(testing::RawHead(200, {"Content-Length: 1000000"}) + std::string(1000, 'a'))) {
+          c.WaitForClose(20s);
+        }
+      });
+  auto object = Raw();
+  object.size = 1000000;
+  object.sha256sum = std::string(64, 'a');
+  device_.AddFile("/dev/mmcblk0p2", std::string(10, 'o'));
+  std::thread aborter([this] {
+    std::this_thread::sleep_for(300ms);
+    abort_ = true;
+  });
+  auto client = MakeTestClient(stalling.Url());
+  const auto start = std::chrono::steady_clock::now();
+  auto installed = PipedInstall(*client, DownloadOf(object), object, device_.ctx, abort_);
+  aborter.join();
+  ASSERT_FALSE(installed);
+  EXPECT_EQ(installed.error().code(), Errc::kCancelled) << installed.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+// The same through the backends: in this process and in updatehub-worker.
+TEST_F(PipedInstallTest, BothBackendsPipeTheObjectIntoItsInstaller) {
+  const std::string image = RandomBytes(1 << 20, 6);
+  auto object = Raw();
+  object.compressed = true;
+  object = Serve(object, testing::Compress(image, testing::Filter::kZstd));
+  const auto slot = device_.AddFile("/dev/mmcblk0p2", std::string(image.size(), 'o'));
+  for (auto& backend : {MakeLocalBackend(), MakeWorkerBackend({.program = UH_WORKER_PROGRAM})}) {
+    uh::testing::WriteFile(slot, std::string(image.size(), 'o'));
+    auto installed = backend->StreamInstall(TestOptions(server_.Url()), DownloadOf(object), object,
+                                            device_.ctx, abort_);
+    ASSERT_TRUE(installed) << installed.error().message();
+    EXPECT_TRUE(ReadFile(slot) == image);
+    ExpectNoDownloadedFile();
+  }
+}
+
+}  // namespace
+}  // namespace uh::agent
