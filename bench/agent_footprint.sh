@@ -290,7 +290,7 @@ if [[ $stream == 1 ]]; then
   agent_verify_s=$agent_install_s
   agent_write_s="during the download"
 elif [[ $stream == piped ]]; then
-  grep -qF "installed while it downloaded" "$dev/agent.log" || fail "the image was not piped"
+  grep -qF "installed as it arrived" "$dev/agent.log" || fail "the image was not piped"
   [[ ! -e $dev/download/$object ]] || fail "a piped object has a copy in the download directory"
   agent_verify_s="during the download"
   agent_write_s="during the download"

@@ -72,20 +72,27 @@ class LocalBackend final : public UpdateBackend {
 
   Expected<UnpackedPackage> UnpackPackage(const std::filesystem::path& file,
                                           const std::filesystem::path& dir) override {
-    auto reader = package::PackageReader::Open(file);
-    if (!reader) return std::unexpected(reader.error().WithContext(file.string()));
+    auto reader = OpenPackage(file);
+    if (!reader) return std::unexpected(std::move(reader).error());
     UH_TRY_CTX(CheckFreeSpace(dir, reader->objects_size()), "download dir");
     for (const auto* object : reader->metadata().DistinctObjects()) {
-      auto out = AtomicFile::Create(dir / object->sha256sum);
-      if (!out) return std::unexpected(out.error());
-      UH_TRY_CTX(reader->ReadObject(
-                     object->sha256sum,
-                     [&](std::span<const std::byte> bytes) { return out->file().WriteAll(bytes); }),
-                 object->filename);
-      UH_TRY(out->Commit());
+      UH_TRY(WriteObject(*reader, *object, dir / object->sha256sum));
     }
-    return UnpackedPackage{reader->metadata_bytes(), reader->signature(),
-                           Sha256Hex(reader->metadata_bytes())};
+    return Head(*reader);
+  }
+
+  Expected<UnpackedPackage> ReadPackage(const std::filesystem::path& file) override {
+    auto reader = OpenPackage(file);
+    if (!reader) return std::unexpected(std::move(reader).error());
+    return Head(*reader);
+  }
+
+  Expected<void> ExtractObject(const std::filesystem::path& file, const package::Object& object,
+                               const std::filesystem::path& dest) override {
+    auto reader = OpenPackage(file);
+    if (!reader) return std::unexpected(std::move(reader).error());
+    UH_TRY_CTX(CheckFreeSpace(dest.parent_path(), object.size), "download dir");
+    return WriteObject(*reader, object, dest);
   }
 
   Expected<void> VerifyObjectFile(const std::filesystem::path& file,
@@ -126,7 +133,24 @@ class LocalBackend final : public UpdateBackend {
                                const std::atomic<bool>& abort) override {
     auto client = ClientFor(server);
     if (!client) return std::unexpected(std::move(client).error());
-    return PipedInstall(**client, download, object, ctx, abort);
+    return PipedInstall(DownloadFeed(**client, download, abort), object, ctx, abort);
+  }
+
+  Expected<void> InstallFromPackage(const std::filesystem::path& file,
+                                    const package::Object& object, const InstallContext& ctx,
+                                    const std::atomic<bool>& abort) override {
+    auto reader = OpenPackage(file);
+    if (!reader) return std::unexpected(std::move(reader).error());
+    const ObjectFeed feed = [&](const Client::ObjectConsumer& consume) -> Expected<void> {
+      return reader->ReadObject(object.sha256sum,
+                                [&](std::span<const std::byte> bytes) -> Expected<void> {
+                                  if (abort.load()) return Fail(Errc::kCancelled, "aborted");
+                                  return consume(bytes);
+                                });
+    };
+    auto installed = PipedInstall(feed, object, ctx, abort);
+    if (!installed) return std::unexpected(installed.error().WithContext(object.filename));
+    return {};
   }
 
   Expected<void> VerifyStreamed(const package::Object& object, const StreamTarget& target,
@@ -135,6 +159,31 @@ class LocalBackend final : public UpdateBackend {
   }
 
  private:
+  static Expected<package::PackageReader> OpenPackage(const std::filesystem::path& file) {
+    auto reader = package::PackageReader::Open(file);
+    if (!reader && reader.error().message().find(file.string()) == std::string::npos) {
+      return std::unexpected(reader.error().WithContext(file.string()));
+    }
+    return reader;
+  }
+
+  static UnpackedPackage Head(const package::PackageReader& reader) {
+    return UnpackedPackage{reader.metadata_bytes(), reader.signature(), reader.uid()};
+  }
+
+  // The object, checked, into `dest`, which appears only whole.
+  static Expected<void> WriteObject(const package::PackageReader& reader,
+                                    const package::Object& object,
+                                    const std::filesystem::path& dest) {
+    auto out = AtomicFile::Create(dest);
+    if (!out) return std::unexpected(out.error());
+    UH_TRY_CTX(reader.ReadObject(
+                   object.sha256sum,
+                   [&](std::span<const std::byte> bytes) { return out->file().WriteAll(bytes); }),
+               object.filename);
+    return out->Commit();
+  }
+
   // One client per server, kept across calls: probe, downloads and reports reuse its
   // connection.
   Expected<Client*> ClientFor(const ClientOptions& server) {

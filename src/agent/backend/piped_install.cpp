@@ -28,9 +28,17 @@ void Drain(int fd) {
 
 }  // namespace
 
-Expected<void> PipedInstall(Client& client, const ObjectDownload& download,
-                            const package::Object& object, InstallContext ctx,
-                            const std::atomic<bool>& abort) {
+ObjectFeed DownloadFeed(Client& client, const ObjectDownload& download,
+                        const std::atomic<bool>& abort) {
+  return [&client, download, &abort](const Client::ObjectConsumer& consume) {
+    DownloadControl control;
+    control.abort = &abort;
+    return client.StreamObject(download, consume, control);
+  };
+}
+
+Expected<void> PipedInstall(const ObjectFeed& feed, const package::Object& object,
+                            InstallContext ctx, const std::atomic<bool>& abort) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return FailErrno("creating the installer's pipe");
   File read_end(fds[0]);
@@ -57,9 +65,7 @@ Expected<void> PipedInstall(Client& client, const ObjectDownload& download,
     }
     return write_end.WriteAll(bytes);
   };
-  DownloadControl control;
-  control.abort = &abort;
-  auto fetched = client.StreamObject(download, consume, control);
+  auto fetched = feed(consume);
   (void)write_end.Close();  // the installer's end of input
   installer.join();
 

@@ -8,6 +8,7 @@
 // a slot that is simply not activated.
 
 #include <atomic>
+#include <functional>
 
 #include "agent/client/client.hpp"
 #include "agent/install/installer.hpp"
@@ -16,10 +17,18 @@
 
 namespace uh::agent {
 
-// Errors: the installer's (context "installing"), when it stopped first; the transfer's
-// otherwise (a network failure, kIntegrity, kCancelled through `abort`).
-[[nodiscard]] Expected<void> PipedInstall(Client& client, const ObjectDownload& download,
-                                          const package::Object& object, InstallContext ctx,
-                                          const std::atomic<bool>& abort);
+// Hands the object's bytes, in order, to `consume`, and fails unless they were the object's
+// exact bytes (size and sha256): a download (Client::StreamObject), or a package member
+// (PackageReader::ReadObject).
+using ObjectFeed = std::function<Expected<void>(const Client::ObjectConsumer& consume)>;
+
+// Errors: the installer's (context "installing"), when it stopped first; the feed's otherwise
+// (a network failure, kIntegrity, kCancelled through `abort`).
+[[nodiscard]] Expected<void> PipedInstall(const ObjectFeed& feed, const package::Object& object,
+                                          InstallContext ctx, const std::atomic<bool>& abort);
+
+// The feed of a download through `client`, stopped by `abort`.
+[[nodiscard]] ObjectFeed DownloadFeed(Client& client, const ObjectDownload& download,
+                                      const std::atomic<bool>& abort);
 
 }  // namespace uh::agent

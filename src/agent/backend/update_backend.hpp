@@ -67,6 +67,15 @@ class UpdateBackend {
   // Reads a .uhupkg and writes every object of it to `dir` (checking its free space first).
   [[nodiscard]] virtual Expected<UnpackedPackage> UnpackPackage(
       const std::filesystem::path& file, const std::filesystem::path& dir) = 0;
+  // A package read in place (update.stream_objects): its metadata and signature, its objects
+  // left in it.
+  [[nodiscard]] virtual Expected<UnpackedPackage> ReadPackage(
+      const std::filesystem::path& file) = 0;
+  // One object of a package written to `dest` (atomically, checking the free space first), with
+  // its size and sha256 checked.
+  [[nodiscard]] virtual Expected<void> ExtractObject(const std::filesystem::path& file,
+                                                     const package::Object& object,
+                                                     const std::filesystem::path& dest) = 0;
   // `file` has exactly the object's size and sha256.
   [[nodiscard]] virtual Expected<void> VerifyObjectFile(const std::filesystem::path& file,
                                                         const package::Object& object) = 0;
@@ -85,6 +94,11 @@ class UpdateBackend {
                                                      const package::Object& object,
                                                      const InstallContext& ctx,
                                                      const std::atomic<bool>& abort) = 0;
+  // The same from a package file: `object` read from `file` straight into its installer.
+  [[nodiscard]] virtual Expected<void> InstallFromPackage(const std::filesystem::path& file,
+                                                          const package::Object& object,
+                                                          const InstallContext& ctx,
+                                                          const std::atomic<bool>& abort) = 0;
   [[nodiscard]] virtual Expected<void> VerifyStreamed(const package::Object& object,
                                                       const StreamTarget& target,
                                                       const InstallContext& ctx) = 0;

@@ -149,6 +149,19 @@ class WorkerBackend final : public UpdateBackend {
     return worker::UnpackedPackageFrom(*answer);
   }
 
+  Expected<UnpackedPackage> ReadPackage(const std::filesystem::path& file) override {
+    auto answer = Call(worker::kReadPackage, {{"file", file.string()}});
+    if (!answer) return std::unexpected(std::move(answer).error());
+    return worker::UnpackedPackageFrom(*answer);
+  }
+
+  Expected<void> ExtractObject(const std::filesystem::path& file, const package::Object& object,
+                               const std::filesystem::path& dest) override {
+    return Void(Call(
+        worker::kExtractObject,
+        {{"file", file.string()}, {"object", package::ToJson(object)}, {"dest", dest.string()}}));
+  }
+
   Expected<void> VerifyObjectFile(const std::filesystem::path& file,
                                   const package::Object& object) override {
     return Void(Call(worker::kVerifyObjectFile,
@@ -188,6 +201,14 @@ class WorkerBackend final : public UpdateBackend {
     args["server"] = worker::ToJson(server);
     args["download"] = worker::ToJson(download);
     return Void(Call(worker::kStreamInstall, std::move(args), &abort));
+  }
+
+  Expected<void> InstallFromPackage(const std::filesystem::path& file,
+                                    const package::Object& object, const InstallContext& ctx,
+                                    const std::atomic<bool>& abort) override {
+    auto args = ObjectArgs(object, ctx);
+    args["file"] = file.string();
+    return Void(Call(worker::kInstallFromPackage, std::move(args), &abort));
   }
 
  private:

@@ -36,6 +36,9 @@ inline constexpr std::string_view kAlreadyInstalled = "already-installed";
 inline constexpr std::string_view kInstall = "install";
 inline constexpr std::string_view kVerifyStreamed = "verify-streamed";
 inline constexpr std::string_view kStreamInstall = "stream-install";
+inline constexpr std::string_view kReadPackage = "read-package";
+inline constexpr std::string_view kExtractObject = "extract-object";
+inline constexpr std::string_view kInstallFromPackage = "install-from-package";
 
 // Largest request or result line taken (metadata is at most 1 MiB, encoded).
 inline constexpr std::size_t kMaxMessageBytes = 8 * 1024 * 1024;

@@ -154,11 +154,22 @@ Expected<json> ServeObject(UpdateBackend& backend, std::string_view op, const js
     if (!file) return std::unexpected(std::move(file).error());
     return Encode(backend.VerifyObjectFile(*file, *object));
   }
+  if (op == worker::kExtractObject) {
+    auto file = Text(args, "file");
+    auto dest = Text(args, "dest");
+    if (!file || !dest) return Fail(Errc::kMalformed, "worker request: file and dest expected");
+    return Encode(backend.ExtractObject(*file, *object, *dest));
+  }
   auto ctx = worker::InstallContextFrom(Field(args, "context"));
   if (!ctx) return std::unexpected(std::move(ctx).error());
   if (op == worker::kCheckRequirements) return Encode(backend.CheckRequirements(*object, *ctx));
   if (op == worker::kAlreadyInstalled) return Encode(backend.AlreadyInstalled(*object, *ctx));
   if (op == worker::kInstall) return Encode(backend.Install(*object, *ctx));
+  if (op == worker::kInstallFromPackage) {
+    auto file = Text(args, "file");
+    if (!file) return std::unexpected(std::move(file).error());
+    return Encode(backend.InstallFromPackage(*file, *object, *ctx, g_abort));
+  }
   if (op == worker::kStreamInstall) {
     auto server = worker::ClientOptionsFrom(Field(args, "server"));
     if (!server) return std::unexpected(std::move(server).error());
@@ -178,7 +189,8 @@ Expected<json> Serve(UpdateBackend& backend, std::string_view op, const json& ar
   }
   if (op == worker::kVerifyObjectFile || op == worker::kCheckRequirements ||
       op == worker::kAlreadyInstalled || op == worker::kInstall || op == worker::kVerifyStreamed ||
-      op == worker::kStreamInstall) {
+      op == worker::kStreamInstall || op == worker::kExtractObject ||
+      op == worker::kInstallFromPackage) {
     return ServeObject(backend, op, args);
   }
   if (op == worker::kVerifySignature) {
@@ -200,6 +212,11 @@ Expected<json> Serve(UpdateBackend& backend, std::string_view op, const json& ar
     auto dir = Text(args, "dir");
     if (!file || !dir) return Fail(Errc::kMalformed, "worker request: file and dir expected");
     return Encode(backend.UnpackPackage(*file, *dir));
+  }
+  if (op == worker::kReadPackage) {
+    auto file = Text(args, "file");
+    if (!file) return std::unexpected(std::move(file).error());
+    return Encode(backend.ReadPackage(*file));
   }
   return Fail(Errc::kUnsupported, "worker request: unknown operation " + std::string(op));
 }

@@ -270,7 +270,9 @@ InstallContext Daemon::ContextFor(const package::Object& object, int active_set)
 
 std::optional<Daemon::Streaming> Daemon::StreamingOf(const package::Object& object,
                                                      int active_set) const {
-  if (!config_.update.stream_objects || !update_ || !update_->remote) return std::nullopt;
+  if (!config_.update.stream_objects || !update_) return std::nullopt;
+  // A local package unpacked into the download directory has nothing left to stream.
+  if (!update_->remote && update_->package_file.empty()) return std::nullopt;
   for (const auto& each : ObjectsForSlot()) {
     if (each.sha256sum == object.sha256sum) return StreamingAlone(object, active_set);
     // An object before it, written to the same target during the install: this one waits too.
@@ -288,6 +290,10 @@ std::optional<Daemon::Streaming> Daemon::StreamingAlone(const package::Object& o
   if (std::ranges::count(objects, object.sha256sum, &package::Object::sha256sum) != 1) {
     return std::nullopt;
   }
+  // From a package file, every object that can is piped (there is no transfer to resume).
+  if (!update_->remote) {
+    return PipedInstallOf(object) ? std::optional(Streaming{std::nullopt}) : std::nullopt;
+  }
   auto target = StreamTargetOf(object, ContextFor(object, active_set));
   // A target that cannot be resolved is CheckRequirements' to report.
   if (!target) return std::nullopt;
@@ -298,6 +304,10 @@ std::optional<Daemon::Streaming> Daemon::StreamingAlone(const package::Object& o
 
 bool Daemon::InstalledWhileDownloading(const package::Object& object) const {
   return update_ && std::ranges::count(update_->piped, object.sha256sum) > 0;
+}
+
+std::filesystem::path Daemon::RemoteInstallPath() const {
+  return config_.update.download_dir / "remote-install.uhupkg";
 }
 
 std::filesystem::path Daemon::StreamProgressPath(const std::string& sha256) const {

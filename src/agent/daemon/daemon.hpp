@@ -90,6 +90,8 @@ class Daemon final : public AgentControl {
     bool remote = true;
     package::Metadata parsed;
     std::string package_uid;  // sha256 of metadata
+    // A package read in place (UpdateState::package_file); empty otherwise.
+    std::string package_file{};
   };
 
   explicit Daemon(AgentConfig config, DaemonOptions options);
@@ -101,6 +103,9 @@ class Daemon final : public AgentControl {
   Event Probe();
   Event Validation();
   Event Download();
+  // One object of the update, for Download: downloaded (with retries), streamed or piped into
+  // its target, read from the package file, or checked where it was unpacked.
+  Expected<void> FetchObject(const package::Object& object);
   Event Install();
   Event Reboot();
   Event Validate();
@@ -144,6 +149,8 @@ class Daemon final : public AgentControl {
   std::optional<Streaming> StreamingAlone(const package::Object& object, int active_set) const;
   // Whether the update in progress installed `object` while downloading it.
   bool InstalledWhileDownloading(const package::Object& object) const;
+  // Where a package named by URL (remote_install) is downloaded to.
+  std::filesystem::path RemoteInstallPath() const;
   // The progress record of a streamed object.
   std::filesystem::path StreamProgressPath(const std::string& sha256) const;
   // The kernel's boot id (under target_root); "" when unknown.

@@ -25,8 +25,8 @@ Event Daemon::EntryPoint() {
       (void)ClearUpdateState(config_.storage.state_file);
     } else {
       update_ = std::move(loaded->state);
-      offer_ = Offer{update_->metadata, update_->signature, update_->remote, std::move(*parsed),
-                     update_->package_uid};
+      offer_ = Offer{update_->metadata,  update_->signature,   update_->remote,
+                     std::move(*parsed), update_->package_uid, update_->package_file};
       spdlog::info("resuming the update to {} ({})", offer_->parsed.version,
                    UpdatePhaseName(update_->phase));
       switch (update_->phase) {
@@ -124,8 +124,8 @@ Event Daemon::Validate() {
   if (loaded && loaded->state) {
     update_ = std::move(loaded->state);
     if (auto parsed = package::ParseMetadata(update_->metadata)) {
-      offer_ = Offer{update_->metadata, update_->signature, update_->remote, std::move(*parsed),
-                     update_->package_uid};
+      offer_ = Offer{update_->metadata,  update_->signature,   update_->remote,
+                     std::move(*parsed), update_->package_uid, update_->package_file};
     }
   }
   const auto finish = [&] {

@@ -86,7 +86,7 @@ Expected<void> Daemon::PrepareInstall(const Request& request) {
                 "creating " + config_.update.download_dir.string() + ": " + ec.message());
   std::filesystem::path file = request.argument;
   if (request.kind == Request::Kind::kRemoteInstall) {
-    file = config_.update.download_dir / "remote-install.uhupkg";
+    file = RemoteInstallPath();
     abort_download_ = false;
     downloading_ = true;
     auto fetched = backend_->DownloadUrl(ServerOptions(config_.network.server_address),
@@ -94,12 +94,23 @@ Expected<void> Daemon::PrepareInstall(const Request& request) {
     downloading_ = false;
     if (!fetched) return std::unexpected(fetched.error().WithContext(request.argument));
   }
-  auto unpacked = backend_->UnpackPackage(file, config_.update.download_dir);
+  // Streaming: the objects stay in the package until each goes to its target; otherwise they
+  // are all unpacked into the download directory first (and a downloaded package goes).
+  const bool in_place = config_.update.stream_objects;
+  auto unpacked = in_place ? backend_->ReadPackage(file)
+                           : backend_->UnpackPackage(file, config_.update.download_dir);
+  if (request.kind == Request::Kind::kRemoteInstall && (!in_place || !unpacked)) {
+    std::filesystem::remove(file, ec);
+  }
   if (!unpacked) return std::unexpected(std::move(unpacked).error());
   auto parsed = package::ParseMetadata(unpacked->metadata);
   if (!parsed) return std::unexpected(parsed.error().WithContext(file.string()));
-  offer_ = Offer{std::move(unpacked->metadata), std::move(unpacked->signature), false,
-                 std::move(*parsed), std::move(unpacked->package_uid)};
+  offer_ = Offer{std::move(unpacked->metadata),
+                 std::move(unpacked->signature),
+                 false,
+                 std::move(*parsed),
+                 std::move(unpacked->package_uid),
+                 in_place ? std::filesystem::absolute(file, ec).string() : ""};
   spdlog::info("installing {} from {}", offer_->parsed.version, request.argument);
   return {};
 }
@@ -144,7 +155,8 @@ Event Daemon::Validation() {
                         1 - *active,
                         *active,
                         "",
-                        {}};
+                        {},
+                        offer_->package_file};
   std::uint64_t needed = 0;
   for (const auto& object : ObjectsForSlot()) {
     if (!ModeAllowed(config_.update.supported_install_modes, object.mode)) {
@@ -192,66 +204,17 @@ Event Daemon::Download() {
   abort_download_ = false;
   downloading_ = true;
   for (const auto* object : Distinct(ObjectsForSlot())) {
-    const auto path = ObjectPath(object->sha256sum);
-    if (!update_->remote) {
-      if (auto ok = backend_->VerifyObjectFile(path, *object); !ok) {
-        downloading_ = false;
-        return Failed("downloading", ok.error());
-      }
-      continue;
-    }
     if (InstalledWhileDownloading(*object)) {
-      spdlog::info("{}: installed while downloading already", object->filename);
+      spdlog::info("{}: installed as it arrived, before a restart", object->filename);
       continue;
     }
-    ObjectDownload download{offer_->parsed.product, update_->package_uid, object->sha256sum,
-                            object->size, path};
-    const auto streaming = StreamingOf(*object, update_->previous_slot);
-    const bool piped = streaming && !streaming->target;
-    if (streaming && streaming->target) {
-      const auto& target = *streaming->target;
-      spdlog::info("{}: streaming into {} at offset {}", object->filename, target.device,
-                   target.offset);
-      download.dest = target.path;
-      download.stream =
-          ObjectDownload::Stream{target.offset, StreamProgressPath(object->sha256sum)};
-    } else if (piped) {
-      spdlog::info("{}: installing ({}) while it downloads", object->filename,
-                   package::ModeName(object->mode));
-    }
-    const ClientOptions server = UpdateServerOptions();
-    const auto ctx = ContextFor(*object, update_->previous_slot);
-    Expected<void> fetched;
-    auto delay = options_.download_retry_base;
-    for (int attempt = 0;; ++attempt) {
-      fetched = piped ? backend_->StreamInstall(server, download, *object, ctx, abort_download_)
-                      : backend_->DownloadObject(server, download, abort_download_);
-      // Only the network's failures are worth another try; what arrived stays for the resume.
-      if (fetched || attempt >= options_.download_retries ||
-          (fetched.error().code() != Errc::kIo && fetched.error().code() != Errc::kTimeout)) {
-        break;
-      }
-      spdlog::warn("{}: {}; resuming in {} ms (retry {} of {})", object->filename,
-                   fetched.error().message(), delay.count(), attempt + 1,
-                   options_.download_retries);
-      if (!WaitBeforeDownloadRetry(delay)) {
-        fetched = std::unexpected(uh::Error(Errc::kCancelled, "download aborted"));
-        break;
-      }
-      delay = std::min(delay * 2, options_.download_retry_cap);
-    }
-    if (fetched && piped) {
-      update_->piped.push_back(object->sha256sum);
-      if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
-        downloading_ = false;
-        return Failed("downloading", saved.error());
-      }
-    }
+    auto fetched = FetchObject(*object);
     if (!fetched) {
       downloading_ = false;
       if (fetched.error().code() == Errc::kCancelled) {
-        spdlog::info("download aborted; what arrived in the download directory is kept for a "
-                     "later resume");
+        spdlog::info(
+            "download aborted; what arrived in the download directory is kept for a "
+            "later resume");
         {
           std::lock_guard lock(mutex_);
           if (stopping_) return Event::kCancelled;  // resumes on the next start
@@ -269,6 +232,64 @@ Event Daemon::Download() {
   return Event::kDownloaded;
 }
 
+Expected<void> Daemon::FetchObject(const package::Object& object) {
+  const auto path = ObjectPath(object.sha256sum);
+  const auto streaming = StreamingOf(object, update_->previous_slot);
+  const bool piped = streaming && !streaming->target;
+  const auto ctx = ContextFor(object, update_->previous_slot);
+  Expected<void> fetched;
+  if (!update_->remote && update_->package_file.empty()) {
+    return backend_->VerifyObjectFile(path, object);  // unpacked from its package already
+  }
+  if (!update_->remote) {
+    // A package read in place: each object goes from it into its installer, or (when it cannot)
+    // into the download directory.
+    if (piped) {
+      spdlog::info("{}: installing ({}) from {}", object.filename, package::ModeName(object.mode),
+                   update_->package_file);
+      fetched = backend_->InstallFromPackage(update_->package_file, object, ctx, abort_download_);
+    } else {
+      fetched = backend_->ExtractObject(update_->package_file, object, path);
+    }
+  } else {
+    ObjectDownload download{offer_->parsed.product, update_->package_uid, object.sha256sum,
+                            object.size, path};
+    if (streaming && streaming->target) {
+      const auto& target = *streaming->target;
+      spdlog::info("{}: streaming into {} at offset {}", object.filename, target.device,
+                   target.offset);
+      download.dest = target.path;
+      download.stream = ObjectDownload::Stream{target.offset, StreamProgressPath(object.sha256sum)};
+    } else if (piped) {
+      spdlog::info("{}: installing ({}) while it downloads", object.filename,
+                   package::ModeName(object.mode));
+    }
+    const ClientOptions server = UpdateServerOptions();
+    auto delay = options_.download_retry_base;
+    for (int attempt = 0;; ++attempt) {
+      fetched = piped ? backend_->StreamInstall(server, download, object, ctx, abort_download_)
+                      : backend_->DownloadObject(server, download, abort_download_);
+      // Only the network's failures are worth another try; what arrived stays for the resume.
+      if (fetched || attempt >= options_.download_retries ||
+          (fetched.error().code() != Errc::kIo && fetched.error().code() != Errc::kTimeout)) {
+        break;
+      }
+      spdlog::warn("{}: {}; resuming in {} ms (retry {} of {})", object.filename,
+                   fetched.error().message(), delay.count(), attempt + 1,
+                   options_.download_retries);
+      if (!WaitBeforeDownloadRetry(delay)) {
+        return Fail(Errc::kCancelled, "download aborted");
+      }
+      delay = std::min(delay * 2, options_.download_retry_cap);
+    }
+  }
+  if (fetched && piped) {
+    update_->piped.push_back(object.sha256sum);
+    return SaveUpdateState(config_.storage.state_file, *update_);
+  }
+  return fetched;
+}
+
 Event Daemon::Install() {
   if (auto stop = EnterCallback("install")) return *stop;
   update_->phase = UpdatePhase::kInstalling;
@@ -279,7 +300,7 @@ Event Daemon::Install() {
   for (const auto& object : ObjectsForSlot()) {
     const auto ctx = ContextFor(object, update_->previous_slot);
     if (InstalledWhileDownloading(object)) {
-      spdlog::info("{}: installed while it downloaded", object.filename);
+      spdlog::info("{}: installed as it arrived", object.filename);
       continue;
     }
     const auto streaming = StreamingOf(object, update_->previous_slot);
@@ -330,11 +351,12 @@ Event Daemon::Reboot() {
       return Failed("rebooting", saved.error());
     }
     Report("rebooting");
+    std::error_code ec;
     for (const auto* object : Distinct(ObjectsForSlot())) {
-      std::error_code ec;
       std::filesystem::remove(ObjectPath(object->sha256sum), ec);
       std::filesystem::remove(StreamProgressPath(object->sha256sum), ec);
     }
+    std::filesystem::remove(RemoteInstallPath(), ec);
   }
   backend_->Release();
   spdlog::info("rebooting: {}", fmt::join(config_.update.reboot_command, " "));

@@ -74,6 +74,12 @@ Expected<UpdateState> Parse(std::string_view text, const PackageUidOf& uid_of) {
       state.piped.push_back(sha.get<std::string>());
     }
   }
+  if (json->contains("package_file")) {
+    if (!(*json)["package_file"].is_string()) {
+      return Fail(Errc::kMalformed, "'package_file' is not a string");
+    }
+    state.package_file = (*json)["package_file"].get<std::string>();
+  }
   auto target = slot_of("target_slot");
   if (!target) return std::unexpected(target.error());
   auto previous = slot_of("previous_slot");
@@ -131,7 +137,8 @@ Expected<void> SaveUpdateState(const std::filesystem::path& path, const UpdateSt
                                {"target_slot", state.target_slot},
                                {"previous_slot", state.previous_slot},
                                {"boot_id", state.boot_id},
-                               {"piped", state.piped}};
+                               {"piped", state.piped},
+                               {"package_file", state.package_file}};
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   std::string text;

@@ -42,6 +42,10 @@ struct UpdateState {
   // The objects (sha256) installed while they downloaded (piped installs), whole and hashed
   // right, with their target synced: neither downloaded nor installed again.
   std::vector<std::string> piped;
+  // A local or downloaded package read in place (update.stream_objects): its objects come from
+  // this file, which must still be there when the update resumes. Empty: they come from the
+  // server, or were unpacked into the download directory.
+  std::string package_file;
 };
 
 struct LoadedUpdateState {

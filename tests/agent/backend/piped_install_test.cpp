@@ -16,6 +16,7 @@
 #include "agent/client/raw_http_server.hpp"
 #include "agent/install/install_test_support.hpp"
 #include "core/hash.hpp"
+#include "package/package_reader.hpp"
 
 namespace uh::agent {
 namespace {
@@ -55,7 +56,8 @@ class PipedInstallTest : public testing::ClientTest {
 
   Expected<void> Run(const package::Object& object) {
     auto client = MakeTestClient(server_.Url());
-    return PipedInstall(*client, DownloadOf(object), object, device_.ctx, abort_);
+    return PipedInstall(DownloadFeed(*client, DownloadOf(object), abort_), object, device_.ctx,
+                        abort_);
   }
 
   // Nothing went through the download directory.
@@ -199,7 +201,8 @@ TEST_F(PipedInstallTest, AnAbortEndsTheTransferAndTheInstaller) {
   });
   auto client = MakeTestClient(stalling.Url());
   const auto start = std::chrono::steady_clock::now();
-  auto installed = PipedInstall(*client, DownloadOf(object), object, device_.ctx, abort_);
+  auto installed =
+      PipedInstall(DownloadFeed(*client, DownloadOf(object), abort_), object, device_.ctx, abort_);
   aborter.join();
   ASSERT_FALSE(installed);
   EXPECT_EQ(installed.error().code(), Errc::kCancelled) << installed.error().message();
@@ -220,6 +223,47 @@ TEST_F(PipedInstallTest, BothBackendsPipeTheObjectIntoItsInstaller) {
     ASSERT_TRUE(installed) << installed.error().message();
     EXPECT_TRUE(ReadFile(slot) == image);
     ExpectNoDownloadedFile();
+  }
+}
+
+// A package read in place, through both backends: its head without its objects, one object
+// extracted, one piped from the package into its installer; an object the package does not
+// hold, and a package that is not there, are errors.
+TEST_F(PipedInstallTest, BothBackendsReadAPackageInPlace) {
+  const auto file = uh::testing::ConformanceDir() / "signed.uhupkg";
+  auto reader = package::PackageReader::Open(file);
+  ASSERT_TRUE(reader);
+  const package::Object* raw = nullptr;
+  const package::Object* tarball = nullptr;
+  for (const auto& object : reader->metadata().sets.at(1)) {
+    (object.mode == package::Mode::kRaw ? raw : tarball) = &object;
+  }
+  ASSERT_TRUE(raw && tarball);
+  const auto slot = device_.AddFile(*raw->target, std::string(raw->size, 'o'));
+  for (auto& backend : {MakeLocalBackend(), MakeWorkerBackend({.program = UH_WORKER_PROGRAM})}) {
+    auto head = backend->ReadPackage(file);
+    ASSERT_TRUE(head) << head.error().message();
+    EXPECT_EQ(head->metadata, reader->metadata_bytes());
+    EXPECT_EQ(head->package_uid, reader->uid());
+    ExpectNoDownloadedFile();
+
+    const auto extracted = download_dir_ / tarball->sha256sum;
+    ASSERT_TRUE(backend->ExtractObject(file, *tarball, extracted));
+    EXPECT_EQ(Sha256Hex(ReadFile(extracted)), tarball->sha256sum);
+    std::filesystem::remove(extracted);
+
+    uh::testing::WriteFile(slot, std::string(raw->size, 'o'));
+    auto installed = backend->InstallFromPackage(file, *raw, device_.ctx, abort_);
+    ASSERT_TRUE(installed) << installed.error().message();
+    EXPECT_EQ(Sha256Hex(ReadFile(slot)), raw->sha256sum);
+    ExpectNoDownloadedFile();
+
+    auto stranger = *raw;
+    stranger.sha256sum = std::string(64, 'c');
+    EXPECT_FALSE(backend->InstallFromPackage(file, stranger, device_.ctx, abort_));
+    EXPECT_FALSE(backend->ExtractObject(file, stranger, extracted));
+    EXPECT_FALSE(std::filesystem::exists(extracted));
+    EXPECT_FALSE(backend->ReadPackage(dir_ / "missing.uhupkg"));
   }
 }
 

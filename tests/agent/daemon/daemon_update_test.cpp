@@ -26,6 +26,22 @@ using testing::kRootfs;
 using testing::kUid;
 using testing::ObjectBytes;
 
+// The download directory cannot hold a copy of the conformance package's objects: their paths
+// there are directories. An update that needs such a copy fails.
+void BlockObjectCopies(const Device& device) {
+  std::filesystem::create_directories(device.config.update.download_dir / kRootfs);
+  std::filesystem::create_directories(device.config.update.download_dir / testing::kTarball);
+}
+
+// Slot B holds the conformance package: its root file system and the tarball's files.
+void ExpectSlotBInstalled(const Device& device) {
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
+            ObjectBytes(kRootfs));
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p3" / "data" /
+                                  "etc" / "motd"),
+            "hello from uhu\n");
+}
+
 class DaemonUpdateTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -157,15 +173,11 @@ TEST_F(DaemonUpdateTest, StreamsEveryObjectIntoSlotBWithoutACopy) {
   Device device(server_.Url(""));
   device.worker = true;
   device.config.update.stream_objects = true;
-  std::filesystem::create_directories(device.config.update.download_dir / kRootfs);
-  std::filesystem::create_directories(device.config.update.download_dir / testing::kTarball);
+  BlockObjectCopies(device);
   const std::string rootfs = ObjectBytes(kRootfs);
   ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
       << "the device never rebooted; reports: " << ::testing::PrintToString(Statuses());
-  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
-  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p3" / "data" /
-                                  "etc" / "motd"),
-            "hello from uhu\n");
+  ExpectSlotBInstalled(device);
   EXPECT_EQ(Statuses(), (std::vector<std::string>{"downloading", "downloaded", "installing",
                                                   "installed", "rebooting"}));
   EXPECT_FALSE(
@@ -370,6 +382,79 @@ TEST(DaemonLocalInstall, AnUnsignedPackageFileIsRefusedWhenTheDeviceHasAKey) {
             std::string(1 << 20, '\0'));
 }
 
+// update.stream_objects: a package file is read in place, each object going from it straight
+// into its installer (in the worker, as on a device), never unpacked: the download directory
+// could not hold the objects (their paths there are directories).
+TEST(DaemonLocalInstall, AStreamingDeviceInstallsAPackageFileInPlace) {
+  Device device("http://127.0.0.1:9");
+  device.config.polling.enabled = false;
+  device.config.update.stream_objects = true;
+  device.worker = true;
+  BlockObjectCopies(device);
+  ASSERT_TRUE(device.RunUntil(
+      [&] { return device.Reboots() == 1; }, nullptr,
+      [&](Daemon& daemon) {
+        ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
+        EXPECT_TRUE(
+            daemon.RequestLocalInstall(uh::testing::ConformanceDir() / "signed.uhupkg").accepted);
+      }));
+  ExpectSlotBInstalled(device);
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+}
+
+// What an in-place install from `stick` leaves when the power goes during its download step,
+// with `piped` installed already.
+void SaveStoppedInPlaceInstall(const Device& device, const std::filesystem::path& stick,
+                               std::vector<std::string> piped) {
+  std::filesystem::copy_file(uh::testing::ConformanceDir() / "signed.uhupkg", stick);
+  auto reader = package::PackageReader::Open(stick);
+  ASSERT_TRUE(reader);
+  UpdateState state;
+  state.package_uid = reader->uid();
+  state.metadata = reader->metadata_bytes();
+  state.signature = reader->signature();
+  state.remote = false;
+  state.package_file = stick.string();
+  state.piped = std::move(piped);
+  ASSERT_TRUE(SaveUpdateState(device.config.storage.state_file, state));
+}
+
+// The restarted agent goes on from its package file: what was installed is not done again.
+TEST(DaemonLocalInstall, AnInterruptedInPlaceInstallResumesFromItsPackageFile) {
+  Device device("http://127.0.0.1:9");
+  device.config.polling.enabled = false;
+  device.config.update.stream_objects = true;
+  SaveStoppedInPlaceInstall(device, device.Path("stick.uhupkg"), {testing::kTarball});
+  if (::testing::Test::HasFatalFailure()) return;
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }));
+  EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
+            ObjectBytes(kRootfs));
+  EXPECT_FALSE(std::filesystem::exists(device.config.update.target_root / "dev" / "mmcblk0p3" /
+                                       "data" / "etc" / "motd"));
+  EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+}
+
+// The package file read in place is gone when the update resumes (a USB stick pulled during a
+// power cut): the update fails, nothing is activated, and the daemon goes on.
+TEST(DaemonLocalInstall, AResumedInstallWhosePackageFileIsGoneFailsCleanly) {
+  Device device("http://127.0.0.1:9");
+  device.config.polling.enabled = false;
+  device.config.update.stream_objects = true;
+  device.AddCallback("error-callback", "echo \"$1\" >> " + device.Path("errors").string());
+  const auto stick = device.Path("stick.uhupkg");
+  SaveStoppedInPlaceInstall(device, stick, {});
+  if (::testing::Test::HasFatalFailure()) return;
+  std::filesystem::remove(stick);
+
+  StateId last = StateId::kEntryPoint;
+  ASSERT_TRUE(
+      device.RunUntil([&] { return std::filesystem::exists(device.Path("errors")); }, &last));
+  EXPECT_THAT(uh::testing::ReadFile(device.Path("errors")), HasSubstr("stick.uhupkg"));
+  EXPECT_EQ(device.Reboots(), 0);
+  EXPECT_FALSE(std::filesystem::exists(device.Path("abenv")));
+  EXPECT_NE(last, StateId::kReboot);
+}
+
 // Serves one package file at /update.uhupkg, as a web server a user points the agent at.
 class PackageHost {
  public:
@@ -410,6 +495,28 @@ TEST(DaemonRemoteInstall, APackageAtAUrlIsDownloadedVerifiedAndInstalled) {
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
             ObjectBytes(kRootfs));
   EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+  // Unpacked, then gone: the package is not kept beside its objects.
+  EXPECT_FALSE(
+      std::filesystem::exists(device.config.update.download_dir / "remote-install.uhupkg"));
+}
+
+// Streaming: the downloaded package is read in place (its objects never unpacked beside it),
+// and removed once the slot is switched.
+TEST(DaemonRemoteInstall, AStreamingDeviceReadsTheDownloadedPackageInPlace) {
+  PackageHost host(uh::testing::ConformanceDir() / "signed.uhupkg");
+  Device device("http://127.0.0.1:9");
+  device.config.polling.enabled = false;
+  device.config.update.stream_objects = true;
+  BlockObjectCopies(device);
+  ASSERT_TRUE(device.RunUntil(
+      [&] { return device.Reboots() == 1; }, nullptr,
+      [&](Daemon& daemon) {
+        ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
+        EXPECT_TRUE(daemon.RequestRemoteInstall(host.Url("/update.uhupkg")).accepted);
+      }));
+  ExpectSlotBInstalled(device);
+  EXPECT_FALSE(
+      std::filesystem::exists(device.config.update.download_dir / "remote-install.uhupkg"));
 }
 
 TEST(DaemonRemoteInstall, AMissingOrUnsignedPackageAtAUrlInstallsNothing) {
