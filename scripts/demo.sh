@@ -10,6 +10,8 @@
 #   DEMO_FAIL=K        K of them fail the new system's validation: they roll back and report
 #                      the error, and the rollout pauses once failures pass its threshold
 #   DEMO_THRESHOLD=P   the failure threshold, in percent of the devices attempted (default 25)
+#   DEMO_STREAM=1      the devices stream the update into their inactive slot as it downloads
+#                      (update.stream_objects): nothing is kept in their download directory
 #   DEMO_ONCE=1        no prompt: exit when the rollout ends, with status 0 only when every
 #                      device that should update did (for scripts and CI)
 #   DEMO_PORT=8080     the server's port on 127.0.0.1
@@ -23,6 +25,7 @@ devices=${DEMO_DEVICES:-10}
 fail=${DEMO_FAIL:-0}
 threshold=${DEMO_THRESHOLD:-25}
 once=${DEMO_ONCE:-0}
+stream=${DEMO_STREAM:-0}
 port=${DEMO_PORT:-8080}
 work=${DEMO_DIR:-demo-data}
 timeout=${DEMO_TIMEOUT:-600}
@@ -171,6 +174,7 @@ for i in $(seq 1 "$devices"); do
     --image "$work/image/rootfs-1.0.img" --dir /dev/mmcblk0p5 --dir /dev/mmcblk0p6
     --key "$work/keys/key.pub")
   [ "$i" -gt $((devices - fail)) ] && args+=(--fail-validation)
+  [ "$stream" = 1 ] && args+=(--stream-objects)
   "$device_sim" init "$work/devices/$serial" "${args[@]}" >/dev/null
   "$device_sim" run "$work/devices/$serial" >>"$work/devices/$serial/run.log" 2>&1 &
   pids+=($!)

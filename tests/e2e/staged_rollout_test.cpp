@@ -1,6 +1,8 @@
 // The main job, end to end: a signed 2.0 release rolled out in two stages (25 %, then
 // everyone) to 20 simulated devices on 1.0, each a real agent process (8 under ASan+UBSan,
-// where each of them costs several times the CPU: the same steps, on a smaller fleet).
+// where each of them costs several times the CPU: the same steps, on a smaller fleet). Every
+// other device streams the update into its slot as it downloads (update.stream_objects: the
+// gzip root file system decompressed into the partition, the tarball extracted).
 
 #include "e2e/e2e_fixture.hpp"
 
@@ -28,7 +30,11 @@ TEST_F(E2eTest, StagedRolloutUpdatesEveryDevice) {
   args.insert(args.end(), {"--image", release.old_image.string()});
   auto& fleet = MakeFleet(args);
   std::vector<DeviceSpec> devices;
-  for (int i = 1; i <= kStagedDevices; ++i) devices.push_back({Serial("stage", i), {}});
+  const auto streams = [](int i) { return i % 2 == 0; };
+  for (int i = 1; i <= kStagedDevices; ++i) {
+    devices.push_back({Serial("stage", i), streams(i) ? std::vector<std::string>{"--stream-objects"}
+                                                      : std::vector<std::string>{}});
+  }
   fleet.Add(devices);
   Step("devices made");
   ASSERT_TRUE(fleet.PowerOnAll()) << "not every agent started";
@@ -72,8 +78,10 @@ TEST_F(E2eTest, StagedRolloutUpdatesEveryDevice) {
   const std::string old_image = ReadFile(release.old_image);
   const std::vector<std::string> every_step = {"downloading", "downloaded", "installing",
                                                "installed", "rebooting"};
+  int index = 0;
   for (auto& device : fleet) {
     SCOPED_TRACE(device->serial());
+    ++index;
     ASSERT_TRUE(ids.contains(device->serial()));
     // Every step reported, in order, once, and nothing else.
     EXPECT_EQ(ReportStatuses(ids.at(device->serial())), every_step);
@@ -90,6 +98,14 @@ TEST_F(E2eTest, StagedRolloutUpdatesEveryDevice) {
     EXPECT_EQ(ReadIfExists(device->OnDevice("/dev/mmcblk0p6/motd")), "hello from version 2.0\n");
     EXPECT_EQ(ReadIfExists(device->OnDevice("/dev/mmcblk0p6/etc/app.conf")), "version = 2.0\n");
     EXPECT_TRUE(std::filesystem::is_empty(device->OnDevice("/dev/mmcblk0p5")));
+    // A streaming device kept nothing in its download directory, at any time: both objects went
+    // from the transfer into their installers.
+    if (streams(index)) {
+      const std::string log = ReadFile(device->dir() / "agent.log");
+      EXPECT_NE(log.find("installing (raw) while it downloads"), std::string::npos);
+      EXPECT_NE(log.find("installing (tarball) while it downloads"), std::string::npos);
+      EXPECT_EQ(log.find("info installing "), std::string::npos);  // nothing left to install
+    }
     // One reboot, into slot 1, which validated.
     EXPECT_EQ(EventsOf(*device),
               (std::vector<std::string>{"boot: slot 0, version 1.0", "reboot",
