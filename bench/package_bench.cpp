@@ -1,7 +1,7 @@
 // Micro-benchmarks of the package library's hot paths: hashing object bytes, parsing and
-// re-serialising metadata, and checking a signature. The inputs are uhu's own conformance
-// package (UH_CONFORMANCE_DIR is set by bench/CMakeLists.txt), so the figures are for real
-// metadata, not a synthetic document.
+// re-serialising metadata, and checking a signature. The inputs are the test packages this build
+// makes in the shape of upstream's (UH_TEST_PACKAGES_DIR is set by bench/CMakeLists.txt), so the
+// figures are for real metadata, not a synthetic document.
 
 #include <benchmark/benchmark.h>
 
@@ -20,11 +20,11 @@
 
 namespace {
 
-const std::filesystem::path kConformanceDir = UH_CONFORMANCE_DIR;
+const std::filesystem::path kTestPackagesDir = UH_TEST_PACKAGES_DIR;
 
-// Reads a conformance file, or marks the benchmark as failed; returns false in that case.
+// Reads a file of the test packages, or marks the benchmark as failed; returns false in that case.
 bool ReadInput(benchmark::State& state, const std::string& name, std::string& out) {
-  auto text = uh::ReadFileLimited(kConformanceDir / name, 1024 * 1024);
+  auto text = uh::ReadFileLimited(kTestPackagesDir / name, 1024 * 1024);
   if (!text) {
     state.SkipWithError(text.error().message().c_str());
     return false;
@@ -80,7 +80,7 @@ void BM_VerifyBase64(benchmark::State& state) {
   std::string pem;
   if (!ReadInput(state, "key.pub", pem)) return;
   auto key = uh::package::PublicKey::FromPem(pem);
-  auto pkg = uh::package::PackageReader::Open(kConformanceDir / "signed.uhupkg");
+  auto pkg = uh::package::PackageReader::Open(kTestPackagesDir / "signed.uhupkg");
   if (!key || !pkg) {
     state.SkipWithError(!key ? key.error().message().c_str() : pkg.error().message().c_str());
     return;

@@ -1,5 +1,6 @@
-// A package made by upstream's uhu tool (the conformance package), uploaded to the server
-// and rolled out to simulated devices: the server and the agent handle it as upstream's do.
+// A package made by upstream's uhu tool (skipped when those are not beside the clone), uploaded to
+// the server and rolled out to simulated devices: the server and the agent handle it as upstream's
+// do.
 
 #include "core/hash.hpp"
 #include "e2e/e2e_fixture.hpp"
@@ -25,7 +26,7 @@ void ExpectRuns(const std::vector<std::string>& argv) {
 }
 
 TEST_F(E2eTest, UpstreamUhuPackageInstalls) {
-  const auto conformance = uh::testing::ConformanceDir();
+  UH_UPSTREAM_PACKAGES(conformance);
   ASSERT_EQ(server_.CreateProduct("uhu board", kProduct), kProduct);
   server_.RegisterKey(kProduct, conformance / "key.pub");
   ASSERT_EQ(server_.UploadPackage(conformance / "signed.uhupkg"), kPackageUid);

@@ -30,10 +30,11 @@ namespace uh::package {
 namespace {
 
 using ::testing::HasSubstr;
-using uh::testing::ConformanceDir;
 using uh::testing::RandomBytes;
 using uh::testing::ReadFile;
 using uh::testing::TempDir;
+using uh::testing::TestPackagesDir;
+using uh::testing::TestPackageUid;
 using uh::testing::WriteFile;
 
 constexpr std::string_view kReaderProduct =
@@ -341,9 +342,8 @@ constexpr std::string_view kCompressedUid =
 
 // Opens a uhu package, checks its metadata bytes, UID, objects and signature (with key.pub),
 // and streams each object comparing it with the metadata.
-void CheckConformance(std::string_view file, std::string_view metadata_file, std::string_view uid,
-                      bool is_signed) {
-  const auto dir = ConformanceDir();
+void CheckConformance(const std::filesystem::path& dir, std::string_view file,
+                      std::string_view metadata_file, std::string_view uid, bool is_signed) {
   auto pkg = PackageReader::Open(dir / file);
   ASSERT_TRUE(pkg.has_value()) << pkg.error().message();
   EXPECT_EQ(pkg->uid(), uid);
@@ -380,16 +380,28 @@ void CheckConformance(std::string_view file, std::string_view metadata_file, std
 }
 
 TEST(PackageReaderConformanceTest, SignedPackage) {
-  CheckConformance("signed.uhupkg", "signed.metadata.json", kSignedUid, true);
+  UH_UPSTREAM_PACKAGES(dir);
+  CheckConformance(dir, "signed.uhupkg", "signed.metadata.json", kSignedUid, true);
 }
 
 TEST(PackageReaderConformanceTest, CompressedObjectsPackage) {
-  CheckConformance("compressed.uhupkg", "compressed.metadata.json", kCompressedUid, true);
+  UH_UPSTREAM_PACKAGES(dir);
+  CheckConformance(dir, "compressed.uhupkg", "compressed.metadata.json", kCompressedUid, true);
 }
 
 TEST(PackageReaderConformanceTest, UnsignedPackage) {
+  UH_UPSTREAM_PACKAGES(dir);
   // Same metadata as signed.uhupkg, with an empty signature member.
-  CheckConformance("unsigned.uhupkg", "signed.metadata.json", kSignedUid, false);
+  CheckConformance(dir, "unsigned.uhupkg", "signed.metadata.json", kSignedUid, false);
+}
+
+// The same checks on the packages this build makes with updatehub-pkg.
+TEST(PackageReaderTestPackagesTest, SignedUnsignedAndCompressed) {
+  const auto dir = TestPackagesDir();
+  CheckConformance(dir, "signed.uhupkg", "signed.metadata.json", TestPackageUid("signed"), true);
+  CheckConformance(dir, "compressed.uhupkg", "compressed.metadata.json",
+                   TestPackageUid("compressed"), true);
+  CheckConformance(dir, "unsigned.uhupkg", "signed.metadata.json", TestPackageUid("signed"), false);
 }
 
 // --- Valid packages ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ TEST(Signature, SignAndVerify) {
 }
 
 TEST(Signature, VerifiesUhuConformanceSignature) {
-  const auto dir = testing::ConformanceDir();
+  UH_UPSTREAM_PACKAGES(dir);
   auto key = PublicKey::Load(dir / "key.pub");
   ASSERT_TRUE(key) << key.error().message();
   EXPECT_EQ(key->bits(), 2048);

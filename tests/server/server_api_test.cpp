@@ -13,9 +13,11 @@ using http::testing::Fetch;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-const std::string kSignedUid = "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
+const std::string kSignedUid = uh::testing::TestPackageUid("signed.uhupkg");
 
-std::filesystem::path Conformance(const char* name) { return uh::testing::ConformanceDir() / name; }
+std::filesystem::path Conformance(const char* name) {
+  return uh::testing::TestPackagesDir() / name;
+}
 
 TEST(ServerApi, HealthMetricsAndOpenApi) {
   ServerFixture server;
@@ -106,6 +108,27 @@ TEST(ServerApi, UploadAcceptsOnlyVerifiedPackagesAndIsIdempotent) {
   auto shown = server.Api("GET", "/api/v1/packages/" + kSignedUid);
   ASSERT_EQ(shown.status, 200);
   EXPECT_EQ(json::parse(shown.body)["metadata"]["version"], "1.0.0");
+}
+
+// Packages made by upstream's uhu are taken as they are, under the UID uhu gave them.
+TEST(ServerApi, UploadAcceptsUpstreamPackages) {
+  UH_UPSTREAM_PACKAGES(upstream);
+  ServerFixture server;
+  auto product =
+      server.Api("POST", "/api/v1/products", {{"uid", kConformanceProduct}, {"name", "upstream"}});
+  ASSERT_EQ(product.status, 201) << product.body;
+  auto key = server.Api("POST", std::string("/api/v1/products/") + kConformanceProduct + "/keys",
+                        {{"public_key", uh::testing::ReadFile(upstream / "key.pub")}});
+  ASSERT_EQ(key.status, 201) << key.body;
+  auto signed_package = server.Upload(upstream / "signed.uhupkg");
+  ASSERT_EQ(signed_package.status, 201) << signed_package.body;
+  EXPECT_EQ(json::parse(signed_package.body)["uid"],
+            "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea");
+  auto compressed = server.Upload(upstream / "compressed.uhupkg");
+  ASSERT_EQ(compressed.status, 201) << compressed.body;
+  EXPECT_EQ(json::parse(compressed.body)["uid"],
+            "e54f686bf83d9d500c4c0cb7b799af295227c6d87a3e04c58b91a560e2e736d0");
+  EXPECT_EQ(server.Upload(upstream / "unsigned.uhupkg").status, 422);
 }
 
 TEST(ServerApi, MalformedAndForeignPackagesAreRefusedAndNothingIsStored) {

@@ -70,7 +70,7 @@ FetchResult ServerFixture::Upload(const std::filesystem::path& package) {
 void ServerFixture::SetUpConformanceProduct() {
   auto product = Api("POST", "/api/v1/products", {{"uid", kConformanceProduct}, {"name", "demo"}});
   ASSERT_EQ(product.status, 201) << product.body;
-  const std::string pem = uh::testing::ReadFile(uh::testing::ConformanceDir() / "key.pub");
+  const std::string pem = uh::testing::ReadFile(uh::testing::TestPackagesDir() / "key.pub");
   auto key = Api("POST", std::string("/api/v1/products/") + kConformanceProduct + "/keys",
                  {{"name", "uhu test key"}, {"public_key", pem}});
   ASSERT_EQ(key.status, 201) << key.body;

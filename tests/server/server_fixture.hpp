@@ -18,14 +18,13 @@ namespace uh::server::testing {
 using http::testing::FetchResult;
 
 inline constexpr const char* kAdminPassword = "correct horse battery";
-// The product of the conformance packages.
+// The product of the test packages (and of upstream's conformance packages).
 inline constexpr const char* kConformanceProduct =
     "da852e7fda06a6c06df770dd6766e65466509905b2bf0b9e2f94523ddd06f914";
 
-// The conformance package signed.uhupkg: its UID, and the sha256 of its rootfs object.
-inline const std::string kUid = "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
-inline const std::string kRootfs =
-    "eb7f5de6ca39a8fea2fcbed500a5dfff367e89547b98f995b20422fa5cb9fe5a";
+// The test package signed.uhupkg: its UID, and the sha256 of its rootfs object.
+inline const std::string kUid = uh::testing::TestPackageUid("signed.uhupkg");
+inline const std::string kRootfs = uh::testing::TestObjectSha256("signed.uhupkg", "rootfs.img");
 
 class ServerFixture {
  public:
@@ -43,7 +42,7 @@ class ServerFixture {
   [[nodiscard]] FetchResult Api(const std::string& method, const std::string& path,
                                 const nlohmann::json& body = nullptr);
   [[nodiscard]] FetchResult Upload(const std::filesystem::path& package);
-  // Creates the conformance product and registers the conformance key.
+  // Creates the test packages' product and registers their key.
   void SetUpConformanceProduct();
 
   // Device protocol, built like upstream's agent does.

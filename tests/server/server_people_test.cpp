@@ -39,7 +39,7 @@ class PeopleTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_.SetUpConformanceProduct();
-    auto uploaded = server_.Upload(uh::testing::ConformanceDir() / "signed.uhupkg");
+    auto uploaded = server_.Upload(uh::testing::TestPackagesDir() / "signed.uhupkg");
     ASSERT_EQ(uploaded.status, 201) << uploaded.body;
   }
   ServerFixture server_;

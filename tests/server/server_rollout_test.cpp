@@ -23,7 +23,7 @@ class RolloutTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_.SetUpConformanceProduct();
-    auto uploaded = server_.Upload(uh::testing::ConformanceDir() / "signed.uhupkg");
+    auto uploaded = server_.Upload(uh::testing::TestPackagesDir() / "signed.uhupkg");
     ASSERT_EQ(uploaded.status, 201) << uploaded.body;
   }
 
@@ -76,8 +76,8 @@ TEST_F(RolloutTest, StagedRolloutGoesFromFirstStageToAllDevices) {
 
   // Exactly 25% are offered now; the 200 body is the exact metadata and the signature verifies.
   const std::string metadata =
-      uh::testing::ReadFile(uh::testing::ConformanceDir() / "signed.metadata.json");
-  auto key = package::PublicKey::Load(uh::testing::ConformanceDir() / "key.pub");
+      uh::testing::ReadFile(uh::testing::TestPackagesDir() / "signed.metadata.json");
+  auto key = package::PublicKey::Load(uh::testing::TestPackagesDir() / "key.pub");
   ASSERT_TRUE(key);
   std::vector<json> first;
   for (const auto& device : devices) {

@@ -9,10 +9,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string_view>
 #include <thread>
+
+#include "core/hash.hpp"
 
 extern char** environ;
 
@@ -50,12 +53,54 @@ std::string RandomBytes(std::size_t size, unsigned seed) {
   return out;
 }
 
-std::filesystem::path ConformanceDir() {
-  const std::filesystem::path dir = UH_CONFORMANCE_DIR;
+std::filesystem::path TestPackagesDir() {
+  const std::filesystem::path dir = UH_TEST_PACKAGES_DIR;
   if (!std::filesystem::exists(dir / "signed.uhupkg")) {
-    ADD_FAILURE() << "conformance packages not found in " << dir;
+    throw std::runtime_error("the test packages are missing in " + dir.string() +
+                             ": build the uh_test_packages target");
   }
   return dir;
+}
+
+std::string TestPackageUid(std::string_view package) {
+  std::string name(package);
+  const std::string suffix = ".uhupkg";
+  if (name.ends_with(suffix)) name.resize(name.size() - suffix.size());
+  // unsigned.uhupkg has signed.uhupkg's metadata.
+  if (name == "unsigned") name = "signed";
+  return Sha256Hex(ReadFile(TestPackagesDir() / (name + ".metadata.json")));
+}
+
+std::string TestObjectSha256(std::string_view package, std::string_view filename) {
+  std::string name(package);
+  if (name.ends_with(".uhupkg")) name.resize(name.size() - 7);
+  if (name == "unsigned") name = "signed";
+  const auto metadata =
+      nlohmann::json::parse(ReadFile(TestPackagesDir() / (name + ".metadata.json")));
+  for (const auto& set : metadata.at("objects")) {
+    for (const auto& object : set) {
+      if (object.at("filename") == filename) return object.at("sha256sum").get<std::string>();
+    }
+  }
+  throw std::runtime_error(std::string(filename) + " is not an object of " + std::string(package));
+}
+
+std::optional<std::filesystem::path> FindUpstreamDir() {
+  const std::filesystem::path dir = UH_CONFORMANCE_DIR;
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(dir / "signed.uhupkg", error)) return std::nullopt;
+  return dir;
+}
+
+bool UpstreamRequired() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string_view(ci) == "true";
+}
+
+std::string UpstreamMissing() {
+  return std::string("upstream-made packages not found in ") + UH_CONFORMANCE_DIR +
+         " (set UH_CONFORMANCE_DIR at configure time)" +
+         (UpstreamRequired() ? ": required with CI=true" : ": upstream conformance test skipped");
 }
 
 std::filesystem::path PkgTool() { return UH_PKG_TOOL; }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -507,15 +508,139 @@ TEST_F(BuildPackageTest, SingleSet) {
               HasSubstr("single-set"));
 }
 
-TEST_F(BuildPackageTest, Hardware) {
+// uhu keeps hardware names in a set and writes them sorted; an empty set is "any".
+TEST_F(BuildPackageTest, HardwareIsSortedWithRepeatsDropped) {
   const auto file = File("f.img", "x");
   PackageSpec spec = Spec({file.string() + ",mode=raw,target=/dev/a"});
-  spec.hardware = std::vector<std::string>{"a", "b"};
-  const BuiltPackage built = MustBuild(spec);
-  ASSERT_TRUE(built.metadata.supported_hardware);
-  EXPECT_EQ(*built.metadata.supported_hardware, (std::vector<std::string>{"a", "b"}));
-  spec.hardware = std::vector<std::string>{"a", "a"};
-  EXPECT_THAT(BuildError(spec), HasSubstr("twice"));
+  auto hardware_of = [&](std::vector<std::string> names) {
+    spec.hardware = std::move(names);
+    return MustBuild(spec).metadata.supported_hardware;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(hardware_of({"a", "b"}), Names({"a", "b"}));
+  EXPECT_EQ(hardware_of({"b", "a", "a"}), Names({"a", "b"}));
+  EXPECT_EQ(hardware_of({"a", "a"}), Names({"a"}));
+  // Byte-wise, as Python sorts str: upper case before lower case.
+  EXPECT_EQ(hardware_of({"board-b", "Board-c", "board-a"}),
+            Names({"Board-c", "board-a", "board-b"}));
+  EXPECT_EQ(hardware_of({}), std::nullopt);
+  spec.hardware.reset();
+  EXPECT_EQ(MustBuild(spec).metadata.supported_hardware, std::nullopt);
+}
+
+// --- the order of objects: uhu's -------------------------------------------------------------
+
+// The file names of a built set, in order.
+std::vector<std::string> FileNames(const BuiltPackage& built, std::size_t set) {
+  std::vector<std::string> names;
+  if (set < built.metadata.sets.size()) {
+    for (const auto& object : built.metadata.sets[set]) names.push_back(object.filename);
+  }
+  return names;
+}
+
+TEST_F(BuildPackageTest, ObjectsAreSortedByFileNameInBothSets) {
+  const auto c = File("c.img", "c");
+  const auto a = File("a.img", "a");
+  const auto b = File("b.img", "b");
+  const auto b_for_b = File("slot-b/b.img", "b in slot b");
+  const BuiltPackage built = MustBuild(Spec({
+      c.string() + ",mode=raw,target=/dev/c,b.target=/dev/cb",
+      a.string() + ",mode=raw,target=/dev/a,b.target=/dev/ab",
+      b.string() + ",mode=raw,target=/dev/b,b.target=/dev/bb,b.file=" + b_for_b.string(),
+  }));
+  const std::vector<std::string> sorted = {"a.img", "b.img", "c.img"};
+  EXPECT_EQ(FileNames(built, 0), sorted);
+  EXPECT_EQ(FileNames(built, 1), sorted);
+  // Each set B entry moves with its object.
+  EXPECT_EQ(Written(built, 0, 1)["target"], json("/dev/b"));
+  EXPECT_EQ(Written(built, 1, 1)["target"], json("/dev/bb"));
+  EXPECT_EQ(Written(built, 1, 1)["sha256sum"], json(Sha256Hex("b in slot b")));
+  EXPECT_EQ(Written(built, 1, 2)["target"], json("/dev/cb"));
+  // The package's members follow the metadata.
+  std::vector<std::string> members;
+  for (const auto& [sha256, path] : built.files) members.push_back(path.filename());
+  EXPECT_EQ(members, (std::vector<std::string>{"a.img", "b.img", "c.img", "b.img"}));
+  EXPECT_EQ(built.files[3].second, b_for_b);
+}
+
+TEST_F(BuildPackageTest, TheOrderGivenDoesNotChangeTheMetadata) {
+  const auto rootfs = File("rootfs.img", testing::RandomBytes(3000, 4));
+  const auto data = File("data.tar.gz", "data");
+  const auto kernel = File("kernel.img", "kernel");
+  const std::vector<std::string> objects = {
+      rootfs.string() + ",mode=raw,target=/dev/r",
+      data.string() + ",mode=tarball,filesystem=ext4,target=/dev/d,target-path=/",
+      kernel.string() + ",mode=raw,target=/dev/k,b.target=/dev/kb",
+  };
+  const BuiltPackage given = MustBuild(Spec(objects));
+  const BuiltPackage reversed = MustBuild(Spec({objects[2], objects[1], objects[0]}));
+  EXPECT_EQ(package::SerializeMetadata(reversed.metadata),
+            package::SerializeMetadata(given.metadata));
+  EXPECT_EQ(reversed.files, given.files);
+  EXPECT_EQ(FileNames(given, 0),
+            (std::vector<std::string>{"data.tar.gz", "kernel.img", "rootfs.img"}));
+}
+
+// The key is the metadata's file name, compared byte by byte (Python compares code points, the
+// same order for UTF-8): not the path, not the locale, not case-folded.
+TEST_F(BuildPackageTest, TheSortKeyIsTheFileNameByteWise) {
+  std::vector<std::string> objects;
+  int n = 0;
+  for (const char* name : {"\xc3\xa9t\xc3\xa9.img", "z.img", "a.img.gz", "a.img", "a-b", "a.b",
+                           "B.img", "_x", "1.img"}) {
+    const auto file = File("dir" + std::to_string(n++) + "/" + name, name);
+    objects.push_back(file.string() + ",mode=raw,target=/dev/x");
+  }
+  // A "filename" given by the user is the key, not the file's own name.
+  const auto renamed = File("zzz/last-by-path.img", "renamed");
+  objects.push_back(renamed.string() + ",mode=raw,target=/dev/x,filename=0-first");
+  const BuiltPackage built = MustBuild(Spec(objects, true));
+  EXPECT_EQ(FileNames(built, 0),
+            (std::vector<std::string>{"0-first", "1.img", "B.img", "_x", "a-b", "a.b", "a.img",
+                                      "a.img.gz", "z.img", "\xc3\xa9t\xc3\xa9.img"}));
+}
+
+// Objects with the same file name keep the order they were given in (Python's sort is stable).
+TEST_F(BuildPackageTest, ObjectsWithTheSameFileNameKeepTheirOrder) {
+  const auto first = File("one/image.img", "first");
+  const auto second = File("two/image.img", "second");
+  const auto third = File("three/image.img", "third");
+  const auto other = File("another.img", "another");
+  auto targets = [](const BuiltPackage& built, std::size_t set) {
+    std::vector<std::string> out;
+    for (const auto& object : built.metadata.sets[set]) out.push_back(object.target.value_or(""));
+    return out;
+  };
+  BuiltPackage built = MustBuild(Spec({
+      second.string() + ",mode=raw,target=/dev/2,b.target=/dev/2b",
+      other.string() + ",mode=raw,target=/dev/o,b.target=/dev/ob",
+      first.string() + ",mode=raw,target=/dev/1,b.target=/dev/1b",
+      third.string() + ",mode=raw,target=/dev/3,b.target=/dev/3b",
+  }));
+  EXPECT_EQ(targets(built, 0), (std::vector<std::string>{"/dev/o", "/dev/2", "/dev/1", "/dev/3"}));
+  EXPECT_EQ(targets(built, 1),
+            (std::vector<std::string>{"/dev/ob", "/dev/2b", "/dev/1b", "/dev/3b"}));
+  // The same file twice: still in the order given.
+  built = MustBuild(
+      Spec({first.string() + ",mode=raw,target=/dev/y", first.string() + ",mode=raw,target=/dev/x"},
+           true));
+  EXPECT_EQ(targets(built, 0), (std::vector<std::string>{"/dev/y", "/dev/x"}));
+}
+
+// A description file and the command line go through the same sort.
+TEST_F(BuildPackageTest, ADescriptionIsSortedToo) {
+  File("desc/b.img", "b");
+  File("desc/a.img", "a");
+  const auto path = File("desc/pkg.json", R"({"product": ")" + kProduct + R"(", "version": "1",
+      "supported-hardware": ["y", "x", "y"],
+      "objects": [{"file": "b.img", "mode": "raw", "target": "/dev/b"},
+                  {"file": "a.img", "mode": "raw", "target": "/dev/a"}]})");
+  auto spec = LoadPackageSpec(path);
+  ASSERT_TRUE(spec) << spec.error().message();
+  const BuiltPackage built = MustBuild(*spec);
+  EXPECT_EQ(FileNames(built, 0), (std::vector<std::string>{"a.img", "b.img"}));
+  EXPECT_EQ(built.metadata.supported_hardware, (std::vector<std::string>{"x", "y"}));
 }
 
 TEST_F(BuildPackageTest, CompressedFilesInRawMode) {
@@ -544,6 +669,7 @@ TEST_F(BuildPackageTest, ProgressCountsHashedBytes) {
   const auto b = File("b.img", std::string(2000, 'b'));
   PackageSpec spec =
       Spec({a.string() + ",mode=raw,target=/dev/a", b.string() + ",mode=raw,target=/dev/b"});
+  EXPECT_EQ(InputBytes(spec), 5000u);
   std::uint64_t last = 0;
   bool monotonic = true;
   auto built = BuildPackage(spec, [&](std::uint64_t done) {
@@ -553,6 +679,41 @@ TEST_F(BuildPackageTest, ProgressCountsHashedBytes) {
   ASSERT_TRUE(built) << built.error().message();
   EXPECT_TRUE(monotonic);
   EXPECT_EQ(last, 5000u);
+}
+
+// The hashing bar's total is known before hashing: every file read once, including set B files
+// and files whose bytes another file already has (they are read to find that out).
+TEST_F(BuildPackageTest, InputBytesIsWhatHashingReads) {
+  const auto a = File("a.img", std::string(3000, 'a'));
+  const auto same_as_a = File("copy-of-a.img", std::string(3000, 'a'));
+  const auto b = File("b.img", std::string(2000, 'b'));
+  const auto slot_b = File("slot-b.img", std::string(700, 's'));
+  PackageSpec spec = Spec({
+      a.string() + ",mode=raw,target=/dev/a",
+      a.string() + ",mode=raw,target=/dev/a2",
+      same_as_a.string() + ",mode=raw,target=/dev/c",
+      b.string() + ",mode=raw,target=/dev/b,b.file=" + slot_b.string(),
+  });
+  EXPECT_EQ(InputBytes(spec), 3000u + 3000u + 2000u + 700u);
+  std::uint64_t last = 0;
+  bool monotonic = true;
+  auto built = BuildPackage(spec, [&](std::uint64_t done) {
+    monotonic = monotonic && done >= last;
+    last = done;
+  });
+  ASSERT_TRUE(built) << built.error().message();
+  EXPECT_TRUE(monotonic);
+  EXPECT_EQ(last, InputBytes(spec));
+  EXPECT_EQ(built->total_size, 3000u + 2000u + 700u);  // what the package holds
+
+  // With one set, set B files are not read.
+  spec = Spec({b.string() + ",mode=raw,target=/dev/b"}, true);
+  spec.objects[0].b_fields["file"] = slot_b.string();
+  EXPECT_EQ(InputBytes(spec), 2000u);
+  // A missing file counts nothing; BuildPackage reports it.
+  spec = Spec({(dir_ / "missing.img").string() + ",mode=raw,target=/dev/a",
+               a.string() + ",mode=raw,target=/dev/a"});
+  EXPECT_EQ(InputBytes(spec), 3000u);
 }
 
 TEST_F(BuildPackageTest, Errors) {

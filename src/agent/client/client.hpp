@@ -1,6 +1,6 @@
 #pragma once
 
-// The agent's side of the UpdateHub protocol (PROTOCOL.md section 2): probe for an update,
+// The agent's side of the UpdateHub protocol (docs/protocol.md, section 1): probe for an update,
 // download its objects (resuming an interrupted download at exactly the bytes already on disk),
 // report progress, and fetch a whole package by URL. `Client` is the interface the daemon uses;
 // MakeClient builds the libcurl implementation.

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -34,7 +35,9 @@ Expected<PackageSpec> Spec(const CreateOptions& options) {
   if (!options.version.empty()) spec.version = options.version;
   if (!options.hardware.empty()) {
     spec.hardware = options.hardware;
-    if (options.hardware == std::vector<std::string>{"any"}) spec.hardware.reset();
+    const bool any =
+        std::ranges::all_of(options.hardware, [](const auto& name) { return name == "any"; });
+    if (any) spec.hardware.reset();
   }
   spec.single_set = spec.single_set || options.single_set;
   for (const auto& text : options.objects) {
@@ -63,7 +66,7 @@ Expected<void> Create(const CreateOptions& options) {
 
   BuiltPackage built;
   {
-    ProgressBar bar("hashing", 0);
+    ProgressBar bar("hashing", InputBytes(*spec));
     auto result = BuildPackage(*spec, [&](std::uint64_t done) { bar.Update(done); });
     if (!result) return std::unexpected(result.error());
     built = std::move(*result);
@@ -113,7 +116,9 @@ void RegisterCreate(CLI::App& app, int& status) {
   cmd->add_option("--product", options->product, "Product UID (64 hex digits)");
   cmd->add_option("--version", options->version, "Version the device runs after the update");
   cmd->add_option("--hardware", options->hardware,
-                  "Supported hardware name (repeatable; default: any)");
+                  "Supported hardware names, comma-separated (repeatable; written sorted, each "
+                  "once; default: any)")
+      ->delimiter(',');
   cmd->add_option("--object", options->objects,
                   "Object: FILE,mode=MODE,key=value,...,b.key=value (repeatable)");
   cmd->add_option("--from", options->from, "JSON or TOML file describing the package")
@@ -128,6 +133,7 @@ void RegisterCreate(CLI::App& app, int& status) {
       "format (format?), format-options, mount-options, target-mode, target-uid, target-gid,\n"
       "chunk-size, skip, seek, count, truncate, compressed, install-if-different, ...\n"
       "size, sha256sum, compressed and required-uncompressed-size are computed.\n"
+      "Objects are written sorted by file name, as uhu writes them.\n"
       "Example: --object rootfs.img,mode=raw,target=/dev/mmcblk0p2,b.target=/dev/mmcblk0p3");
   cmd->callback([options, &status] {
     auto result = Create(*options);

@@ -212,6 +212,41 @@ Expected<void> CheckObject(const json& fields) {
   return {};
 }
 
+// The file of an object's set B entry, when it has its own.
+std::optional<std::filesystem::path> SetBFile(const ObjectSpec& object) {
+  if (!object.b_fields.contains("file") || !object.b_fields["file"].is_string())
+    return std::nullopt;
+  return std::filesystem::path(object.b_fields["file"].get<std::string>());
+}
+
+// One object: its set A entry and, with two sets, its set B entry.
+struct ObjectRow {
+  json a;
+  std::optional<json> b;
+};
+
+// uhu keeps an object's entries of both sets together and sorts the objects by the file name of
+// the first set's entry (Python's stable sort of str, code point order: for UTF-8 the same as
+// byte order, which std::string's comparison is).
+void SortLikeUhu(std::vector<ObjectRow>& rows) {
+  auto name = [](const ObjectRow& row) -> std::string_view {
+    const auto it = row.a.find("filename");  // a string once CheckObject accepted the entry
+    if (it == row.a.end() || !it->is_string()) return {};
+    return it->get_ref<const std::string&>();
+  };
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const ObjectRow& x, const ObjectRow& y) { return name(x) < name(y); });
+}
+
+// uhu keeps supported hardware as a set and writes it sorted, "any" when it is empty.
+json HardwareLikeUhu(const std::optional<std::vector<std::string>>& hardware) {
+  if (!hardware || hardware->empty()) return "any";
+  std::vector<std::string> names = *hardware;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 }  // namespace
 
 Expected<ObjectSpec> ParseObjectSpec(std::string_view text) {
@@ -320,71 +355,89 @@ Expected<PackageSpec> LoadPackageSpec(const std::filesystem::path& path) {
   return spec;
 }
 
+std::uint64_t InputBytes(const PackageSpec& spec) {
+  std::set<std::filesystem::path> files;
+  for (const ObjectSpec& object : spec.objects) {
+    files.insert(object.file);
+    if (auto b_file = SetBFile(object); b_file && !spec.single_set) files.insert(*b_file);
+  }
+  std::uint64_t total = 0;
+  for (const auto& file : files) {
+    std::error_code error;
+    const auto size = std::filesystem::file_size(file, error);
+    if (!error) total += size;
+  }
+  return total;
+}
+
 Expected<BuiltPackage> BuildPackage(const PackageSpec& spec, const ProgressFn& progress) {
   if (spec.objects.empty()) return Fail(Errc::kInvalidArgument, "no objects given");
-  BuiltPackage built;
-  std::map<std::filesystem::path, FileDigest> digests;  // each file hashed once
-  std::set<std::string> written;
+  std::map<std::filesystem::path, FileDigest> digests;   // each file hashed once
+  std::map<std::string, std::filesystem::path> holders;  // a file holding each sha256
+  std::uint64_t hashed = 0;
   auto digest_of = [&](const std::filesystem::path& file) -> Expected<FileDigest> {
     if (auto it = digests.find(file); it != digests.end()) return it->second;
-    const std::uint64_t base = built.total_size;
     auto digest = Sha256File(file, [&](std::uint64_t done) {
-      if (progress) progress(base + done);
+      if (progress) progress(hashed + done);
     });
     if (!digest) return std::unexpected(digest.error());
-    if (written.insert(digest->sha256).second) {
-      built.files.emplace_back(digest->sha256, file);
-      built.total_size += digest->size;
-    }
+    hashed += digest->size;
+    holders.emplace(digest->sha256, file);
     digests.emplace(file, *digest);
     return *digest;
   };
 
-  json sets = json::array({json::array()});
-  if (!spec.single_set) sets.push_back(json::array());
+  std::vector<ObjectRow> rows;
   for (std::size_t i = 0; i < spec.objects.size(); ++i) {
     const ObjectSpec& object = spec.objects[i];
     const std::string where = "object " + std::to_string(i + 1) + " (" + object.file.string() + ")";
-    json a = object.fields;
+    ObjectRow row{.a = object.fields, .b = std::nullopt};
+    json& a = row.a;
     auto digest = digest_of(object.file);
     if (!digest) return std::unexpected(digest.error().WithContext(where));
     UH_TRY_CTX(AsInputError(Complete(a, object.file, *digest)), where);
     UH_TRY_CTX(CheckObject(a), where);
-    sets[0].push_back(a);
     if (spec.single_set) {
       if (!object.b_fields.empty()) {
         return Fail(Errc::kInvalidArgument, where + ": set B options given with --single-set");
       }
+      rows.push_back(std::move(row));
       continue;
     }
     json b = object.fields;
     b["filename"] = a["filename"];
-    std::filesystem::path b_file = object.file;
     for (const auto& [key, value] : object.b_fields.items()) {
-      if (key == "file") {
-        b_file = value.get<std::string>();
-      } else {
-        b[key] = value;
-      }
+      if (key != "file") b[key] = value;
     }
+    const std::filesystem::path b_file = SetBFile(object).value_or(object.file);
     auto b_digest = digest_of(b_file);
     if (!b_digest) return std::unexpected(b_digest.error().WithContext(where + " set B"));
     UH_TRY_CTX(AsInputError(Complete(b, b_file, *b_digest)), where + " set B");
     UH_TRY_CTX(CheckObject(b), where + " set B");
-    sets[1].push_back(b);
+    row.b = std::move(b);
+    rows.push_back(std::move(row));
+  }
+  SortLikeUhu(rows);
+
+  json sets = json::array({json::array()});
+  if (!spec.single_set) sets.push_back(json::array());
+  for (ObjectRow& row : rows) {
+    sets[0].push_back(std::move(row.a));
+    if (row.b) sets[1].push_back(std::move(*row.b));
   }
   json document = {{"product", spec.product}, {"version", spec.version}, {"objects", sets}};
-  if (spec.hardware) {
-    document["supported-hardware"] = *spec.hardware;
-  } else {
-    document["supported-hardware"] = "any";
-  }
+  document["supported-hardware"] = HardwareLikeUhu(spec.hardware);
   auto metadata = package::MetadataFromJson(document);
   if (!metadata) {
     auto error = metadata.error();
     return Fail(Errc::kInvalidArgument, "the package would be invalid: " + error.message());
   }
+  BuiltPackage built;
   built.metadata = std::move(*metadata);
+  for (const package::Object* object : built.metadata.DistinctObjects()) {
+    built.files.emplace_back(object->sha256sum, holders.at(object->sha256sum));
+    built.total_size += object->size;
+  }
   return built;
 }
 

@@ -3,7 +3,8 @@
 // What `updatehub-pkg create` is asked to build: product, version, hardware and object
 // descriptions, from command-line SPECs or a JSON/TOML description file, turned into validated
 // metadata whose computed fields (size, sha256sum, compressed, required-uncompressed-size) come
-// from the files themselves.
+// from the files themselves. The metadata is ordered as upstream's uhu orders it, so that the
+// same inputs give the same bytes (the same package UID and signature) with either tool.
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -27,9 +28,10 @@ struct ObjectSpec {
 struct PackageSpec {
   std::string product;
   std::string version;
-  std::optional<std::vector<std::string>> hardware;  // nullopt: "any"
+  // nullopt: "any". Any order, repeats allowed: the metadata lists each name once, sorted.
+  std::optional<std::vector<std::string>> hardware;
   bool single_set = false;
-  std::vector<ObjectSpec> objects;
+  std::vector<ObjectSpec> objects;  // any order: the metadata sorts them by file name
 };
 
 // "FILE,key=value,...,b.key=value": the first item without '=' (or file=PATH) is the file; keys
@@ -44,12 +46,20 @@ struct PackageSpec {
 
 struct BuiltPackage {
   package::Metadata metadata;
-  // Each distinct object once: its sha256 and the file that holds it.
+  // Each distinct object once, in the metadata's order: its sha256 and the file that holds it.
   std::vector<std::pair<std::string, std::filesystem::path>> files;
   std::uint64_t total_size = 0;
 };
 
-// Hashes the files, fills in computed fields and uhu's defaults, and validates the result.
+// The bytes BuildPackage hashes: the sizes of the distinct input files (set B files included).
+// A file that cannot be read counts 0; BuildPackage reports it.
+[[nodiscard]] std::uint64_t InputBytes(const PackageSpec& spec);
+
+// Hashes the files, fills in computed fields and uhu's defaults, orders the result as uhu does
+// and validates it. uhu's order: the objects sorted by the file name of their set A entry
+// (byte-wise, stable: objects with the same name keep the order given; each set B entry stays
+// at the position of its set A entry), the hardware names sorted with repeats dropped (an empty
+// list is "any"). `progress` gets the bytes hashed so far, up to InputBytes(spec).
 [[nodiscard]] Expected<BuiltPackage> BuildPackage(const PackageSpec& spec,
                                                   const ProgressFn& progress = {});
 

@@ -5,8 +5,15 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace uh::tools {
+
+// One frame of the bar, without the leading carriage return:
+// "hashing [###############               ]  50%     12.5 MiB/s". Nothing to do (total 0) is
+// 100 %; more done than the total (a file grew) shows 100 %.
+[[nodiscard]] std::string ProgressFrame(std::string_view label, std::uint64_t done,
+                                        std::uint64_t total, double seconds);
 
 class ProgressBar {
  public:

@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <future>
-#include <thread>
 #include <vector>
 
 #include "fake_agent.hpp"
@@ -290,15 +291,19 @@ TEST_F(LocalApiTest, TheLogIsServedWhileAProbeRuns) {
 
   auto probe = std::async(std::launch::async, [&] { return Send("POST", "/probe"); });
   probing.get_future().wait();
+  // A daemon call that must wait for the probe: sent whole before the log is asked for, so the
+  // server thread has read it and queued it for the daemon by the time the log is answered.
+  RawConnection info(server_->port());
+  ASSERT_TRUE(info.Send(MakeRequest("GET", "/info")));
   const RawReply log_reply = Send("GET", "/log");  // not behind the probe
   EXPECT_EQ(log_reply.status, 200);
   EXPECT_EQ(BodyOf(log_reply)["entries"][0]["message"], "probing");
-  auto info = std::async(std::launch::async, [&] { return Send("GET", "/info"); });
-  EXPECT_EQ(info.wait_for(200ms), std::future_status::timeout);  // the daemon's turn comes later
+  // The daemon's turn comes later: its one call at a time is the probe's.
+  EXPECT_EQ(agent_.calls(), std::vector<std::string>{"probe -"});
 
   release.set_value();
   EXPECT_EQ(BodyOf(probe.get()), "updating");
-  EXPECT_EQ(info.get().status, 200);
+  EXPECT_EQ(info.ReadReply(5s).status, 200);
   EXPECT_EQ(agent_.calls(), (std::vector<std::string>{"probe -", "info"}));
 }
 
@@ -306,20 +311,26 @@ TEST_F(LocalApiTest, StopWaitsForADaemonCallInProgress) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::promise<void> probing;
+  std::atomic<bool> probe_returned = false;
   agent_.during_probe = [&] {
     probing.set_value();
     released.wait();
+    probe_returned = true;
   };
   auto probe = std::async(std::launch::async, [&] { return Send("POST", "/probe"); });
   probing.get_future().wait();
+  const auto port = server_->port();
+  // The probe is let go once Stop is under way, which closes the port first.
   auto releaser = std::async(std::launch::async, [&] {
-    std::this_thread::sleep_for(200ms);
+    const bool stopping =
+        uh::testing::WaitUntil([&] { return !RawConnection(port).connected(); }, 10s, 5ms);
     release.set_value();
+    return stopping;
   });
-  const auto start = std::chrono::steady_clock::now();
   server_->Stop();
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
-  releaser.get();
+  const bool returned_first = !probe_returned;
+  EXPECT_TRUE(releaser.get()) << "Stop never closed the port";
+  EXPECT_FALSE(returned_first) << "Stop returned while the daemon was still in its probe";
   EXPECT_NE(probe.get().status, 200);  // Stop dropped the answer and closed the connection
 }
 
@@ -329,13 +340,20 @@ TEST_F(LocalApiTest, ConnectionsBeyondTheLimitAreClosed) {
                               .max_body_bytes = kMaxApiBodyBytes,
                               .max_header_bytes = 8 * 1024,
                               .max_connections = 2});
+  // Each idle connection has been accepted once it is answered, and stays open (kept alive).
   std::vector<std::unique_ptr<RawConnection>> idle;
-  for (int i = 0; i < 2; ++i) idle.push_back(std::make_unique<RawConnection>(server_->port()));
-  std::this_thread::sleep_for(100ms);  // let the server accept them
+  for (int i = 0; i < 2; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(server_->port()));
+    ASSERT_TRUE(idle.back()->Send("GET /log HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_EQ(idle.back()->ReadReply(5s).status, 200);
+  }
   RawConnection extra(server_->port());
   EXPECT_TRUE(extra.ClosedWithin(5s));
+  // Once the server has seen the idle ones go, it serves again.
   idle.clear();
-  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(uh::testing::WaitUntil(
+      [&] { return Exchange(server_->port(), MakeRequest("GET", "/log"), 5s).status == 200; }, 10s,
+      10ms));
   ExpectStillServing();
 }
 

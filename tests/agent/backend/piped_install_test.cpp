@@ -230,7 +230,7 @@ TEST_F(PipedInstallTest, BothBackendsPipeTheObjectIntoItsInstaller) {
 // extracted, one piped from the package into its installer; an object the package does not
 // hold, and a package that is not there, are errors.
 TEST_F(PipedInstallTest, BothBackendsReadAPackageInPlace) {
-  const auto file = uh::testing::ConformanceDir() / "signed.uhupkg";
+  const auto file = uh::testing::TestPackagesDir() / "signed.uhupkg";
   auto reader = package::PackageReader::Open(file);
   ASSERT_TRUE(reader);
   const package::Object* raw = nullptr;

@@ -47,15 +47,15 @@ std::vector<int> Workers() { return uh::testing::ChildProcesses(::getpid(), "upd
 bool Gone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
 std::string Signature() {
-  auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
+  auto reader = package::PackageReader::Open(uh::testing::TestPackagesDir() / "signed.uhupkg");
   EXPECT_TRUE(reader);
   return reader->signature();
 }
 
 TEST(WorkerBackend, ChecksSignaturesAndHashesLikeTheLocalBackend) {
-  const auto key = uh::testing::ConformanceDir() / "key.pub";
+  const auto key = uh::testing::TestPackagesDir() / "key.pub";
   const std::string metadata =
-      uh::testing::ReadFile(uh::testing::ConformanceDir() / "signed.metadata.json");
+      uh::testing::ReadFile(uh::testing::TestPackagesDir() / "signed.metadata.json");
   auto worker = Worker();
   auto local = MakeLocalBackend();
 
@@ -98,14 +98,14 @@ TEST(WorkerBackend, TheWorkerAnswersEachLineAndGoesOnAfterABadOne) {
 // not a zombie), and the next call starts another.
 TEST(WorkerBackend, OneWorkerServesTheCallsUntilReleased) {
   const std::string metadata =
-      uh::testing::ReadFile(uh::testing::ConformanceDir() / "signed.metadata.json");
+      uh::testing::ReadFile(uh::testing::TestPackagesDir() / "signed.metadata.json");
   auto worker = Worker();
   ASSERT_TRUE(Workers().empty());
   ASSERT_TRUE(worker->PackageUid(metadata));
   const auto first = Workers();
   ASSERT_EQ(first.size(), 1u);
   ASSERT_TRUE(
-      worker->VerifySignature(uh::testing::ConformanceDir() / "key.pub", metadata, Signature()));
+      worker->VerifySignature(uh::testing::TestPackagesDir() / "key.pub", metadata, Signature()));
   EXPECT_FALSE(worker->VerifySignature("/nonexistent/key.pub", metadata, Signature()));
   ASSERT_TRUE(worker->PackageUid(metadata));
   EXPECT_EQ(Workers(), first);
@@ -146,9 +146,9 @@ TEST(WorkerBackend, UnpacksAPackageAndVerifiesAndInstallsItsObjects) {
   uh::testing::TempDir dir;
   auto worker = Worker();
   auto unpacked =
-      worker->UnpackPackage(uh::testing::ConformanceDir() / "signed.uhupkg", dir.path());
+      worker->UnpackPackage(uh::testing::TestPackagesDir() / "signed.uhupkg", dir.path());
   ASSERT_TRUE(unpacked) << unpacked.error().message();
-  auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
+  auto reader = package::PackageReader::Open(uh::testing::TestPackagesDir() / "signed.uhupkg");
   ASSERT_TRUE(reader);
   EXPECT_EQ(unpacked->metadata, reader->metadata_bytes());
   EXPECT_EQ(unpacked->signature, reader->signature());

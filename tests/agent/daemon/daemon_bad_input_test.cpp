@@ -76,7 +76,7 @@ class FakeServer {
     if (signature) {
       signature_ = *signature;
     } else {
-      auto key = package::PrivateKey::Load(uh::testing::ConformanceDir() / "key.pem");
+      auto key = package::PrivateKey::Load(uh::testing::TestPackagesDir() / "key.pem");
       EXPECT_TRUE(key);
       auto signed_ = key->SignBase64(metadata);
       EXPECT_TRUE(signed_);
@@ -129,7 +129,7 @@ class FakeServer {
 };
 
 std::string Metadata() {
-  return uh::testing::ReadFile(uh::testing::ConformanceDir() / "signed.metadata.json");
+  return uh::testing::ReadFile(uh::testing::TestPackagesDir() / "signed.metadata.json");
 }
 
 // The conformance metadata with one change, as canonical JSON.
@@ -202,7 +202,7 @@ TEST_F(DaemonBadInputTest, GarbageAnd500AnswersAreRetriedWithoutInstallingAnythi
 }
 
 TEST_F(DaemonBadInputTest, MetadataWhoseSignatureDoesNotVerifyIsRefused) {
-  auto key = package::PrivateKey::Load(uh::testing::ConformanceDir() / "key.pem");
+  auto key = package::PrivateKey::Load(uh::testing::TestPackagesDir() / "key.pem");
   ASSERT_TRUE(key);
   server_.Offer(Metadata(), *key->SignBase64("something else"));
   json report = RunToError();
@@ -260,7 +260,7 @@ TEST_F(DaemonBadInputTest, AnObjectPipedIntoItsInstallerWithAWrongHashIsNeverAct
 // the worker's errors in the reports, and nothing installed.
 TEST_F(DaemonBadInputTest, TheWorkerRefusesABadSignatureAndABadObjectLikeTheDaemon) {
   device_.worker = true;
-  auto key = package::PrivateKey::Load(uh::testing::ConformanceDir() / "key.pem");
+  auto key = package::PrivateKey::Load(uh::testing::TestPackagesDir() / "key.pem");
   ASSERT_TRUE(key);
   server_.Offer(Metadata(), *key->SignBase64("something else"));
   json report = RunToError();

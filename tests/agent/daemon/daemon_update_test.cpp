@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "agent/device/firmware_metadata.hpp"
 #include "server/http/http.hpp"
 #include "simulated_device.hpp"
 
@@ -26,27 +27,27 @@ using testing::kRootfs;
 using testing::kUid;
 using testing::ObjectBytes;
 
-// The download directory cannot hold a copy of the conformance package's objects: their paths
+// The download directory cannot hold a copy of the test package's objects: their paths
 // there are directories. An update that needs such a copy fails.
 void BlockObjectCopies(const Device& device) {
   std::filesystem::create_directories(device.config.update.download_dir / kRootfs);
   std::filesystem::create_directories(device.config.update.download_dir / testing::kTarball);
 }
 
-// Slot B holds the conformance package: its root file system and the tarball's files.
+// Slot B holds the test package: its root file system and the tarball's files.
 void ExpectSlotBInstalled(const Device& device) {
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"),
             ObjectBytes(kRootfs));
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p3" / "data" /
                                   "etc" / "motd"),
-            "hello from uhu\n");
+            std::string(uh::testing::kTestMotd));
 }
 
 class DaemonUpdateTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_.SetUpConformanceProduct();
-    ASSERT_EQ(server_.Upload(uh::testing::ConformanceDir() / "signed.uhupkg").status, 201);
+    ASSERT_EQ(server_.Upload(uh::testing::TestPackagesDir() / "signed.uhupkg").status, 201);
     auto rollout = server_.Api(
         "POST",
         std::string("/api/v1/products/") + server::testing::kConformanceProduct + "/rollouts",
@@ -68,10 +69,35 @@ class DaemonUpdateTest : public ::testing::Test {
     return out;
   }
 
-  // What an agent stopped in `phase` of the conformance package's update leaves behind.
+  // Object bytes the server has sent to devices, by its download counter.
+  std::uint64_t BytesServed() {
+    const std::string metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
+    constexpr std::string_view kCounter = "\nupdatehub_download_bytes_total ";
+    const auto at = metrics.find(kCounter);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no download counter in the metrics:\n" << metrics;
+      return 0;
+    }
+    return std::stoull(metrics.substr(at + kCounter.size()));
+  }
+
+  // What the server knows of an agent stopped while downloading the update: it probed, was
+  // offered the update and reported it downloading.
+  void OfferTheUpdate(const Device& device) {
+    auto firmware = LoadFirmwareMetadata(device.config.firmware.metadata);
+    ASSERT_TRUE(firmware) << firmware.error().message();
+    const auto offer = server_.Probe(firmware->ToProbeJson());
+    ASSERT_EQ(offer.status, 200) << offer.body;
+    ASSERT_EQ(offer.body,
+              uh::testing::ReadFile(uh::testing::TestPackagesDir() / "signed.metadata.json"));
+    const auto report = server_.Report(firmware->ToProbeJson(), "downloading", kUid);
+    ASSERT_EQ(report.status, 200) << report.body;
+  }
+
+  // What an agent stopped in `phase` of the test package's update leaves behind.
   static void SaveStoppedUpdate(const Device& device, UpdatePhase phase,
                                 std::vector<std::string> piped = {}) {
-    auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / "signed.uhupkg");
+    auto reader = package::PackageReader::Open(uh::testing::TestPackagesDir() / "signed.uhupkg");
     ASSERT_TRUE(reader);
     UpdateState state;
     state.phase = phase;
@@ -88,14 +114,32 @@ class DaemonUpdateTest : public ::testing::Test {
 
 TEST_F(DaemonUpdateTest, FullUpdateResumesItsDownloadInstallsIntoSlotBAndIsValidated) {
   Device device(server_.Url(""));
-  // An earlier run was cut off 300 KiB into the root file system.
+  // An earlier run was offered the update and cut off 300 KiB into the root file system, the
+  // tarball already whole: the saved state of the update and those bytes in the download
+  // directory are what it left.
+  OfferTheUpdate(device);
+  if (HasFatalFailure()) return;
   const std::string rootfs = ObjectBytes(kRootfs);
+  constexpr std::size_t kHave = 300 * 1024;
+  ASSERT_GT(rootfs.size(), kHave);
+  std::filesystem::create_directories(device.config.update.download_dir);
+  uh::testing::WriteFile(device.config.update.download_dir / testing::kTarball,
+                         ObjectBytes(testing::kTarball));
+  uh::testing::WriteFile(device.config.update.download_dir / kRootfs, rootfs.substr(0, kHave));
+  SaveStoppedUpdate(device, UpdatePhase::kDownloading);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(BytesServed(), 0u);
+
   ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
       << "the device never rebooted; reports: " << ::testing::PrintToString(Statuses());
+  // Resumed: the server sent the root file system from byte kHave on, once, and the whole
+  // tarball on disk was not fetched again.
+  EXPECT_EQ(BytesServed(), rootfs.size() - kHave);
+  ExpectSlotBInstalled(device);
   EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
   EXPECT_THAT(device.Env(), HasSubstr("upgrade_available=1"));
-  EXPECT_EQ(Statuses(), (std::vector<std::string>{"downloading", "downloaded", "installing",
-                                                  "installed", "rebooting"}));
+  EXPECT_EQ(Statuses(), (std::vector<std::string>{"downloading", "downloading", "downloaded",
+                                                  "installing", "installed", "rebooting"}));
   EXPECT_EQ(Count("rebooting"), 1);
 
   device.Boot();
@@ -107,6 +151,7 @@ TEST_F(DaemonUpdateTest, FullUpdateResumesItsDownloadInstallsIntoSlotBAndIsValid
   EXPECT_FALSE(std::filesystem::exists(device.config.storage.state_file));
   EXPECT_FALSE(std::filesystem::exists(device.Path("download") / kRootfs));
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
+  EXPECT_EQ(BytesServed(), rootfs.size() - kHave);  // nothing more after the reboot
 }
 
 // The same update with its work done as the updatehub program does it: every probe, download,
@@ -139,7 +184,7 @@ TEST_F(DaemonUpdateTest, FullUpdateThroughUpdatehubWorkerProcesses) {
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p3" / "data" /
                                   "etc" / "motd"),
-            "hello from uhu\n");
+            std::string(uh::testing::kTestMotd));
   device.Boot();
   // After the boot: validated, `updated` reported, and back to waiting, without a worker.
   ASSERT_TRUE(device.RunUntil([&] { return Count("updated") == 1 && workers() == 0; }));
@@ -160,9 +205,7 @@ TEST_F(DaemonUpdateTest, ResumesAnInterruptedDownloadAtExactlyTheBytesOnDisk) {
   ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }));
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
   // The server sent the rest of the root file system and the tarball, not a byte more.
-  auto metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
-  EXPECT_THAT(metrics, HasSubstr("updatehub_download_bytes_total " +
-                                 std::to_string(rootfs.size() - kHave + 193) + "\n"));
+  EXPECT_EQ(BytesServed(), rootfs.size() - kHave + ObjectBytes(testing::kTarball).size());
   EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
 }
 
@@ -184,9 +227,7 @@ TEST_F(DaemonUpdateTest, StreamsEveryObjectIntoSlotBWithoutACopy) {
       std::filesystem::exists(device.config.update.download_dir / (kRootfs + ".streamed")));
   EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
   // Each object was fetched once.
-  auto metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
-  EXPECT_THAT(metrics, HasSubstr("updatehub_download_bytes_total " +
-                                 std::to_string(rootfs.size() + 193) + "\n"));
+  EXPECT_EQ(BytesServed(), rootfs.size() + ObjectBytes(testing::kTarball).size());
 }
 
 // An object installed while it downloaded is done: after a restart (a power cut) it is neither
@@ -206,23 +247,20 @@ TEST_F(DaemonUpdateTest, AnObjectInstalledWhileItDownloadedIsNotFetchedAgain) {
   EXPECT_EQ(uh::testing::ReadFile(device.config.update.target_root / "dev" / "mmcblk0p2"), rootfs);
   EXPECT_EQ(uh::testing::ReadFile(partition / "data" / "marker"), "extracted before the cut");
   EXPECT_FALSE(std::filesystem::exists(partition / "data" / "etc" / "motd"));
-  auto metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
-  EXPECT_THAT(metrics,
-              HasSubstr("updatehub_download_bytes_total " + std::to_string(rootfs.size()) + "\n"));
+  EXPECT_EQ(BytesServed(), rootfs.size());
 }
 
-// A compressed raw image is decompressed into its slot while it downloads (the conformance
+// A compressed raw image is decompressed into its slot while it downloads (the test
 // package's kernel.img.gz: chunk-size 4096, seek 2). Its boot.img.xz asks install-if-different,
 // which needs the whole object first: it goes through the download directory, as it targets
 // another partition that does not hold the kernel back.
 TEST_F(DaemonUpdateTest, PipesACompressedImageIntoItsSlot) {
-  const std::string compressed_uid =
-      "e54f686bf83d9d500c4c0cb7b799af295227c6d87a3e04c58b91a560e2e736d0";
-  const std::string kernel = "4f457be8a225059cd62566478ef799dfe44fc309ce98adac958da0ddbd010d00";
+  const std::string compressed_uid = uh::testing::TestPackageUid("compressed.uhupkg");
+  const std::string kernel = uh::testing::TestObjectSha256("compressed.uhupkg", "kernel.img.gz");
   ASSERT_EQ(
       server_.Api("POST", "/api/v1/rollouts/" + std::to_string(rollout_id_) + "/pause").status,
       200);
-  ASSERT_EQ(server_.Upload(uh::testing::ConformanceDir() / "compressed.uhupkg").status, 201);
+  ASSERT_EQ(server_.Upload(uh::testing::TestPackagesDir() / "compressed.uhupkg").status, 201);
   ASSERT_EQ(server_
                 .Api("POST",
                      std::string("/api/v1/products/") + server::testing::kConformanceProduct +
@@ -271,9 +309,7 @@ TEST_F(DaemonUpdateTest, AStreamResumesAfterItsRecordedBytes) {
 
   ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }));
   EXPECT_EQ(uh::testing::ReadFile(slot), rootfs);
-  auto metrics = uh::server::http::testing::Fetch(server_.Url("/metrics")).body;
-  EXPECT_THAT(metrics, HasSubstr("updatehub_download_bytes_total " +
-                                 std::to_string(rootfs.size() - kHave + 193) + "\n"));
+  EXPECT_EQ(BytesServed(), rootfs.size() - kHave + ObjectBytes(testing::kTarball).size());
 }
 
 // What a slot holds is hashed again before it is activated: a slot damaged after the stream
@@ -347,8 +383,8 @@ TEST(DaemonLocalInstall, APackageFileInstallsWithoutAServerAndBusyStatesRefuseRe
       [&](Daemon& daemon) {
         ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
         EXPECT_FALSE(daemon.AbortDownload());  // nothing is downloading
-        first = daemon.RequestLocalInstall(uh::testing::ConformanceDir() / "signed.uhupkg");
-        second = daemon.RequestLocalInstall(uh::testing::ConformanceDir() / "signed.uhupkg");
+        first = daemon.RequestLocalInstall(uh::testing::TestPackagesDir() / "signed.uhupkg");
+        second = daemon.RequestLocalInstall(uh::testing::TestPackagesDir() / "signed.uhupkg");
       }));
   EXPECT_TRUE(first.accepted);
   EXPECT_EQ(first.state, "park");
@@ -373,7 +409,7 @@ TEST(DaemonLocalInstall, AnUnsignedPackageFileIsRefusedWhenTheDeviceHasAKey) {
       [&](Daemon& daemon) {
         ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
         accepted =
-            daemon.RequestLocalInstall(uh::testing::ConformanceDir() / "unsigned.uhupkg").accepted;
+            daemon.RequestLocalInstall(uh::testing::TestPackagesDir() / "unsigned.uhupkg").accepted;
       }));
   EXPECT_TRUE(accepted);
   EXPECT_THAT(uh::testing::ReadFile(device.Path("errors")), HasSubstr("unsigned"));
@@ -396,7 +432,7 @@ TEST(DaemonLocalInstall, AStreamingDeviceInstallsAPackageFileInPlace) {
       [&](Daemon& daemon) {
         ASSERT_TRUE(testing::WaitFor([&] { return daemon.state() == StateId::kPark; }));
         EXPECT_TRUE(
-            daemon.RequestLocalInstall(uh::testing::ConformanceDir() / "signed.uhupkg").accepted);
+            daemon.RequestLocalInstall(uh::testing::TestPackagesDir() / "signed.uhupkg").accepted);
       }));
   ExpectSlotBInstalled(device);
   EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
@@ -406,7 +442,7 @@ TEST(DaemonLocalInstall, AStreamingDeviceInstallsAPackageFileInPlace) {
 // with `piped` installed already.
 void SaveStoppedInPlaceInstall(const Device& device, const std::filesystem::path& stick,
                                std::vector<std::string> piped) {
-  std::filesystem::copy_file(uh::testing::ConformanceDir() / "signed.uhupkg", stick);
+  std::filesystem::copy_file(uh::testing::TestPackagesDir() / "signed.uhupkg", stick);
   auto reader = package::PackageReader::Open(stick);
   ASSERT_TRUE(reader);
   UpdateState state;
@@ -481,7 +517,7 @@ class PackageHost {
 };
 
 TEST(DaemonRemoteInstall, APackageAtAUrlIsDownloadedVerifiedAndInstalled) {
-  PackageHost host(uh::testing::ConformanceDir() / "signed.uhupkg");
+  PackageHost host(uh::testing::TestPackagesDir() / "signed.uhupkg");
   Device device("http://127.0.0.1:9");  // no update server at all
   device.config.polling.enabled = false;
   InstallOutcome outcome;
@@ -503,7 +539,7 @@ TEST(DaemonRemoteInstall, APackageAtAUrlIsDownloadedVerifiedAndInstalled) {
 // Streaming: the downloaded package is read in place (its objects never unpacked beside it),
 // and removed once the slot is switched.
 TEST(DaemonRemoteInstall, AStreamingDeviceReadsTheDownloadedPackageInPlace) {
-  PackageHost host(uh::testing::ConformanceDir() / "signed.uhupkg");
+  PackageHost host(uh::testing::TestPackagesDir() / "signed.uhupkg");
   Device device("http://127.0.0.1:9");
   device.config.polling.enabled = false;
   device.config.update.stream_objects = true;
@@ -520,7 +556,7 @@ TEST(DaemonRemoteInstall, AStreamingDeviceReadsTheDownloadedPackageInPlace) {
 }
 
 TEST(DaemonRemoteInstall, AMissingOrUnsignedPackageAtAUrlInstallsNothing) {
-  PackageHost host(uh::testing::ConformanceDir() / "unsigned.uhupkg");
+  PackageHost host(uh::testing::TestPackagesDir() / "unsigned.uhupkg");
   for (const std::string path : {"/missing.uhupkg", "/update.uhupkg"}) {
     Device device("http://127.0.0.1:9");
     device.config.polling.enabled = false;

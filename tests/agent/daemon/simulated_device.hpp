@@ -23,11 +23,10 @@ namespace uh::agent::testing {
 
 using namespace std::chrono_literals;
 
-inline const std::string kUid = "3aa90e49ffe81f4d5c524f6e5037fd28771906515a0d8ec5e7e736b89dccabea";
-inline const std::string kRootfs =
-    "eb7f5de6ca39a8fea2fcbed500a5dfff367e89547b98f995b20422fa5cb9fe5a";
-inline const std::string kTarball =
-    "795f4c3baf919d58962328d1f3e3c0efc86eaa39dabd15172457a105fec8b3ef";
+// The test package signed.uhupkg: its UID and the sha256 of its objects.
+inline const std::string kUid = uh::testing::TestPackageUid("signed.uhupkg");
+inline const std::string kRootfs = uh::testing::TestObjectSha256("signed.uhupkg", "rootfs.img");
+inline const std::string kTarball = uh::testing::TestObjectSha256("signed.uhupkg", "data.tar.gz");
 
 inline void Executable(const std::filesystem::path& path, const std::string& body) {
   std::filesystem::create_directories(path.parent_path());
@@ -35,10 +34,10 @@ inline void Executable(const std::filesystem::path& path, const std::string& bod
   std::filesystem::permissions(path, std::filesystem::perms::owner_all);
 }
 
-// An object's bytes, read from a conformance package.
+// An object's bytes, read from a test package.
 inline std::string ObjectBytes(const std::string& sha256,
                                const std::string& package = "signed.uhupkg") {
-  auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / package);
+  auto reader = package::PackageReader::Open(uh::testing::TestPackagesDir() / package);
   EXPECT_TRUE(reader);
   std::string bytes;
   EXPECT_TRUE(reader->ReadObject(sha256, [&](std::span<const std::byte> data) -> Expected<void> {
@@ -74,7 +73,7 @@ class Device {
                "cat " + (dir_ / "version.").string() + "$(" + ab + "/updatehub-active-get)");
     Executable(meta / "hardware", "echo board-a");
     Executable(meta / "device-identity.d" / "serial", "echo serial=agent-1");
-    std::filesystem::copy_file(uh::testing::ConformanceDir() / "key.pub", meta / "key.pub");
+    std::filesystem::copy_file(uh::testing::TestPackagesDir() / "key.pub", meta / "key.pub");
 
     config.network.server_address = server_url;
     config.storage.runtime_settings = dir_ / "var" / "runtime_settings.conf";

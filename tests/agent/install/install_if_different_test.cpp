@@ -112,7 +112,7 @@ TEST_F(InstallIfDifferentTest, Sha256sumRawWithSeekSkipAndCount) {
 }
 
 TEST_F(InstallIfDifferentTest, Sha256sumCompressedConformanceObject) {
-  auto boot = testing::LoadConformanceObject("compressed.uhupkg", "boot.img.xz", dir_.path());
+  auto boot = testing::LoadTestObject("compressed.uhupkg", "boot.img.xz", dir_.path());
   ASSERT_TRUE(boot.object.install_if_different);
   ASSERT_EQ(boot.object.install_if_different->kind, Kind::kSha256sum);
   device_.ctx.object_file = boot.file;

@@ -200,10 +200,9 @@ std::string MakeTar(const std::vector<TarEntry>& entries, bool gzip, int format)
   return out;
 }
 
-ConformanceObject LoadConformanceObject(const std::string& package_name,
-                                        const std::string& filename,
-                                        const std::filesystem::path& dir, std::size_t set) {
-  auto reader = package::PackageReader::Open(uh::testing::ConformanceDir() / package_name);
+PackageObject LoadPackageObject(const std::filesystem::path& package, const std::string& filename,
+                                const std::filesystem::path& dir, std::size_t set) {
+  auto reader = package::PackageReader::Open(package);
   if (!reader) throw std::runtime_error(reader.error().message());
   const auto& sets = reader->metadata().sets;
   if (set >= sets.size()) throw std::runtime_error("no such installation set");
@@ -219,7 +218,12 @@ ConformanceObject LoadConformanceObject(const std::string& package_name,
     if (!read) throw std::runtime_error(read.error().message());
     return {object, path};
   }
-  throw std::runtime_error(filename + " not in " + package_name);
+  throw std::runtime_error(filename + " not in " + package.string());
+}
+
+PackageObject LoadTestObject(const std::string& package, const std::string& filename,
+                             const std::filesystem::path& dir, std::size_t set) {
+  return LoadPackageObject(uh::testing::TestPackagesDir() / package, filename, dir, set);
 }
 
 std::filesystem::path WriteObject(const std::filesystem::path& dir, std::string_view data) {

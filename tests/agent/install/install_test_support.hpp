@@ -1,7 +1,8 @@
 #pragma once
 
 // Helpers for the installer tests: fake tools that record their arguments, compressed data and
-// archives made with libarchive, objects taken from the uhu conformance packages.
+// archives made with libarchive, objects taken from the test packages (and from upstream's, where
+// those are the point).
 
 #include <filesystem>
 #include <string>
@@ -61,16 +62,19 @@ struct TarEntry {
 [[nodiscard]] std::string MakeTar(const std::vector<TarEntry>& entries, bool gzip = false,
                                   int format = 0);
 
-// An object of the conformance package `package` (e.g. "signed.uhupkg") by filename, in set 0,
-// with its bytes written to `dir`/<sha256>.
-struct ConformanceObject {
+// An object of the package file `package` by filename, in installation set `set`, with its
+// bytes written to `dir`/<sha256>.
+struct PackageObject {
   package::Object object;
   std::filesystem::path file;
 };
-[[nodiscard]] ConformanceObject LoadConformanceObject(const std::string& package,
-                                                      const std::string& filename,
-                                                      const std::filesystem::path& dir,
-                                                      std::size_t set = 0);
+[[nodiscard]] PackageObject LoadPackageObject(const std::filesystem::path& package,
+                                              const std::string& filename,
+                                              const std::filesystem::path& dir,
+                                              std::size_t set = 0);
+// The same from a test package (uh::testing::TestPackagesDir()), e.g. "signed.uhupkg".
+[[nodiscard]] PackageObject LoadTestObject(const std::string& package, const std::string& filename,
+                                           const std::filesystem::path& dir, std::size_t set = 0);
 
 // A file holding `data`, for ctx.object_file.
 std::filesystem::path WriteObject(const std::filesystem::path& dir, std::string_view data);

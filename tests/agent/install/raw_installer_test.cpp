@@ -46,8 +46,8 @@ class InstallRawTest : public ::testing::Test {
   RawInstaller installer_;
 };
 
-TEST_F(InstallRawTest, ConformanceRootfsImage) {
-  auto rootfs = testing::LoadConformanceObject("signed.uhupkg", "rootfs.img", dir_.path());
+TEST_F(InstallRawTest, TestPackageRootfsImage) {
+  auto rootfs = testing::LoadTestObject("signed.uhupkg", "rootfs.img", dir_.path());
   const std::string before(2 * 1024 * 1024, '\xff');
   device_.AddFile("/dev/mmcblk0p2", before);
   device_.ctx.object_file = rootfs.file;
@@ -61,8 +61,8 @@ TEST_F(InstallRawTest, ConformanceRootfsImage) {
   EXPECT_EQ(after.substr(image.size()), before.substr(image.size()));
 }
 
-TEST_F(InstallRawTest, ConformanceCompressedXzWithTruncate) {
-  auto boot = testing::LoadConformanceObject("compressed.uhupkg", "boot.img.xz", dir_.path());
+TEST_F(InstallRawTest, TestPackageCompressedXzWithTruncate) {
+  auto boot = testing::LoadTestObject("compressed.uhupkg", "boot.img.xz", dir_.path());
   ASSERT_TRUE(boot.object.IsCompressed());
   device_.AddFile("/dev/mmcblk0p1", std::string(100000, 'j'));
   device_.ctx.object_file = boot.file;
@@ -74,10 +74,9 @@ TEST_F(InstallRawTest, ConformanceCompressedXzWithTruncate) {
   EXPECT_EQ(ReadFile(device_.root / "dev/mmcblk0p1"), expected);  // truncated to the image
 }
 
-TEST_F(InstallRawTest, ConformanceCompressedGzipWithChunkSizeAndSeek) {
+TEST_F(InstallRawTest, TestPackageCompressedGzipWithChunkSizeAndSeek) {
   for (std::size_t set : {0u, 1u}) {
-    auto kernel =
-        testing::LoadConformanceObject("compressed.uhupkg", "kernel.img.gz", dir_.path(), set);
+    auto kernel = testing::LoadTestObject("compressed.uhupkg", "kernel.img.gz", dir_.path(), set);
     const std::string device = set == 0 ? "/dev/mmcblk0p5" : "/dev/mmcblk0p6";
     ASSERT_EQ(*kernel.object.target, device);
     const std::string before(400000, '\xee');
@@ -93,6 +92,26 @@ TEST_F(InstallRawTest, ConformanceCompressedGzipWithChunkSizeAndSeek) {
     EXPECT_EQ(after.substr(0, offset), before.substr(0, offset));
     EXPECT_EQ(after.substr(offset, expected.size()), expected);
     EXPECT_EQ(after.substr(offset + expected.size()), before.substr(offset + expected.size()));
+  }
+}
+
+// The xz and gzip objects of upstream's own package decompress into their targets.
+TEST_F(InstallRawTest, UpstreamCompressedObjects) {
+  UH_UPSTREAM_PACKAGES(upstream);
+  for (const char* name : {"boot.img.xz", "kernel.img.gz"}) {
+    auto object = testing::LoadPackageObject(upstream / "compressed.uhupkg", name, dir_.path());
+    ASSERT_TRUE(object.object.IsCompressed()) << name;
+    const std::string device = *object.object.target;
+    device_.AddFile(device, std::string(400000, '\x5a'));
+    device_.ctx.object_file = object.file;
+    ASSERT_TRUE(installer_.CheckRequirements(object.object, device_.ctx)) << name;
+    auto installed = installer_.Install(object.object, device_.ctx);
+    ASSERT_TRUE(installed) << name << ": " << installed.error().message();
+    const auto expected = testing::Decompress(ReadFile(object.file));
+    ASSERT_EQ(expected.size(), *object.object.required_uncompressed_size) << name;
+    const std::size_t offset = object.object.Seek() * object.object.ChunkSize();
+    const auto after = ReadFile(device_.root / device.substr(1));
+    EXPECT_EQ(after.substr(offset, expected.size()), expected) << name;
   }
 }
 

@@ -52,18 +52,30 @@ class InstallTarballTest : public ::testing::Test {
   TarballInstaller installer_;
 };
 
-TEST_F(InstallTarballTest, ConformanceTarball) {
-  auto data = testing::LoadConformanceObject("signed.uhupkg", "data.tar.gz", dir_.path());
+TEST_F(InstallTarballTest, TestPackageTarball) {
+  auto data = testing::LoadTestObject("signed.uhupkg", "data.tar.gz", dir_.path());
   EXPECT_EQ(*data.object.target_path, "/data");
+  device_.ctx.object_file = data.file;
+  ASSERT_TRUE(installer_.CheckRequirements(data.object, device_.ctx));
+  auto installed = installer_.Install(data.object, device_.ctx);
+  ASSERT_TRUE(installed) << installed.error().message();
+  EXPECT_EQ(ReadFile(partition_ / "data/etc/motd"), uh::testing::kTestMotd);
+  EXPECT_EQ(ReadFile(partition_ / "data/usr/bin/app"), uh::testing::kTestApp);
+  struct stat st {};
+  ASSERT_EQ(::stat((partition_ / "data/usr/bin/app").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+}
+
+// The tarball of upstream's own package (gzip and tar as uhu's users make them).
+TEST_F(InstallTarballTest, UpstreamTarball) {
+  UH_UPSTREAM_PACKAGES(upstream);
+  auto data = testing::LoadPackageObject(upstream / "signed.uhupkg", "data.tar.gz", dir_.path());
   device_.ctx.object_file = data.file;
   ASSERT_TRUE(installer_.CheckRequirements(data.object, device_.ctx));
   auto installed = installer_.Install(data.object, device_.ctx);
   ASSERT_TRUE(installed) << installed.error().message();
   EXPECT_EQ(ReadFile(partition_ / "data/etc/motd"), "hello from uhu\n");
   EXPECT_EQ(ReadFile(partition_ / "data/usr/bin/app"), "#!/bin/sh\necho app\n");
-  struct stat st {};
-  ASSERT_EQ(::stat((partition_ / "data/usr/bin/app").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0755u);
 }
 
 TEST_F(InstallTarballTest, LinksInsideTheArchiveWork) {

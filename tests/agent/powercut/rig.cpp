@@ -55,7 +55,7 @@ TestPackage::TestPackage(bool compressed) {
       {uh::testing::PkgTool().string(), "create", "--product", server::testing::kConformanceProduct,
        "--version", "2.0", "--hardware", "board-a", "--object",
        image.string() + ",mode=raw,target=/dev/slot0,b.target=/dev/slot1", "--key",
-       (uh::testing::ConformanceDir() / "key.pem").string(), "-o", file.string()});
+       (uh::testing::TestPackagesDir() / "key.pem").string(), "-o", file.string()});
   if (created.status != 0) throw std::runtime_error("updatehub-pkg create: " + created.err);
   auto reader = package::PackageReader::Open(file);
   if (!reader) throw std::runtime_error("reading the package: " + reader.error().message());

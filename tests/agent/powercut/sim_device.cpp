@@ -141,7 +141,7 @@ echo "${v:-unknown}")");
   script(meta / "state-change-callback", R"(exec {dir}/hook "$1")");
   script(meta / "validate-callback", R"(cat {dir}/running-slot >> {dir}/validations
 exec {dir}/hook validate)");
-  fs::copy_file(uh::testing::ConformanceDir() / "key.pub", meta / "key.pub");
+  fs::copy_file(uh::testing::TestPackagesDir() / "key.pub", meta / "key.pub");
 
   // polling.interval is long on purpose: nothing in an update may wait for the next poll.
   uh::testing::WriteFile(config_file(), Fill(R"([network]
