@@ -2,8 +2,6 @@
 // boot, they go back to the old slot and report the error, and the rollout pauses once the
 // failures pass its threshold.
 
-#include <thread>
-
 #include "e2e/e2e_fixture.hpp"
 #include "server/http/http_test_client.hpp"
 
@@ -162,8 +160,14 @@ TEST_F(E2eTest, FailedValidationRollsBackAndPausesRollout) {
     SCOPED_TRACE(device->serial());
     EXPECT_EQ(device->Probe(), "There are no updates available.");
   }
-  // Long enough for an agent that had been offered the package to have reported it.
-  std::this_thread::sleep_for(Limit(2));
+  // Then every device asks once more. An agent takes a probe only when it is idle (Probe() asks
+  // again while it is busy) and answers once the server has: an agent still at work on anything
+  // would have sent its reports before this answer, so the answers prove the quiet that the
+  // counts below check, instead of a sleep that a loaded machine may outlast.
+  for (auto& device : fleet) {
+    SCOPED_TRACE(device->serial());
+    EXPECT_EQ(device->Probe(), "There are no updates available.");
+  }
   shown = server_.Rollout(rollout);
   EXPECT_EQ(shown.value("state", ""), "running");
   EXPECT_EQ(CountOf(shown, "failed"), kFailing);
