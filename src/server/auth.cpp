@@ -80,6 +80,29 @@ Expected<std::optional<std::string>> Auth::EnsureAdmin(const std::string& passwo
   return password.empty() ? std::optional<std::string>(chosen) : std::optional<std::string>();
 }
 
+Expected<std::string> Auth::ResetAdminPassword(const std::string& name,
+                                               const std::string& password) {
+  const std::string chosen = password.empty() ? NewSecret().substr(0, 24) : password;
+  auto hash = HashPassword(chosen);
+  if (!hash) return std::unexpected(hash.error().WithContext("admin password"));
+  auto user = store_.FindUser(name);
+  if (!user) return std::unexpected(user.error());
+  if (!*user) {
+    User admin;
+    admin.name = name;
+    admin.password_hash = *hash;
+    admin.admin = true;
+    auto created = store_.CreateUser(admin);
+    if (!created) return std::unexpected(created.error());
+    return chosen;
+  }
+  if (!(*user)->admin) return Fail(Errc::kInvalidArgument, "user " + name + " is not an admin");
+  auto changed = store_.SetUserPassword((*user)->id, *hash);
+  if (!changed) return std::unexpected(changed.error());
+  UH_TRY(store_.DeleteUserTokens((*user)->id));
+  return chosen;
+}
+
 Expected<std::string> Auth::Login(const std::string& name, const std::string& password,
                                   std::chrono::seconds ttl) {
   auto user = store_.FindUser(name);

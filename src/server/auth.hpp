@@ -27,6 +27,12 @@ class Auth {
   // empty. Returns the generated password (to print once), nullopt when nothing was created.
   [[nodiscard]] Expected<std::optional<std::string>> EnsureAdmin(const std::string& password);
 
+  // Sets the password of `name` (an admin user, created when missing) without the current one,
+  // for the operator at the server's console; revokes every token of the user. An empty
+  // `password` generates one. Returns the password set.
+  [[nodiscard]] Expected<std::string> ResetAdminPassword(const std::string& name,
+                                                         const std::string& password);
+
   // Checks name and password; on success returns a session token secret valid for `ttl`.
   [[nodiscard]] Expected<std::string> Login(const std::string& name, const std::string& password,
                                             std::chrono::seconds ttl = std::chrono::hours(12));

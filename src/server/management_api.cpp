@@ -179,15 +179,29 @@ std::string MetricsText(const Metrics& metrics, const std::vector<Rollout>& roll
 
 }  // namespace
 
+namespace {
+
+Response Unauthorized(const Error& error) {
+  Response response = Response::Error(401, error.message());
+  response.SetHeader("WWW-Authenticate", "Bearer");
+  return response;
+}
+
+}  // namespace
+
 http::Handler RequireUser(ApiContext& context, UserHandler handler) {
   return [&context, handler = std::move(handler)](Request& request) {
     auto user = context.auth.Authenticate(request.Header("authorization"));
-    if (!user) {
-      Response response = Response::Error(401, user.error().message());
-      response.SetHeader("WWW-Authenticate", "Bearer");
-      return response;
-    }
+    if (!user) return Unauthorized(user.error());
     return handler(request, *user);
+  };
+}
+
+std::function<std::optional<Response>(const Request&)> AdmitUser(ApiContext& context) {
+  return [&context](const Request& request) -> std::optional<Response> {
+    auto user = context.auth.Authenticate(request.Header("authorization"));
+    if (!user) return Unauthorized(user.error());
+    return std::nullopt;
   };
 }
 
@@ -272,6 +286,9 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
   http::RouteOptions upload;
   upload.body_to_file = true;
   upload.max_file_body_bytes = context.config.max_package_bytes;
+  // Checked again by RequireUser once the body is in, since a token can expire or be revoked
+  // while a large upload runs.
+  upload.admit = AdmitUser(context);
   router.Add(Method::kPost, "/api/v1/packages",
              RequireUser(context, [&context](Request& r,
                                              std::int64_t) { return UploadPackage(context, r); }),

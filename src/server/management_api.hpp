@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "server/api_context.hpp"
 #include "server/http/http.hpp"
@@ -19,5 +20,10 @@ using UserHandler = std::function<http::Response(http::Request&, std::int64_t us
 
 // Runs `handler` only for a caller with a valid bearer token; 401 otherwise.
 [[nodiscard]] http::Handler RequireAuth(ApiContext& context, http::Handler handler);
+
+// The same check on a request's head, for RouteOptions::admit: a caller without a valid bearer
+// token gets 401 before any of the body is read.
+[[nodiscard]] std::function<std::optional<http::Response>(const http::Request&)> AdmitUser(
+    ApiContext& context);
 
 }  // namespace uh::server

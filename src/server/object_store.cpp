@@ -9,6 +9,18 @@ Expected<ObjectStore> ObjectStore::Open(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Fail(Errc::kIo, "creating " + dir.string() + ": " + ec.message());
+  // An import killed half-way leaves its temporary file (<sha256>.tmpN) beside the objects:
+  // anything in XX/ that is not a whole object's name goes.
+  for (const auto& prefix : std::filesystem::directory_iterator(dir, ec)) {
+    if (!prefix.is_directory(ec)) continue;
+    for (const auto& entry : std::filesystem::directory_iterator(prefix.path(), ec)) {
+      const std::string name = entry.path().filename().string();
+      if (IsLowerHexSha256(name) && name.starts_with(prefix.path().filename().string())) continue;
+      std::error_code removed;
+      if (entry.is_regular_file(removed)) std::filesystem::remove(entry.path(), removed);
+    }
+  }
+  if (ec) return Fail(Errc::kIo, "reading " + dir.string() + ": " + ec.message());
   return ObjectStore(dir);
 }
 
@@ -28,7 +40,7 @@ Expected<void> ObjectStore::Import(const package::PackageReader& package,
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) return Fail(Errc::kIo, "creating " + path.parent_path().string() + ": " + ec.message());
-  auto out = AtomicFile::Create(path, 0644);
+  auto out = AtomicFile::Create(path, 0600);  // served by the server alone
   if (!out) return std::unexpected(out.error());
   UH_TRY(package.ReadObject(object.sha256sum, [&](std::span<const std::byte> bytes) {
     return out->file().WriteAll(bytes);

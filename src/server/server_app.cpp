@@ -1,6 +1,13 @@
 #include "server/server_app.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "server/device_api.hpp"
 #include "server/management_api.hpp"
@@ -10,6 +17,47 @@
 
 namespace uh::server {
 
+Expected<File> LockDataDir(const std::filesystem::path& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Fail(Errc::kIo, "creating " + data_dir.string() + ": " + ec.message());
+  // The database, the objects and the uploads are the server's alone.
+  if (::chmod(data_dir.c_str(), 0700) != 0) {
+    return Fail(Errc::kIo, "chmod 0700 " + data_dir.string() + ": " + std::strerror(errno));
+  }
+  const auto path = data_dir / "server.lock";
+  File lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (lock.fd() < 0) {
+    return Fail(Errc::kIo, "opening " + path.string() + ": " + std::strerror(errno));
+  }
+  if (::flock(lock.fd(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) {
+      return Fail(Errc::kIo, "locking " + path.string() + ": " + std::strerror(errno));
+    }
+    auto holder = ReadFileLimited(path, 64);
+    std::string pid = holder ? *holder : "";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return Fail(Errc::kAlreadyExists, "another updatehub-server" +
+                                          (pid.empty() ? "" : " (pid " + pid + ")") +
+                                          " is using the data directory " + data_dir.string() +
+                                          ": stop it first, or give this one its own --data-dir");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock.fd(), 0) != 0 || ::pwrite(lock.fd(), pid.data(), pid.size(), 0) < 0) {
+    return Fail(Errc::kIo, "writing " + path.string() + ": " + std::strerror(errno));
+  }
+  return lock;
+}
+
+Expected<std::string> ResetAdminPassword(const ServerConfig& config, const std::string& password) {
+  auto lock = LockDataDir(config.data_dir);
+  if (!lock) return std::unexpected(lock.error());
+  auto store = OpenStore(config.DatabaseUrl());
+  if (!store) return std::unexpected(store.error().WithContext("opening the store"));
+  Auth auth(**store);
+  return auth.ResetAdminPassword("admin", password);
+}
+
 Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config,
                                                       const std::string& admin_password,
                                                       std::chrono::milliseconds tick,
@@ -18,6 +66,10 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   app->config_ = config;
   auto listen = config.ListenAddress();
   if (!listen) return std::unexpected(listen.error());
+
+  auto lock = LockDataDir(config.data_dir);
+  if (!lock) return std::unexpected(lock.error());
+  app->lock_ = std::move(*lock);
 
   std::error_code ec;
   const auto temp_dir = config.data_dir / "tmp";
@@ -36,9 +88,6 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   app->objects_ = std::make_unique<ObjectStore>(std::move(*objects));
   app->packages_ = std::make_unique<PackageService>(*app->store_, *app->objects_);
   app->auth_ = std::make_unique<Auth>(*app->store_);
-  auto generated = app->auth_->EnsureAdmin(admin_password);
-  if (!generated) return std::unexpected(generated.error().WithContext("creating the admin user"));
-  app->generated_admin_password_ = *generated;
   app->metrics_ = std::make_unique<Metrics>();
   app->last_seen_ = std::make_unique<LastSeenBatch>();
   app->context_ = std::make_unique<ApiContext>(
@@ -72,6 +121,11 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   auto http = http::HttpServer::Start(std::move(options), router);
   if (!http) return std::unexpected(http.error());
   app->http_ = std::move(*http);
+  // Only once the server is really serving: a first start that fails before (the port is taken)
+  // must not leave an admin whose generated password nobody saw.
+  auto generated = app->auth_->EnsureAdmin(admin_password);
+  if (!generated) return std::unexpected(generated.error().WithContext("creating the admin user"));
+  app->generated_admin_password_ = *generated;
   app->ticker_ = std::thread([raw = app.get(), tick] { raw->TickLoop(tick); });
   return app;
 }

@@ -10,12 +10,24 @@
 #include <string>
 #include <thread>
 
+#include "core/fs.hpp"
 #include "server/api_context.hpp"
 #include "server/config.hpp"
 #include "server/http/http.hpp"
 #include "server/rollout_service.hpp"
 
 namespace uh::server {
+
+// Takes the data directory for this process: creates it, makes it 0700 and holds an exclusive
+// lock on its server.lock (which names the holder's pid) for as long as the File lives. A second
+// server, or an admin command, on the same directory gets kAlreadyExists naming the holder.
+[[nodiscard]] Expected<File> LockDataDir(const std::filesystem::path& data_dir);
+
+// Sets a new password for the user "admin" (created if there is none) on the store of `config`,
+// with the data directory locked (the server must be stopped), and revokes admin's tokens.
+// An empty `password` generates one, which is returned.
+[[nodiscard]] Expected<std::string> ResetAdminPassword(const ServerConfig& config,
+                                                       const std::string& password);
 
 class ServerApp {
  public:
@@ -42,6 +54,7 @@ class ServerApp {
   void TickLoop(std::chrono::milliseconds period);
   void FlushLastSeen();
 
+  File lock_;  // first: released last
   ServerConfig config_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ObjectStore> objects_;

@@ -75,6 +75,10 @@ struct RouteOptions {
   // `max_file_body_bytes`.
   bool body_to_file = false;
   std::uint64_t max_file_body_bytes = 0;
+  // Runs on the request's head (method, path, params, headers) before any of its body is read;
+  // an answer it returns is sent instead, and the body is never read or stored. This is where
+  // authentication goes on routes with large bodies, so that a refused upload costs no disk.
+  std::function<std::optional<Response>(const Request&)> admit;
 };
 
 struct Route {

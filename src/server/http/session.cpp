@@ -149,6 +149,17 @@ void Session<Stream>::OnHead(ErrorCode ec) {
   request_.params = std::move(match.params);
 
   const RouteOptions& options = route_->options;
+  if (options.admit) {
+    std::optional<Response> refused;
+    try {
+      refused = options.admit(request_);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: admission failed: {}", MethodName(request_.method), request_.target,
+                    e.what());
+      refused = Response::Error(500, "internal error");
+    }
+    if (refused) return Send(std::move(*refused), has_body);
+  }
   const std::uint64_t limit =
       options.body_to_file ? options.max_file_body_bytes : options.max_body_bytes;
   if (const auto length = head_parser_->content_length(); length && *length > limit) {

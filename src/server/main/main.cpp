@@ -9,6 +9,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"updatehub-server: the UpdateHub-compatible management server"};
+  app.set_version_flag("--version", "updatehub-server " UH_VERSION);
   std::string config_file;
   std::string listen;
   std::string data_dir;
@@ -31,10 +32,17 @@ int main(int argc, char** argv) {
                  "seconds (Add-Extra-Poll; default 0: no)")
       ->check(CLI::Range(0, 86400));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
+  auto* reset = app.add_subcommand(
+      "reset-admin-password",
+      "Set a new password for the user 'admin' (created if missing) and revoke its tokens, then "
+      "exit. The server must be stopped. The password is UPDATEHUB_ADMIN_PASSWORD, or a random "
+      "one printed once.");
+  reset->fallthrough();
   app.footer(
       "The first start creates the user 'admin' with the password in UPDATEHUB_ADMIN_PASSWORD,\n"
-      "or a random one printed once. Devices use /upgrades, /report and object downloads;\n"
-      "people and scripts use /api/v1 (see /api/v1/openapi.yaml).");
+      "or a random one printed once when the server is serving (reset-admin-password sets it\n"
+      "again). Devices use /upgrades, /report and object downloads; people and scripts use\n"
+      "/api/v1 (see /api/v1/openapi.yaml).");
   CLI11_PARSE(app, argc, argv);
 
   uh::server::ServerConfig config;
@@ -59,6 +67,22 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  const char* password = std::getenv("UPDATEHUB_ADMIN_PASSWORD");
+  if (reset->parsed()) {
+    auto set = uh::server::ResetAdminPassword(config, password != nullptr ? password : "");
+    if (!set) {
+      std::cerr << "updatehub-server: " << set.error().message() << "\n";
+      return 1;
+    }
+    if (password == nullptr) {
+      std::cout << "New password of user 'admin': " << *set << "\n(shown only this once)\n";
+    } else {
+      std::cout << "The password of user 'admin' is now UPDATEHUB_ADMIN_PASSWORD.\n";
+    }
+    std::cout << "Every token of 'admin' was revoked.\n" << std::flush;
+    return 0;
+  }
+
   // Block the stop signals before threads start, then wait for one here.
   sigset_t signals;
   sigemptyset(&signals);
@@ -66,7 +90,6 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  const char* password = std::getenv("UPDATEHUB_ADMIN_PASSWORD");
   auto server = uh::server::ServerApp::Start(config, password != nullptr ? password : "");
   if (!server) {
     spdlog::error("{}", server.error().message());

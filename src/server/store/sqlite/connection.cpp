@@ -1,7 +1,12 @@
 #include "server/store/sqlite/connection.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <limits>
 
 namespace uh::server::sqlite {
@@ -116,13 +121,42 @@ std::string Query::Blob(int column) const {
 
 std::int64_t Query::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 
+namespace {
+
+// The database holds password and token hashes: readable by its owner only. A new file is
+// made 0600 before SQLite opens it (its -wal and -shm files take the database file's mode); an
+// existing one is set to 0600.
+Expected<void> RestrictToOwner(const std::filesystem::path& path) {
+  if (path.empty() || path.native().starts_with(":memory:") || path.native().starts_with("file:")) {
+    return {};
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return Fail(Errc::kIo, "sqlite: opening " + path.string() + ": " + std::strerror(errno));
+  const int rc = ::fchmod(fd, 0600);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return Fail(Errc::kIo, "sqlite: chmod 0600 " + path.string() + ": " + std::strerror(saved));
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    ::chmod((path.native() + suffix).c_str(), 0600);  // absent is fine
+  }
+  return {};
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<Connection>> Connection::Open(const std::filesystem::path& path,
                                                        Role role) {
   UH_TRY(CheckLibrary());
   // Each connection is confined to one thread at a time by the pool, so SQLite's own
   // per-connection mutex (serialized mode) is not needed.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (role == Role::kWriter) flags |= SQLITE_OPEN_CREATE;
+  if (role == Role::kWriter) {
+    flags |= SQLITE_OPEN_CREATE;
+    UH_TRY(RestrictToOwner(path));
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
