@@ -22,6 +22,40 @@ constexpr std::size_t kSaltBytes = 16;
 constexpr std::size_t kHashBytes = 32;
 constexpr std::size_t kMaxPasswordBytes = 1024;
 
+// The most common passwords of 8 characters or more in public breach corpora, lower case.
+constexpr std::array<std::string_view, 64> kCommonPasswords = {
+    "password",   "12345678",    "123456789",  "1234567890", "qwertyuiop", "password1",
+    "password12", "password123", "iloveyou",   "sunshine",   "princess",   "football",
+    "baseball",   "welcome1",    "welcome123", "admin123",   "admin1234",  "administrator",
+    "letmein1",   "trustno1",    "1q2w3e4r",   "1qaz2wsx",   "zaq12wsx",   "abc12345",
+    "abcd1234",   "qwer1234",    "1234qwer",   "q1w2e3r4",   "qwerty12",   "qwerty123",
+    "qwertyui",   "asdfghjk",    "asdfghjkl",  "zxcvbnm1",   "superman",   "starwars",
+    "dragon12",   "monkey12",    "changeme",   "passw0rd",   "p@ssw0rd",   "p@ssword",
+    "master12",   "shadow12",    "michael1",   "jennifer",   "computer",   "internet",
+    "whatever",   "11223344",    "12341234",   "123123123",  "987654321",  "87654321",
+    "123qweasd",  "qweasdzxc",   "1q2w3e4r5t", "default1",   "secret12",   "updatehub",
+    "firmware",   "raspberry",   "letmeinnow", "iloveyou1"};
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::ranges::transform(out, out.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// 12345678, 87654321, abcdefgh...: each byte one more (or one less) than the one before.
+bool IsPlainRun(std::string_view text) {
+  if (text.size() < 2) return true;
+  const int step = static_cast<unsigned char>(text[1]) - static_cast<unsigned char>(text[0]);
+  if (step != 1 && step != -1 && step != 0) return false;
+  for (std::size_t i = 2; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) - static_cast<unsigned char>(text[i - 1]) != step) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string BearerSecret(const std::string& header) {
   constexpr std::string_view kPrefix = "Bearer ";
   if (header.size() <= kPrefix.size() || header.compare(0, kPrefix.size(), kPrefix) != 0) {
@@ -31,6 +65,76 @@ std::string BearerSecret(const std::string& header) {
 }
 
 }  // namespace
+
+Expected<void> CheckPasswordPolicy(std::string_view user, std::string_view password) {
+  if (password.size() < 8) {
+    return Fail(Errc::kInvalidArgument, "passwords need 8 characters or more");
+  }
+  if (password.size() > kMaxPasswordBytes) return Fail(Errc::kInvalidArgument, "password too long");
+  const std::string lower = Lower(password);
+  const std::string name = Lower(user);
+  if (!name.empty() &&
+      (lower.find(name) != std::string::npos || name.find(lower) != std::string::npos)) {
+    return Fail(Errc::kInvalidArgument, "the password must not contain the user name");
+  }
+  if (std::ranges::find(kCommonPasswords, lower) != kCommonPasswords.end()) {
+    return Fail(Errc::kInvalidArgument,
+                "that password is one of the most common ones: choose another");
+  }
+  if (IsPlainRun(lower)) {
+    return Fail(Errc::kInvalidArgument,
+                "the password is one character repeated or a plain run: choose another");
+  }
+  return {};
+}
+
+std::chrono::seconds LoginThrottle::WaitOf(const Map& map, const std::string& key, unsigned free,
+                                           std::chrono::system_clock::time_point now) const {
+  const auto found = map.find(key);
+  if (found == map.end() || found->second.failures < free) return std::chrono::seconds(0);
+  const unsigned over = std::min(found->second.failures - free + 1, 10u);
+  const auto delay = std::min(std::chrono::seconds(1ll << over), std::chrono::seconds(900));
+  const auto until = found->second.last + delay;
+  if (until <= now) return std::chrono::seconds(0);
+  return std::chrono::ceil<std::chrono::seconds>(until - now);
+}
+
+std::chrono::seconds LoginThrottle::Wait(const std::string& user, const std::string& address) {
+  const auto now = clock_();
+  std::lock_guard lock(mutex_);
+  return std::max(WaitOf(users_, Lower(user), kFreeUserFailures, now),
+                  WaitOf(addresses_, address, kFreeAddressFailures, now));
+}
+
+void LoginThrottle::Count(Map& map, const std::string& key,
+                          std::chrono::system_clock::time_point now) {
+  if (map.size() >= kMaxEntries && !map.contains(key)) {
+    // Full: drop what is an hour old, else the stalest entry.
+    std::erase_if(
+        map, [now](const auto& item) { return now - item.second.last > std::chrono::hours(1); });
+    if (map.size() >= kMaxEntries) {
+      map.erase(std::ranges::min_element(map, {}, [](const auto& item) {
+                  return item.second.last;
+                })->first);
+    }
+  }
+  Entry& entry = map[key];
+  if (now - entry.last > std::chrono::hours(1)) entry.failures = 0;
+  ++entry.failures;
+  entry.last = now;
+}
+
+void LoginThrottle::Failed(const std::string& user, const std::string& address) {
+  const auto now = clock_();
+  std::lock_guard lock(mutex_);
+  Count(users_, Lower(user), now);
+  Count(addresses_, address, now);
+}
+
+void LoginThrottle::Succeeded(const std::string& user) {
+  std::lock_guard lock(mutex_);
+  users_.erase(Lower(user));
+}
 
 Expected<std::string> HashPassword(const std::string& password) {
   if (password.size() < 8)
@@ -68,6 +172,9 @@ Expected<std::optional<std::string>> Auth::EnsureAdmin(const std::string& passwo
   auto count = store_.CountUsers();
   if (!count) return std::unexpected(count.error());
   if (*count > 0) return std::optional<std::string>();
+  if (!password.empty()) {
+    UH_TRY_CTX(CheckPasswordPolicy("admin", password), "UPDATEHUB_ADMIN_PASSWORD");
+  }
   const std::string chosen = password.empty() ? NewSecret().substr(0, 24) : password;
   auto hash = HashPassword(chosen);
   if (!hash) return std::unexpected(hash.error().WithContext("admin password"));
@@ -82,6 +189,9 @@ Expected<std::optional<std::string>> Auth::EnsureAdmin(const std::string& passwo
 
 Expected<std::string> Auth::ResetAdminPassword(const std::string& name,
                                                const std::string& password) {
+  if (!password.empty()) {
+    UH_TRY_CTX(CheckPasswordPolicy(name, password), "UPDATEHUB_ADMIN_PASSWORD");
+  }
   const std::string chosen = password.empty() ? NewSecret().substr(0, 24) : password;
   auto hash = HashPassword(chosen);
   if (!hash) return std::unexpected(hash.error().WithContext("admin password"));
@@ -104,12 +214,21 @@ Expected<std::string> Auth::ResetAdminPassword(const std::string& name,
 }
 
 Expected<std::string> Auth::Login(const std::string& name, const std::string& password,
-                                  std::chrono::seconds ttl) {
+                                  const std::string& address, std::chrono::seconds ttl) {
+  // What an unknown name is checked against: a hash made once, of a password nobody has.
+  static const std::string decoy = [] {
+    auto hash = HashPassword("decoy " + NewSecret());
+    return hash ? *hash : std::string();
+  }();
   auto user = store_.FindUser(name);
   if (!user) return std::unexpected(user.error());
-  if (!*user || !VerifyPassword(password, (*user)->password_hash)) {
+  const bool verified = *user ? VerifyPassword(password, (*user)->password_hash)
+                              : (static_cast<void>(VerifyPassword(password, decoy)), false);
+  if (!verified) {
+    throttle_.Failed(name, address);
     return Fail(Errc::kNotFound, "wrong user name or password");
   }
+  throttle_.Succeeded(name);
   const std::string secret = NewSecret();
   const auto now = std::chrono::system_clock::now();
   UH_TRY(store_.InsertToken(
@@ -148,9 +267,14 @@ Expected<User> Auth::CreateUser(const std::string& name, const std::string& pass
   if (!valid_name) {
     return Fail(Errc::kInvalidArgument, "user names are 1 to 64 letters, digits or any of . _ @ -");
   }
-  auto existing = store_.FindUser(name);
+  auto existing = store_.ListUsers();
   if (!existing) return std::unexpected(existing.error());
-  if (*existing) return Fail(Errc::kAlreadyExists, "user '" + name + "' already exists");
+  for (const User& other : *existing) {
+    if (Lower(other.name) == Lower(name)) {
+      return Fail(Errc::kAlreadyExists, "user '" + other.name + "' already exists");
+    }
+  }
+  UH_TRY(CheckPasswordPolicy(name, password));
   auto hash = HashPassword(password);
   if (!hash) return std::unexpected(hash.error());
   User user;
@@ -168,12 +292,13 @@ Expected<std::string> Auth::ChangePassword(std::int64_t user_id, const std::stri
   if (!VerifyPassword(current, (*user)->password_hash)) {
     return Fail(Errc::kInvalidArgument, "the current password is wrong");
   }
+  UH_TRY(CheckPasswordPolicy((*user)->name, replacement));
   auto hash = HashPassword(replacement);
   if (!hash) return std::unexpected(hash.error());
   auto changed = store_.SetUserPassword(user_id, *hash);
   if (!changed) return std::unexpected(changed.error());
   UH_TRY(store_.DeleteUserTokens(user_id));
-  return Login((*user)->name, replacement);
+  return Login((*user)->name, replacement);  // no address: a success, nothing to count
 }
 
 }  // namespace uh::server

@@ -4,8 +4,12 @@
 // sha256 is stored, and the first-start admin account.
 
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/error.hpp"
 #include "core/time.hpp"
@@ -19,9 +23,56 @@ namespace uh::server {
 [[nodiscard]] std::string NewSecret();
 [[nodiscard]] std::string TokenHash(const std::string& secret);
 
+// The password policy: 8 to 1024 bytes; not the user name nor containing it (in any case); not
+// one of the most common passwords, one character repeated, or a plain run such as 12345678 or
+// abcdefgh. The error says which rule failed.
+[[nodiscard]] Expected<void> CheckPasswordPolicy(std::string_view user, std::string_view password);
+
+// Failed logins counted per user name and per client address. After kFreeUserFailures failures
+// in a row for a name (kFreeAddressFailures for an address), each further attempt must wait
+// 2^k seconds after the last failure (k = 1, 2, ..., at most 15 minutes), even with the right
+// password. A success clears the name's count, not the address's (an attacker with an account
+// of their own could otherwise clear it between guesses); an hour without failures clears both.
+// Memory is bounded: at most kMaxEntries names and addresses each, the stalest dropped first.
+class LoginThrottle {
+ public:
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+  static constexpr unsigned kFreeUserFailures = 5;
+  static constexpr unsigned kFreeAddressFailures = 20;
+  static constexpr std::size_t kMaxEntries = 100000;
+
+  explicit LoginThrottle(Clock clock) : clock_(std::move(clock)) {}
+  // How long an attempt for `user` from `address` must still wait; zero when it may go ahead.
+  [[nodiscard]] std::chrono::seconds Wait(const std::string& user, const std::string& address);
+  void Failed(const std::string& user, const std::string& address);
+  void Succeeded(const std::string& user);
+
+ private:
+  struct Entry {
+    unsigned failures = 0;
+    std::chrono::system_clock::time_point last;
+  };
+  using Map = std::unordered_map<std::string, Entry>;
+  [[nodiscard]] std::chrono::seconds WaitOf(const Map& map, const std::string& key, unsigned free,
+                                            std::chrono::system_clock::time_point now) const;
+  void Count(Map& map, const std::string& key, std::chrono::system_clock::time_point now);
+
+  Clock clock_;
+  std::mutex mutex_;
+  Map users_;
+  Map addresses_;
+};
+
 class Auth {
  public:
-  explicit Auth(Store& store) : store_(store) {}
+  explicit Auth(Store& store, LoginThrottle::Clock clock = std::chrono::system_clock::now)
+      : store_(store), throttle_(std::move(clock)) {}
+
+  // How long a login of `name` from `address` must wait (LoginThrottle); zero: go ahead.
+  [[nodiscard]] std::chrono::seconds LoginWait(const std::string& name,
+                                               const std::string& address) {
+    return throttle_.Wait(name, address);
+  }
 
   // On an empty store, creates the "admin" user with `password`, or a random password when
   // empty. Returns the generated password (to print once), nullopt when nothing was created.
@@ -33,8 +84,12 @@ class Auth {
   [[nodiscard]] Expected<std::string> ResetAdminPassword(const std::string& name,
                                                          const std::string& password);
 
-  // Checks name and password; on success returns a session token secret valid for `ttl`.
+  // Checks name and password; on success returns a session token secret valid for `ttl`. An
+  // unknown name costs the same time as a wrong password (a hash is checked either way), so the
+  // answer time does not tell which names exist. Failures and successes are counted for the
+  // throttle against `address` (the client's).
   [[nodiscard]] Expected<std::string> Login(const std::string& name, const std::string& password,
+                                            const std::string& address = "",
                                             std::chrono::seconds ttl = std::chrono::hours(12));
   // A long-lived token for scripts.
   [[nodiscard]] Expected<std::string> CreateApiToken(std::int64_t user_id, const std::string& name);
@@ -43,7 +98,8 @@ class Auth {
   [[nodiscard]] Expected<std::int64_t> Authenticate(const std::string& authorization_header);
   [[nodiscard]] Expected<bool> Logout(const std::string& authorization_header);
 
-  // A new user; the name is 1 to 64 characters of [A-Za-z0-9._@-].
+  // A new user; the name is 1 to 64 characters of [A-Za-z0-9._@-], unique regardless of case,
+  // and the password follows CheckPasswordPolicy.
   [[nodiscard]] Expected<User> CreateUser(const std::string& name, const std::string& password,
                                           bool admin);
   // Checks the current password, stores the new one, revokes every token of the user (other
@@ -54,6 +110,7 @@ class Auth {
 
  private:
   Store& store_;
+  LoginThrottle throttle_;
 };
 
 }  // namespace uh::server

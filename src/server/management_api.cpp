@@ -24,7 +24,13 @@ Response Login(ApiContext& context, Request& request) {
   auto password = StringMember(*body, "password", true);
   if (!name) return Response::FromError(name.error());
   if (!password) return Response::FromError(password.error());
-  auto token = context.auth.Login(*name, *password);
+  // Before the password is checked, so that guesses past the limit cost nothing and say nothing.
+  if (const auto wait = context.auth.LoginWait(*name, request.remote_address); wait.count() > 0) {
+    Response response = Response::Error(429, "too many failed logins: try again later");
+    response.SetHeader("Retry-After", std::to_string(wait.count()));
+    return response;
+  }
+  auto token = context.auth.Login(*name, *password, request.remote_address);
   if (!token) {
     if (token.error().code() == Errc::kNotFound)
       return Response::Error(401, token.error().message());

@@ -87,7 +87,7 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   if (!objects) return std::unexpected(objects.error());
   app->objects_ = std::make_unique<ObjectStore>(std::move(*objects));
   app->packages_ = std::make_unique<PackageService>(*app->store_, *app->objects_);
-  app->auth_ = std::make_unique<Auth>(*app->store_);
+  app->auth_ = std::make_unique<Auth>(*app->store_, clock);
   app->metrics_ = std::make_unique<Metrics>();
   app->last_seen_ = std::make_unique<LastSeenBatch>();
   app->context_ = std::make_unique<ApiContext>(

@@ -94,7 +94,7 @@ TEST_F(PeopleTest, ProductDeviceTokenGuardsProbeDownloadAndReport) {
 
 TEST_F(PeopleTest, AdminsManageUsersAndPasswordChangesRevokeTokens) {
   auto created =
-      server_.Api("POST", "/api/v1/users", {{"username", "ops"}, {"password", "ops password 1"}});
+      server_.Api("POST", "/api/v1/users", {{"username", "ops"}, {"password", "tulip engine 41"}});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::int64_t ops_id = json::parse(created.body)["id"];
   EXPECT_FALSE(json::parse(created.body)["admin"].get<bool>());
@@ -113,7 +113,7 @@ TEST_F(PeopleTest, AdminsManageUsersAndPasswordChangesRevokeTokens) {
 
   auto login = Fetch(
       server_.Url("/api/v1/login"),
-      {.method = "POST", .body = json{{"username", "ops"}, {"password", "ops password 1"}}.dump()});
+      {.method = "POST", .body = json{{"username", "ops"}, {"password", "tulip engine 41"}}.dump()});
   ASSERT_EQ(login.status, 200) << login.body;
   const std::string ops_token = json::parse(login.body)["token"];
   // Not an admin: may read and run rollouts, not manage people.
@@ -127,12 +127,12 @@ TEST_F(PeopleTest, AdminsManageUsersAndPasswordChangesRevokeTokens) {
 
   // Changing the password needs the current one and revokes every older token.
   EXPECT_EQ(AsUser(server_, ops_token, "PUT", "/api/v1/users/me/password",
-                   {{"current_password", "wrong"}, {"new_password", "ops password 2"}})
+                   {{"current_password", "wrong"}, {"new_password", "tulip engine 42"}})
                 .status,
             400);
   auto changed =
       AsUser(server_, ops_token, "PUT", "/api/v1/users/me/password",
-             {{"current_password", "ops password 1"}, {"new_password", "ops password 2"}});
+             {{"current_password", "tulip engine 41"}, {"new_password", "tulip engine 42"}});
   ASSERT_EQ(changed.status, 200) << changed.body;
   const std::string fresh = json::parse(changed.body)["token"];
   EXPECT_EQ(AsUser(server_, ops_token, "GET", "/api/v1/products").status, 401);

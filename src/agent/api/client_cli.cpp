@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "agent/api/api_client.hpp"
+#include "agent/api/install_watch.hpp"
 #include "core/json.hpp"
 
 namespace uh::agent {
@@ -222,7 +223,62 @@ bool IsUrl(std::string_view text) {
   return text.starts_with("http://") || text.starts_with("https://");
 }
 
-int RunInstallPackage(Context& ctx, const std::string& package) {
+// The index after the last entry of the agent's log: where entries about a request sent now
+// will start.
+Expected<std::uint64_t> LogEnd(Context& ctx) {
+  auto page = FetchLog(ctx);
+  if (!page) return std::unexpected(std::move(page.error()));
+  return page->first_index + page->entries.size();
+}
+
+// Reads the agent's log from `next` on until the watch has its verdict (install_watch.hpp).
+int WaitForVerdict(Context& ctx, std::uint64_t next, const std::string& accepted_from) {
+  InstallWatch watch;
+  const auto deadline = std::chrono::steady_clock::now() + ctx.options.install_wait;
+  // A failure whose reason has not been logged yet gets a moment more for it.
+  std::optional<std::chrono::steady_clock::time_point> reason_deadline;
+  while (!watch.done()) {
+    auto page = FetchLog(ctx);
+    if (!page) {
+      return Failed(
+          ctx, page.error().message() + " while waiting for the verdict on the package" +
+                   (watch.state().empty() ? "" : " (last seen in state " + watch.state() + ")"));
+    }
+    const std::uint64_t end = page->first_index + page->entries.size();
+    if (end < next) return Failed(ctx, "the agent restarted while the package was installing");
+    for (std::uint64_t index = std::max(next, page->first_index); index < end && !watch.done();
+         ++index) {
+      const auto progress = watch.Read(page->entries[index - page->first_index]);
+      if (progress && !ctx.json_output) ctx.out << *progress << '\n' << std::flush;
+    }
+    next = end;
+    if (watch.done()) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (watch.verdict() == InstallWatch::Verdict::kFailed) {
+      if (!reason_deadline) reason_deadline = now + std::chrono::seconds(5);
+      if (now >= *reason_deadline) break;
+    } else if (now >= deadline) {
+      const auto waited = std::chrono::ceil<std::chrono::seconds>(ctx.options.install_wait);
+      return Failed(ctx, "no verdict on the package after " + std::to_string(waited.count()) +
+                             " s; it may still be installing: follow it with 'updatehub client "
+                             "log --watch'");
+    }
+    std::this_thread::sleep_for(ctx.options.install_poll_interval);
+  }
+  const bool installed = watch.verdict() == InstallWatch::Verdict::kInstalled;
+  if (ctx.json_output) {
+    ctx.out << DumpJson(json{{"accepted_from", accepted_from},
+                             {"result", installed ? "installed" : "failed"},
+                             {"detail", watch.detail()}})
+            << '\n';
+    return installed ? 0 : 1;
+  }
+  if (!installed) return Failed(ctx, "the package was not installed: " + watch.detail());
+  ctx.out << "Package " << watch.detail() << '\n';
+  return 0;
+}
+
+int RunInstallPackage(Context& ctx, const std::string& package, bool wait) {
   std::string path;
   json request;
   if (IsUrl(package)) {
@@ -243,6 +299,12 @@ int RunInstallPackage(Context& ctx, const std::string& package) {
   } catch (const json::exception&) {
     return Failed(ctx, package + ": not valid UTF-8");
   }
+  std::uint64_t log_end = 0;
+  if (wait) {
+    auto end = LogEnd(ctx);
+    if (!end) return Failed(ctx, end.error().message());
+    log_end = *end;
+  }
   auto reply = ctx.client.Post(path, body, ctx.options.action_timeout);
   if (!reply) return Failed(ctx, reply.error().message());
   const auto answer = ParseBody(*reply);
@@ -253,6 +315,12 @@ int RunInstallPackage(Context& ctx, const std::string& package) {
   const auto& state = answer->get_ref<const std::string&>();
   if (reply->status == 406 || reply->status == 422) return Busy(ctx, state);
   if (reply->status != 200) return UnexpectedReply(ctx, *reply);
+  if (wait) {
+    if (!ctx.json_output) {
+      ctx.out << "Install request accepted from '" << state << "' state\n" << std::flush;
+    }
+    return WaitForVerdict(ctx, log_end, state);
+  }
   if (ctx.json_output) {
     ctx.out << DumpJson(*answer) << '\n';
   } else {
@@ -289,6 +357,9 @@ int RunClient(const std::vector<std::string>& args, std::ostream& out, std::ostr
       app.add_subcommand("install-package", "Install a package from a local path or a URL");
   std::string package;
   install->add_option("package", package, "Path or http(s) URL of the update package")->required();
+  bool no_wait = false;
+  install->add_flag("--no-wait", no_wait,
+                    "Return once the agent accepts the request, without waiting for the verdict");
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 consumes from the back
@@ -303,7 +374,7 @@ int RunClient(const std::vector<std::string>& args, std::ostream& out, std::ostr
   if (*log) return RunLog(ctx, watch);
   if (*probe) return RunProbe(ctx, server);
   if (*abort) return RunAbortDownload(ctx);
-  if (*install) return RunInstallPackage(ctx, package);
+  if (*install) return RunInstallPackage(ctx, package, !no_wait);
   return 2;
 }
 

@@ -7,7 +7,11 @@
 //     log [-w|--watch]            the recent log; --watch follows it (polling every second)
 //     probe [--server URL]        probe the server now (optionally another server)
 //     abort-download              abort the download in progress
-//     install-package PATH|URL    install a local package file or one at an http(s) URL
+//     install-package PATH|URL [--no-wait]
+//                                 install a local package file or one at an http(s) URL, and
+//                                 wait for the verdict (install_watch.hpp): exit 0 once it is
+//                                 installed, 1 with the reason when it is refused or fails;
+//                                 --no-wait returns once the agent accepted the request
 //
 // Upstream's option is --daemon-address; --address is accepted too. Global options may also
 // follow the command. Exit status: 0 done, 1 failed or refused (agent unreachable or busy,
@@ -31,6 +35,9 @@ struct ClientRunOptions {
   std::chrono::milliseconds request_timeout{30'000};
   // Probes and installs wait for the agent's state machine, which may take long.
   std::chrono::milliseconds action_timeout{600'000};
+  // install-package: how often the log is read, and how long to wait for the verdict.
+  std::chrono::milliseconds install_poll_interval{250};
+  std::chrono::milliseconds install_wait{std::chrono::hours(1)};
 };
 
 // `args` are the arguments after "client", e.g. {"--json-output", "info"}. Results go to `out`,

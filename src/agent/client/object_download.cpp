@@ -1,6 +1,10 @@
 // Object download with resume. The bytes already in the destination are trusted only as far as
 // the final hash: they are hashed first, the server is asked for exactly the rest
 // ("Range: bytes=N-", not upstream's N-1), and the whole file must hash to the object's sha256.
+// Servers answer that range in three ways, told apart from the reply's head before a byte is
+// written (protocol::ObjectBodyOffset): 206 with the rest, appended; 200 with the whole object,
+// written again from the start; 200 with exactly the rest and no Content-Range (updatehub-ce),
+// appended.
 // A streamed object goes into part of an existing target (a slot) instead of a file of its own;
 // its resume point is the progress record kept beside it, not the target's size.
 
@@ -147,13 +151,21 @@ class ObjectSink final : public ResponseSink {
   }
 
   Expected<void> OnHead(const ResponseHead& head) override {
-    if (head.status == 206) return CheckPartial(head);
-    if (head.status == 200) {
-      if (writer_.written() > 0) {
-        spdlog::info("the server sent the whole object instead of a range: starting over");
-        UH_TRY(writer_.Restart());
+    if (head.status == 200 || head.status == 206) {
+      auto offset =
+          protocol::ObjectBodyOffset(head.status, size_, writer_.written(),
+                                     head.Header("content-range"), head.Header("content-length"));
+      if (!offset) return std::unexpected(std::move(offset).error());
+      if (*offset == writer_.written()) {
+        if (head.status == 200 && *offset > 0) {
+          spdlog::info("the server sent only the {} bytes from byte {} (200): appending them",
+                       size_ - *offset, *offset);
+        }
+        return {};
       }
-      return CheckLength(head, size_);
+      spdlog::info("the server sent the whole object instead of a range: starting over");
+      restarted_ = true;
+      return writer_.Restart();
     }
     if (head.status == 416) {
       // What is on disk is not a prefix of the server's object: it must go.
@@ -179,43 +191,17 @@ class ObjectSink final : public ResponseSink {
   }
 
   [[nodiscard]] std::optional<Error> unwanted() const { return unwanted_.error(); }
+  // The reply to a range was taken for the whole object, written from the start.
+  [[nodiscard]] bool restarted() const { return restarted_; }
 
  private:
-  Expected<void> CheckPartial(const ResponseHead& head) {
-    const auto value = head.Header("content-range");
-    if (!value) return Fail(Errc::kMalformed, "206 reply without Content-Range");
-    auto range = protocol::ParseContentRange(*value);
-    if (!range) return std::unexpected(std::move(range).error());
-    if (range->first != writer_.written()) {
-      return Fail(Errc::kMalformed, "asked for bytes from " + std::to_string(writer_.written()) +
-                                        " but the server sent from " +
-                                        std::to_string(range->first));
-    }
-    if ((range->total && *range->total != size_) || range->last >= size_) {
-      return Fail(Errc::kIntegrity, "the server's object is not " + std::to_string(size_) +
-                                        " bytes long (Content-Range " + *value + ")");
-    }
-    return CheckLength(head, range->last - range->first + 1);
-  }
-
-  static Expected<void> CheckLength(const ResponseHead& head, std::uint64_t expected) {
-    const auto value = head.Header("content-length");
-    if (!value) return {};  // chunked: the body is counted as it comes
-    const auto length = protocol::ParseDecimal(*value);
-    if (!length) return Fail(Errc::kMalformed, "invalid Content-Length");
-    if (*length != expected) {
-      return Fail(Errc::kIntegrity, "the server announces " + *value + " bytes instead of " +
-                                        std::to_string(expected));
-    }
-    return {};
-  }
-
   Writer& writer_;
   std::uint64_t size_;
   UnwantedReply unwanted_;
   std::function<Expected<void>()> checkpoint_;
   std::uint64_t step_ = 0;
   std::uint64_t checkpointed_ = 0;
+  bool restarted_ = false;
 };
 
 // The GET of an object from byte `start`: no whole-request limit (objects can be large).
@@ -319,6 +305,14 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
   if (auto refused = sink.unwanted()) return std::unexpected(std::move(*refused));
   if (!head) return std::unexpected(std::move(head).error());
   if (!kept) return kept;
+  if (writer.written() != d.size && sink.restarted()) {
+    // A complete reply to the range (chunked, so taken for the whole object) that is shorter
+    // than the object: not the object but something else, updatehub-ce's rest for one. What it
+    // left is no prefix to resume from; the next attempt asks for the whole object.
+    return Fail(Errc::kIntegrity, "the server answered the range with " +
+                                      std::to_string(writer.written()) + " bytes of an object of " +
+                                      std::to_string(d.size));
+  }
   if (writer.written() != d.size) {
     return Fail(Errc::kIo, "the transfer ended after " + std::to_string(writer.written()) + " of " +
                                std::to_string(d.size) + " bytes");
@@ -354,6 +348,8 @@ Expected<void> Stream(CurlSession& session, const std::string& url, const Object
     if (writer.consumer_failed()) return flushed;
     if (head && !flushed) return flushed;
     if (head) break;
+    // Everything arrived before the connection failed: there is nothing left to ask for.
+    if (writer.written() == d.size) break;
     const auto code = head.error().code();
     if (writer.written() > before) fruitless = 0;
     if ((code != Errc::kIo && code != Errc::kTimeout) || writer.written() == 0 ||

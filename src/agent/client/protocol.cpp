@@ -91,6 +91,59 @@ Expected<ProbeResult> InterpretProbeReply(long status,
   return offer;
 }
 
+Expected<std::uint64_t> ObjectBodyOffset(long status, std::uint64_t size, std::uint64_t start,
+                                         const std::optional<std::string>& content_range,
+                                         const std::optional<std::string>& content_length) {
+  std::optional<std::uint64_t> length;
+  if (content_length) {
+    length = ParseDecimal(*content_length);
+    if (!length) return Fail(Errc::kMalformed, "invalid Content-Length");
+  }
+  const auto announced = [&](const std::string& expected) {
+    return Fail(Errc::kIntegrity,
+                "the server announces " + *content_length + " bytes instead of " + expected);
+  };
+  if (status == 206) {
+    if (!content_range) return Fail(Errc::kMalformed, "206 reply without Content-Range");
+    auto range = ParseContentRange(*content_range);
+    if (!range) return std::unexpected(std::move(range).error());
+    if (range->first != start) {
+      return Fail(Errc::kMalformed, "asked for bytes from " + std::to_string(start) +
+                                        " but the server sent from " +
+                                        std::to_string(range->first));
+    }
+    if ((range->total && *range->total != size) || range->last >= size) {
+      return Fail(Errc::kIntegrity, "the server's object is not " + std::to_string(size) +
+                                        " bytes long (Content-Range " + *content_range + ")");
+    }
+    const std::uint64_t expected = range->last - range->first + 1;
+    if (length && *length != expected) return announced(std::to_string(expected));
+    return start;
+  }
+  if (status != 200) {
+    return Fail(Errc::kMalformed, "not an object reply: " + std::to_string(status));
+  }
+
+  // A 200 ignores the range or answers it in its own way, and only its length tells which.
+  // The whole object and the rest can only have the same length when start == 0, where both are
+  // the whole object; when start == size the rest is empty (and complete objects are not asked
+  // for). A body that is neither is refused before a byte of it is written.
+  if (!length) {
+    // Chunked: the head cannot tell. Taken as the whole object, the safe reading: the size check
+    // stops a body longer than the object as it arrives, a shorter one ends as an incomplete
+    // transfer, and the hash decides. Taken as the rest, a whole object would be written after
+    // what is there, and found out only `size - start` bytes later.
+    return 0;
+  }
+  if (*length == size) return 0;
+  // updatehub-ce: 200, no Content-Range, only the bytes from `start` on. Upstream's agent appends
+  // any 2xx body; here only a body of exactly the missing length is appended.
+  if (start > 0 && !content_range && *length == size - start) return start;
+  std::string expected = std::to_string(size);
+  if (start > 0) expected += " or the " + std::to_string(size - start) + " missing";
+  return announced(expected);
+}
+
 std::optional<std::uint64_t> ParseDecimal(std::string_view text) {
   if (text.empty() || text.size() > 19) return std::nullopt;
   std::uint64_t value = 0;

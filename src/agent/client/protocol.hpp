@@ -48,6 +48,18 @@ struct ContentRange {
 // Parses "bytes FIRST-LAST/TOTAL" (TOTAL may be "*"); kMalformed otherwise.
 [[nodiscard]] Expected<ContentRange> ParseContentRange(std::string_view value);
 
+// Where the body of a 200 or 206 reply to the GET of an object of `size` bytes from byte `start`
+// ("Range: bytes=START-" when start > 0) belongs in the object, decided from the head alone,
+// before any byte of it is written: `start` (the body is the rest) or 0 (the whole object again).
+//   206 whose Content-Range starts at `start` and lies within the object: `start`;
+//   200 with Content-Length `size`, or without Content-Length (chunked): 0;
+//   200 with Content-Length `size - start`, start > 0, no Content-Range: `start` (updatehub-ce);
+//   anything else: kMalformed or kIntegrity. The object's hash has the last word in every case.
+[[nodiscard]] Expected<std::uint64_t> ObjectBodyOffset(
+    long status, std::uint64_t size, std::uint64_t start,
+    const std::optional<std::string>& content_range,
+    const std::optional<std::string>& content_length);
+
 // Parses a non-negative decimal number without sign or spaces (Content-Length and the like).
 [[nodiscard]] std::optional<std::uint64_t> ParseDecimal(std::string_view text);
 

@@ -1,5 +1,9 @@
 #include "agent/device/config.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <system_error>
 
 #include "agent/device/config_keys.hpp"
@@ -49,6 +53,26 @@ Expected<LoadedConfig> LoadConfig(const std::filesystem::path& path) {
   auto text = ReadFileLimited(path, kMaxConfigBytes);
   if (!text) return std::unexpected(std::move(text.error()).WithContext("reading config"));
   return ParseConfig(*text, path.string());
+}
+
+Expected<void> CheckNamedConfigFile(const std::filesystem::path& path) {
+  const std::string what = "config " + path.string() + ": ";
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) {
+    return Fail(Errc::kNotFound, what + (error && error != std::errc::no_such_file_or_directory
+                                             ? error.message()
+                                             : std::string("no such file")));
+  }
+  if (std::filesystem::is_directory(status)) {
+    return Fail(Errc::kInvalidArgument, what + "is a directory, not a file");
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Fail(Errc::kIo, what + "cannot be read: " + std::generic_category().message(errno));
+  }
+  ::close(fd);
+  return {};
 }
 
 nlohmann::json ConfigToInfoJson(const AgentConfig& config) {

@@ -113,6 +113,11 @@ struct LoadedConfig {
 // key: "/etc/updatehub.conf:7: polling.interval: '5x' is not a duration (...)".
 [[nodiscard]] Expected<LoadedConfig> LoadConfig(const std::filesystem::path& path);
 
+// A config file named on the command line (`updatehub daemon -c FILE`) must be there: only the
+// default path may be missing (and then means defaults). An error when `path` does not exist, is
+// a directory or cannot be opened for reading: "config /x.conf: no such file".
+[[nodiscard]] Expected<void> CheckNamedConfigFile(const std::filesystem::path& path);
+
 // The same from text; `origin` names it in messages.
 [[nodiscard]] Expected<LoadedConfig> ParseConfig(std::string_view text, std::string_view origin);
 

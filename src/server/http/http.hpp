@@ -78,7 +78,7 @@ struct RouteOptions {
   // Runs on the request's head (method, path, params, headers) before any of its body is read;
   // an answer it returns is sent instead, and the body is never read or stored. This is where
   // authentication goes on routes with large bodies, so that a refused upload costs no disk.
-  std::function<std::optional<Response>(const Request&)> admit;
+  std::function<std::optional<Response>(const Request&)> admit{};
 };
 
 struct Route {

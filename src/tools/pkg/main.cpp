@@ -4,6 +4,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"updatehub-pkg: build, sign, verify and inspect UpdateHub packages (.uhupkg)"};
+  app.set_version_flag("--version", "updatehub-pkg " UH_VERSION);
   app.require_subcommand(1);
   int status = uh::tools::kExitOk;
   uh::tools::RegisterKeygen(app, status);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "sim/fleet.hpp"
 
@@ -34,7 +35,8 @@ void AddOptions(CLI::App& app, sim::FleetOptions& options, CliValues& values) {
       ->capture_default_str();
   app.add_option("--product", options.product_uid, "Product UID (64 hex digits)")->required();
   app.add_option("--hardware", options.hardware, "Hardware of every device")->capture_default_str();
-  app.add_option("--version", options.version, "Version every device starts with")
+  app.add_option("--version", options.version,
+                 "Version every device starts with (alone: print this program's version)")
       ->capture_default_str();
   app.add_option("--serial-prefix", options.serial_prefix,
                  "Device N announces device-identity {\"serial\": \"PREFIX-N\"}")
@@ -78,6 +80,12 @@ int ExitStatus(const sim::Summary& summary) {
 }  // namespace
 
 int RunSimCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  // --version is the devices' version in a run (which needs --server and --product); alone, it
+  // asks for the program's, as with the other programs.
+  if (argc == 2 && std::string_view(argv[1]) == "--version") {
+    out << "updatehub-sim " UH_VERSION "\n";
+    return kSimGoalMet;
+  }
   CLI::App app{"updatehub-sim: a fleet of simulated UpdateHub devices against one server"};
   sim::FleetOptions options;
   CliValues values;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <sstream>
+#include <thread>
 
 #include "agent/api/local_api.hpp"
 #include "fake_agent.hpp"
@@ -177,7 +178,7 @@ TEST_F(ClientCliTest, InstallPackageSendsALocalFileAsAnAbsolutePath) {
   uh::testing::WriteFile(dir / "update.uhupkg", "package");
   const auto previous = std::filesystem::current_path();
   std::filesystem::current_path(dir.path());
-  const Result result = Run({"install-package", "update.uhupkg"});
+  const Result result = Run({"install-package", "update.uhupkg", "--no-wait"});
   std::filesystem::current_path(previous);
 
   EXPECT_EQ(result.status, 0) << result.err;
@@ -188,7 +189,7 @@ TEST_F(ClientCliTest, InstallPackageSendsALocalFileAsAnAbsolutePath) {
   EXPECT_EQ(agent_.calls(), std::vector<std::string>{"local_install " + expected.string()});
 
   agent_.install = InstallOutcome::Busy("install");
-  const Result busy = Run({"install-package", (dir / "update.uhupkg").string()});
+  const Result busy = Run({"install-package", (dir / "update.uhupkg").string(), "--no-wait"});
   EXPECT_EQ(busy.status, 1);
   EXPECT_NE(busy.err.find("busy (current state: install)"), std::string::npos) << busy.err;
 }
@@ -196,11 +197,91 @@ TEST_F(ClientCliTest, InstallPackageSendsALocalFileAsAnAbsolutePath) {
 TEST_F(ClientCliTest, InstallPackageSendsAUrlToRemoteInstall) {
   agent_.install = InstallOutcome::Accepted("poll");
   const Result result =
-      Run({"--json-output", "install-package", "https://example.com/update.uhupkg"});
+      Run({"--json-output", "install-package", "--no-wait", "https://example.com/update.uhupkg"});
   EXPECT_EQ(result.status, 0) << result.err;
   EXPECT_EQ(result.out, "\"poll\"\n");
   EXPECT_EQ(agent_.calls(),
             std::vector<std::string>{"remote_install https://example.com/update.uhupkg"});
+}
+
+// What the daemon logs, in order, for an install request it handles (run_daemon: one entry per
+// transition, "update failed: WHY" in the error state).
+std::function<void()> LogsWhenInstalling(LogBuffer& log, std::vector<std::string> messages) {
+  return [&log, messages = std::move(messages)] {
+    for (const auto& message : messages) log.Add(spdlog::level::info, message);
+  };
+}
+
+TEST_F(ClientCliTest, InstallPackageWaitsAndReportsARefusal) {
+  uh::testing::TempDir dir;
+  uh::testing::WriteFile(dir / "update.uhupkg", "package");
+  log_.Add(spdlog::level::err, "update failed: an earlier update");  // before the request
+  agent_.during_install =
+      LogsWhenInstalling(log_, {"park --update--> validation", "validation --failed--> error",
+                                "update failed: package 1234: unsigned, and this device requires "
+                                "signatures",
+                                "error --recovered--> poll"});
+  ClientRunOptions options;
+  options.install_poll_interval = 10ms;
+  const Result refused = Run({"install-package", (dir / "update.uhupkg").string()}, options);
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_EQ(refused.out,
+            "Install request accepted from 'park' state\n"
+            "Validating the package\n");
+  EXPECT_EQ(refused.err,
+            "error: the package was not installed: package 1234: unsigned, and this device "
+            "requires signatures\n");
+
+  const Result machine =
+      Run({"--json-output", "install-package", (dir / "update.uhupkg").string()}, options);
+  EXPECT_EQ(machine.status, 1);
+  EXPECT_EQ(json::parse(machine.out),
+            (json{{"accepted_from", "park"},
+                  {"result", "failed"},
+                  {"detail", "package 1234: unsigned, and this device requires signatures"}}));
+}
+
+TEST_F(ClientCliTest, InstallPackageWaitsUntilThePackageIsInstalled) {
+  ClientRunOptions options;
+  options.install_poll_interval = 10ms;
+  // The daemon takes its time: the states come over several reads of the log.
+  std::thread daemon([&] {
+    for (const std::string state :
+         {"park --update--> validation", "validation --valid--> download",
+          "download --downloaded--> install", "install --installed--> reboot"}) {
+      std::this_thread::sleep_for(30ms);
+      log_.Add(spdlog::level::info, state);
+    }
+  });
+  const Result installed = Run({"install-package", "https://example.com/u.uhupkg"}, options);
+  daemon.join();
+  EXPECT_EQ(installed.status, 0) << installed.err;
+  EXPECT_EQ(installed.out,
+            "Install request accepted from 'park' state\n"
+            "Validating the package\n"
+            "Package valid; getting its objects\n"
+            "Installing\n"
+            "Package installed; the device reboots into it\n");
+}
+
+TEST_F(ClientCliTest, InstallPackageNoWaitReturnsAtOnce) {
+  ClientRunOptions options;
+  options.install_wait = 200ms;
+  options.install_poll_interval = 10ms;
+  // Nothing in the log ever says how the install ends.
+  const Result waited = Run({"install-package", "https://example.com/u.uhupkg"}, options);
+  EXPECT_EQ(waited.status, 1);
+  EXPECT_NE(waited.err.find("no verdict on the package"), std::string::npos) << waited.err;
+
+  options.install_wait = 60s;
+  const auto start = std::chrono::steady_clock::now();
+  const Result at_once =
+      Run({"install-package", "--no-wait", "https://example.com/u.uhupkg"}, options);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(at_once.status, 0) << at_once.err;
+  EXPECT_EQ(at_once.out,
+            "Install request accepted from 'park' state\n"
+            "Run 'updatehub client log --watch' to follow the log's progress\n");
 }
 
 TEST_F(ClientCliTest, InstallPackageOfNothingFailsBeforeAsking) {

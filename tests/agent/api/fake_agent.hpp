@@ -32,14 +32,22 @@ class FakeAgent final : public AgentControl {
   }
 
   InstallOutcome RequestLocalInstall(std::filesystem::path file) override {
+    {
+      std::lock_guard lock(mutex_);
+      calls_.push_back("local_install " + file.string());
+    }
+    if (during_install) during_install();  // the daemon at work, e.g. logging its states
     std::lock_guard lock(mutex_);
-    calls_.push_back("local_install " + file.string());
     return install;
   }
 
   InstallOutcome RequestRemoteInstall(std::string url) override {
+    {
+      std::lock_guard lock(mutex_);
+      calls_.push_back("remote_install " + url);
+    }
+    if (during_install) during_install();
     std::lock_guard lock(mutex_);
-    calls_.push_back("remote_install " + url);
     return install;
   }
 
@@ -61,6 +69,7 @@ class FakeAgent final : public AgentControl {
   bool abort_result = true;
   bool throw_on_info = false;
   std::function<void()> during_probe;
+  std::function<void()> during_install;
 
  private:
   mutable std::mutex mutex_;

@@ -1,7 +1,8 @@
 // Piped installs: an object's download feeds its installer through a pipe (compressed raw
 // images, raw with skip/count/truncate, tarballs), with nothing in the download directory; the
 // installer's errors and the transfer's are told apart; a wrong hash fails after the install;
-// an abort ends both; the worker does the same as this process.
+// an abort ends both; a cut transfer goes on after what the installer has; the worker does the
+// same as this process.
 
 #include "agent/backend/piped_install.hpp"
 
@@ -207,6 +208,33 @@ TEST_F(PipedInstallTest, AnAbortEndsTheTransferAndTheInstaller) {
   ASSERT_FALSE(installed);
   EXPECT_EQ(installed.error().code(), Errc::kCancelled) << installed.error().message();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+// A transfer cut off is resumed within the call; updatehub-ce answers the range with 200 and only
+// the rest, which goes on into the installer after what it already has (not the object again).
+TEST_F(PipedInstallTest, ACutTransferGoesOnIntoTheInstallerWhenTheServerSendsOnlyTheRest) {
+  const std::string image = RandomBytes(1 << 20, 8);
+  auto object = Raw();
+  object.compressed = true;
+  object = Serve(object, testing::Compress(image, testing::Filter::kZstd));
+  const std::string served = ReadFile(dir_ / "served");
+  const std::size_t cut = served.size() / 2;
+  testing::RawHttpServer ce(
+      [&](testing::RawHttpServer::Connection& c, const testing::RawRequest&, int index) {
+        const std::string body = index == 0 ? served.substr(0, cut) : served.substr(cut);
+        const std::size_t length = index == 0 ? served.size() : served.size() - cut;
+        (void)c.Send(testing::RawHead(200, {"Content-Length: " + std::to_string(length)}) + body);
+      });
+  const auto slot = device_.AddFile("/dev/mmcblk0p2", std::string(image.size(), 'o'));
+  auto client = MakeTestClient(ce.Url());
+  auto installed =
+      PipedInstall(DownloadFeed(*client, DownloadOf(object), abort_), object, device_.ctx, abort_);
+  ASSERT_TRUE(installed) << installed.error().message();
+  EXPECT_TRUE(ReadFile(slot) == image);
+  const auto requests = ce.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].Header("range"), "bytes=" + std::to_string(cut) + "-");
+  ExpectNoDownloadedFile();
 }
 
 // The same through the backends: in this process and in updatehub-worker.

@@ -589,5 +589,167 @@ TEST_F(ClientConsumeObjectTest, TheConsumersErrorStopsTheTransfer) {
   EXPECT_EQ(server_.seen().size(), 1u);
 }
 
+// --- Resuming against each way a server answers "Range: bytes=N-" ----------------------------
+
+// 206 with the rest (the protocol); 200 with the whole object (a server without ranges); 200 with
+// only the rest and no Content-Range (updatehub-ce).
+enum class RangeAnswer { kPartial, kWhole, kTailOnly };
+
+std::string Name(const ::testing::TestParamInfo<RangeAnswer>& info) {
+  switch (info.param) {
+    case RangeAnswer::kPartial:
+      return "Partial206";
+    case RangeAnswer::kWhole:
+      return "WholeObject200";
+    case RangeAnswer::kTailOnly:
+      return "TailOnly200";
+  }
+  return "Unknown";
+}
+
+// Every test cuts the first transfer after kCut bytes; the server answers the resume as the
+// parameter says and counts the body bytes it sends for it.
+class ClientResumeTest : public ClientConsumeObjectTest,
+                         public ::testing::WithParamInterface<RangeAnswer> {
+ protected:
+  static constexpr std::size_t kCut = 300000;
+
+  RawHttpServer::Script Script() {
+    return [this](RawHttpServer::Connection& c, const RawRequest& request, int index) {
+      const std::string whole = "Content-Length: " + std::to_string(object_.size());
+      if (index == 0) {
+        (void)c.Send(RawHead(200, {whole}) + object_.substr(0, kCut));
+        return;
+      }
+      const std::string range = request.Header("range");
+      const std::size_t from = range.empty() ? 0 : std::stoull(range.substr(range.find('=') + 1));
+      const std::string rest = object_.substr(from);
+      const std::string rest_length = "Content-Length: " + std::to_string(rest.size());
+      switch (GetParam()) {
+        case RangeAnswer::kPartial:
+          resumed_bytes_ += rest.size();
+          (void)c.Send(RawHead(206, {Range(from), rest_length}) + rest);
+          return;
+        case RangeAnswer::kWhole:
+          resumed_bytes_ += object_.size();
+          (void)c.Send(RawHead(200, {whole}) + object_);
+          return;
+        case RangeAnswer::kTailOnly:
+          resumed_bytes_ += rest.size();
+          (void)c.Send(RawHead(200, {rest_length}) + rest);
+          return;
+      }
+    };
+  }
+  // What the resume must cost: the rest, unless the server sends everything again.
+  [[nodiscard]] std::size_t ResumeBytes() const {
+    return GetParam() == RangeAnswer::kWhole ? object_.size() : object_.size() - kCut;
+  }
+
+  std::atomic<std::size_t> resumed_bytes_{0};
+};
+
+TEST_P(ClientResumeTest, ADownloadCutOffResumesIntoTheRightBytes) {
+  RawHttpServer server(Script());
+  auto first = MakeTestClient(server.Url())->DownloadObject(Object(), {});
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code(), Errc::kIo) << first.error().message();
+  ASSERT_EQ(std::filesystem::file_size(dest_), kCut);
+
+  auto second = MakeTestClient(server.Url())->DownloadObject(Object(), {});
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+  EXPECT_EQ(Sha256Hex(ReadFile(dest_)), sha256_);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].Header("range"), "bytes=" + std::to_string(kCut) + "-");
+  EXPECT_EQ(resumed_bytes_.load(), ResumeBytes());
+}
+
+TEST_P(ClientResumeTest, AStreamCutOffResumesWithinTheCallIntoTheRightBytes) {
+  RawHttpServer server(Script());
+  auto result = MakeTestClient(server.Url())->StreamObject(Object(), Collect(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(handed_.size(), object_.size());
+  EXPECT_TRUE(handed_ == object_);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].Header("range"), "bytes=" + std::to_string(kCut) + "-");
+  EXPECT_EQ(resumed_bytes_.load(), ResumeBytes());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryServer, ClientResumeTest,
+                         ::testing::Values(RangeAnswer::kPartial, RangeAnswer::kWhole,
+                                           RangeAnswer::kTailOnly),
+                         Name);
+
+// A 200 to a range that is neither the whole object nor exactly the rest is refused from its
+// head: not a byte of it is written, and the prefix goes (the next attempt asks for everything).
+TEST_F(ClientDownloadObjectTest, A200OfAnyOtherLengthToARangeIsRefused) {
+  constexpr std::size_t kHave = 300000;
+  for (const std::size_t length :
+       {object_.size() - kHave + 1, object_.size() - kHave - 1, object_.size() + 1, kHave}) {
+    WriteFile(dest_, object_.substr(0, kHave));
+    RawHttpServer odd([&](RawHttpServer::Connection& c, const RawRequest&, int) {
+      (void)c.Send(RawHead(200, {"Content-Length: " + std::to_string(length)}) +
+                   std::string(length, 'z'));
+    });
+    auto result = MakeTestClient(odd.Url())->DownloadObject(Object(), {});
+    ASSERT_FALSE(result) << length;
+    EXPECT_EQ(result.error().code(), Errc::kIntegrity) << result.error().message();
+    EXPECT_FALSE(std::filesystem::exists(dest_)) << length;
+  }
+}
+
+// Chunked, a 200 to a range cannot be told apart from its head: it is taken for the whole object.
+// When it turns out shorter (updatehub-ce's rest, chunked), what it left is no prefix: the file
+// goes, and the next attempt asks for the whole object instead of resuming after the wrong bytes.
+TEST_F(ClientDownloadObjectTest, AChunkedRestToARangeMakesTheNextAttemptStartOver) {
+  constexpr std::size_t kCut = 300000;
+  RawHttpServer chunked([&](RawHttpServer::Connection& c, const RawRequest& request, int index) {
+    if (index == 0) {
+      (void)c.Send(RawHead(200, {"Content-Length: " + std::to_string(object_.size())}) +
+                   object_.substr(0, kCut));
+      return;
+    }
+    const std::string range = request.Header("range");
+    const std::string body =
+        range.empty() ? object_ : object_.substr(std::stoull(range.substr(range.find('=') + 1)));
+    char size[32];
+    std::snprintf(size, sizeof(size), "%zx\r\n", body.size());
+    (void)c.Send(RawHead(200, {"Transfer-Encoding: chunked"}) + size + body + "\r\n0\r\n\r\n");
+  });
+  ASSERT_FALSE(MakeTestClient(chunked.Url())->DownloadObject(Object(), {}));
+  auto rest = MakeTestClient(chunked.Url())->DownloadObject(Object(), {});
+  ASSERT_FALSE(rest);
+  EXPECT_EQ(rest.error().code(), Errc::kIntegrity) << rest.error().message();
+  EXPECT_FALSE(std::filesystem::exists(dest_));
+  auto whole = MakeTestClient(chunked.Url())->DownloadObject(Object(), {});
+  ASSERT_TRUE(whole) << whole.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+  const auto requests = chunked.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].Header("range"), "bytes=" + std::to_string(kCut) + "-");
+  EXPECT_EQ(requests[2].Header("range"), "");
+}
+
+// A connection that fails after the object's last byte leaves nothing to resume: the hash
+// decides, without asking for the bytes after the end.
+TEST_F(ClientConsumeObjectTest, AFailureAfterTheLastByteAsksForNothingMore) {
+  RawHttpServer unfinished([&](RawHttpServer::Connection& c, const RawRequest&, int index) {
+    if (index > 0) {
+      (void)c.Send(RawHead(416, {"Content-Length: 0"}));
+      return;
+    }
+    char size[32];
+    std::snprintf(size, sizeof(size), "%zx\r\n", object_.size());
+    (void)c.Send(RawHead(200, {"Transfer-Encoding: chunked"}) + size + object_ + "\r\n");
+  });
+  auto result = MakeTestClient(unfinished.Url())->StreamObject(Object(), Collect(), {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(handed_ == object_);
+  EXPECT_EQ(unfinished.requests().size(), 1u);
+}
+
 }  // namespace
 }  // namespace uh::agent::testing

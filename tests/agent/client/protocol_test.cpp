@@ -1,5 +1,5 @@
-// The wire format without a server: URLs, request bodies, the meaning of probe replies and
-// Content-Range.
+// The wire format without a server: URLs, request bodies, the meaning of probe replies,
+// Content-Range and where an object reply's body goes.
 
 #include "agent/client/protocol.hpp"
 
@@ -115,6 +115,40 @@ TEST(ClientProtocolTest, ParsesContentRange) {
         "bytes 1 - 5/10", "items 0-1/2", "bytes 0-1/2x", "bytes 0-99999999999999999999/*"}) {
     EXPECT_EQ(ParseContentRange(bad).error().code(), Errc::kMalformed) << bad;
   }
+}
+
+// Where a reply to "Range: bytes=START-" goes, for an object of 1000 bytes resumed at 400.
+TEST(ClientProtocolTest, PlacesAnObjectReplyFromItsHeadAlone) {
+  const std::optional<std::string> none;
+  const auto text = [](const char* value) { return std::optional<std::string>(value); };
+  const auto at = [&](long status, std::uint64_t start, std::optional<std::string> range,
+                      std::optional<std::string> length) {
+    return ObjectBodyOffset(status, 1000, start, range, length);
+  };
+  // 206: the rest, appended.
+  EXPECT_EQ(at(206, 400, text("bytes 400-999/1000"), text("600")), 400u);
+  EXPECT_EQ(at(206, 400, text("bytes 400-999/*"), none), 400u);
+  // 200 with the whole object or without a length: from the start.
+  EXPECT_EQ(at(200, 400, none, text("1000")), 0u);
+  EXPECT_EQ(at(200, 400, none, none), 0u);
+  EXPECT_EQ(at(200, 0, none, text("1000")), 0u);
+  // 200 with exactly the rest (updatehub-ce): appended; with nothing left, nothing to append.
+  EXPECT_EQ(at(200, 400, none, text("600")), 400u);
+  EXPECT_EQ(at(200, 1000, none, text("0")), 1000u);
+
+  EXPECT_EQ(at(206, 400, none, text("600")).error().code(), Errc::kMalformed);
+  EXPECT_EQ(at(206, 300, text("bytes 400-999/1000"), none).error().code(), Errc::kMalformed);
+  EXPECT_EQ(at(206, 400, text("bytes 400-999/2000"), none).error().code(), Errc::kIntegrity);
+  EXPECT_EQ(at(206, 400, text("bytes 400-999/1000"), text("700")).error().code(), Errc::kIntegrity);
+  EXPECT_EQ(at(200, 400, none, text("six")).error().code(), Errc::kMalformed);
+  for (const char* length : {"599", "601", "400", "1001", "0"}) {
+    EXPECT_EQ(at(200, 400, none, text(length)).error().code(), Errc::kIntegrity) << length;
+  }
+  // The rest's length with a Content-Range is not updatehub-ce's answer.
+  EXPECT_EQ(at(200, 400, text("bytes 400-999/1000"), text("600")).error().code(), Errc::kIntegrity);
+  EXPECT_THAT(at(200, 400, none, text("601")).error().message(),
+              HasSubstr("instead of 1000 or the 600 missing"));
+  EXPECT_EQ(at(500, 0, none, none).error().code(), Errc::kMalformed);
 }
 
 TEST(ClientProtocolTest, ExcerptsAreShortAndPrintable) {

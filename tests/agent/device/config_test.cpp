@@ -79,6 +79,22 @@ metadata="/usr/share/updatehub"
   EXPECT_EQ(loaded->config.storage.state_file, "/data/updatehub/state.json");
 }
 
+TEST(AgentConfigTest, ANamedConfigFileMustBeThereAndReadable) {
+  uh::testing::TempDir dir;
+  const auto missing = CheckNamedConfigFile(dir / "updatehub.conf");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), Errc::kNotFound);
+  EXPECT_EQ(missing.error().message(),
+            "config " + (dir / "updatehub.conf").string() + ": no such file");
+
+  const auto directory = CheckNamedConfigFile(dir.path());
+  ASSERT_FALSE(directory);
+  EXPECT_THAT(directory.error().message(), HasSubstr("is a directory"));
+
+  uh::testing::WriteFile(dir / "updatehub.conf", "[polling]\nenabled = false\n");
+  EXPECT_TRUE(CheckNamedConfigFile(dir / "updatehub.conf"));
+}
+
 TEST(AgentConfigTest, MissingSectionsAndKeysKeepDefaults) {
   auto loaded = ParseConfig("[polling]\nenabled = false\n", "test.conf");
   ASSERT_TRUE(loaded) << loaded.error().message();
