@@ -1,5 +1,7 @@
 #include "server/package_service.hpp"
 
+#include <algorithm>
+
 #include "core/fs.hpp"
 #include "core/json.hpp"
 #include "package/package_reader.hpp"
@@ -40,12 +42,27 @@ Expected<AcceptedPackage> PackageService::Accept(const std::filesystem::path& up
                 "the product");
   }
 
-  // The same package again: nothing to store (its objects are already verified and stored).
+  // Every object is checked, a known package's too: a known UID with other bytes in an object
+  // is a forgery (or a damaged copy), not "already stored".
+  UH_TRY(reader->CheckObjects());
+
+  // The same package again: nothing to store. If the key that signed the stored copy is gone
+  // and this copy verifies with a registered key, the operator re-signed it: keep the new
+  // signature, so that it can be offered again.
   auto existing = store_.GetPackage(reader->uid());
   if (!existing) return std::unexpected(existing.error());
-  if (*existing) return AcceptedPackage{std::move(**existing), false};
+  if (*existing) {
+    const bool key_gone = std::ranges::none_of(
+        *keys, [&](const SigningKey& key) { return key.id == (*existing)->key_id; });
+    if (key_gone) {
+      auto updated = store_.UpdatePackageSignature(reader->uid(), reader->signature(), key_id);
+      if (!updated) return std::unexpected(updated.error());
+      (*existing)->signature = reader->signature();
+      (*existing)->key_id = key_id;
+    }
+    return AcceptedPackage{std::move(**existing), false};
+  }
 
-  UH_TRY(reader->CheckObjects());
   UH_TRY(CheckFreeSpace(objects_.dir(), reader->objects_size()));
   // Objects first, then the row: a stored package never points at a missing object.
   for (const package::Object* object : metadata.DistinctObjects()) {

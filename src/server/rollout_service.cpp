@@ -31,6 +31,19 @@ Expected<Rollout> RolloutService::Load(std::int64_t id) {
   return std::move(**rollout);
 }
 
+Expected<bool> RolloutService::KeyRevoked(const Package& package) {
+  auto keys = store_.ListKeys(package.product_uid);
+  if (!keys) return std::unexpected(keys.error());
+  return std::ranges::none_of(*keys,
+                              [&](const SigningKey& key) { return key.id == package.key_id; });
+}
+
+Expected<void> RolloutService::PauseForKey(Rollout& rollout) {
+  rollout.state = RolloutState::kPaused;
+  rollout.reason = kKeyGone;
+  return store_.UpdateRollout(rollout);
+}
+
 Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout definition) {
   std::lock_guard lock(mutex_);
   auto package = store_.GetPackage(definition.package_uid);
@@ -38,6 +51,9 @@ Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout
   if (!*package || (*package)->product_uid != product_uid) {
     return Fail(Errc::kNotFound, "the product has no package " + definition.package_uid);
   }
+  auto revoked = KeyRevoked(**package);
+  if (!revoked) return std::unexpected(revoked.error());
+  if (*revoked) return std::unexpected(Conflict(kKeyGone));
   definition.product_uid = product_uid;
   definition.state = RolloutState::kScheduled;
   definition.current_stage = 0;
@@ -54,6 +70,9 @@ Expected<void> RolloutService::Start(Rollout& rollout) {
   auto package = store_.GetPackage(rollout.package_uid);
   if (!package) return std::unexpected(package.error());
   if (!*package) return Fail(Errc::kNotFound, "the rollout's package is gone");
+  auto revoked = KeyRevoked(**package);
+  if (!revoked) return std::unexpected(revoked.error());
+  if (*revoked) return std::unexpected(Conflict(kKeyGone));
 
   // Everyone selected, in random order; ranks spread evenly so that stage shares are exact.
   std::vector<Device> selected;
@@ -92,6 +111,7 @@ Expected<void> RolloutService::Start(Rollout& rollout) {
   if (!added) return std::unexpected(added.error());
   rollout.state = RolloutState::kRunning;
   rollout.started_at = now;
+  rollout.reason.clear();
   UH_TRY(store_.UpdateRollout(rollout));
   return Evaluate(rollout);
 }
@@ -147,6 +167,13 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
     UH_TRY(store_.UpdateRollout(*rollout));
   } else if (action == "resume") {
     if (rollout->state != RolloutState::kPaused) return std::unexpected(Conflict("not paused"));
+    auto package = store_.GetPackage(rollout->package_uid);
+    if (!package) return std::unexpected(package.error());
+    if (*package) {
+      auto revoked = KeyRevoked(**package);
+      if (!revoked) return std::unexpected(revoked.error());
+      if (*revoked) return std::unexpected(Conflict(kKeyGone));
+    }
     if (body.is_object() && body.contains("failure_threshold")) {
       Rollout changed = *rollout;
       nlohmann::json plan = PlanJson(changed);
@@ -197,8 +224,33 @@ Expected<void> RolloutService::Tick() {
   for (auto& rollout : *rollouts) {
     if (rollout.state == RolloutState::kScheduled && !rollout.start_at.empty()) {
       auto start = ParseTime(rollout.start_at);
-      if (start && *start <= clock_()) UH_TRY(Start(rollout));
+      if (!start || *start > clock_()) continue;
+      auto package = store_.GetPackage(rollout.package_uid);
+      if (!package) return std::unexpected(package.error());
+      if (*package) {
+        auto revoked = KeyRevoked(**package);
+        if (!revoked) return std::unexpected(revoked.error());
+        if (*revoked) {
+          // Not started: it stays scheduled, saying why, until the package is re-signed.
+          if (rollout.reason != kKeyGone) {
+            rollout.reason = kKeyGone;
+            UH_TRY(store_.UpdateRollout(rollout));
+          }
+          continue;
+        }
+      }
+      UH_TRY(Start(rollout));
     } else if (rollout.state == RolloutState::kRunning) {
+      auto package = store_.GetPackage(rollout.package_uid);
+      if (!package) return std::unexpected(package.error());
+      if (*package) {
+        auto revoked = KeyRevoked(**package);
+        if (!revoked) return std::unexpected(revoked.error());
+        if (*revoked) {
+          UH_TRY(PauseForKey(rollout));
+          continue;
+        }
+      }
       UH_TRY(Evaluate(rollout));
     }
   }
@@ -280,6 +332,13 @@ Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device) {
   }
   if (member.state == DeviceState::kFailed) return Result();
   if (rollout->state != RolloutState::kRunning) return Result();
+  // Nothing signed by a deleted key is offered, whatever the ticker has seen yet.
+  auto revoked = KeyRevoked(**package);
+  if (!revoked) return std::unexpected(revoked.error());
+  if (*revoked) {
+    UH_TRY(PauseForKey(*rollout));
+    return Result();
+  }
   if (member.stage > rollout->current_stage) return waiting;
   if (member.state == DeviceState::kPending && member.started_at.empty()) {
     if (rollout->window && !InWindow(*rollout->window, clock_())) return waiting;

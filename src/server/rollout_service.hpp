@@ -44,6 +44,14 @@ class RolloutService final : public RolloutEngine {
   [[nodiscard]] Expected<void> Start(Rollout& rollout);
   [[nodiscard]] Expected<void> Evaluate(Rollout& rollout);
   [[nodiscard]] Expected<std::optional<RolloutDevice>> Join(const Device& device);
+  // Whether the key that signed `package` is no longer registered for its product.
+  [[nodiscard]] Expected<bool> KeyRevoked(const Package& package);
+  // Pauses a rollout whose package's key is gone, saying so.
+  [[nodiscard]] Expected<void> PauseForKey(Rollout& rollout);
+
+  static constexpr const char* kKeyGone =
+      "the key that signed the package was deleted: upload the package signed with a registered "
+      "key, then resume";
 
   Store& store_;
   Clock clock_;

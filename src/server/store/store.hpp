@@ -148,6 +148,11 @@ class Store {
   [[nodiscard]] virtual Expected<std::optional<Package>> GetPackage(const std::string& uid) = 0;
   [[nodiscard]] virtual Expected<std::vector<Package>> ListPackages(
       const std::string& product_uid) = 0;
+  // Replaces a stored package's signature and the key it verified with (the operator re-signed
+  // it after its key was deleted); false for an unknown package.
+  [[nodiscard]] virtual Expected<bool> UpdatePackageSignature(const std::string& uid,
+                                                              const std::string& signature,
+                                                              std::int64_t key_id) = 0;
   // Fails with kInvalidArgument while a rollout uses it. True when something was deleted.
   [[nodiscard]] virtual Expected<bool> DeletePackage(const std::string& uid) = 0;
   // Whether any package still references the object (before removing it from disk).

@@ -102,6 +102,24 @@ TEST_P(StoreContractTest, InsertPackageIsIdempotent) {
   EXPECT_FALSE(unused);
 }
 
+TEST_P(StoreContractTest, UpdatePackageSignatureChangesOnlySignatureAndKey) {
+  const Product product = AddProduct(1);
+  const Package package = MakePackage(product.uid, 1);
+  ASSERT_TRUE(Ok(store().InsertPackage(package)));
+  UH_ASSERT_OK_AND_ASSIGN(updated, store().UpdatePackageSignature(package.uid, "bmV3", 4242));
+  EXPECT_TRUE(updated);
+  UH_ASSERT_OK_AND_ASSIGN(found, store().GetPackage(package.uid));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->signature, "bmV3");
+  EXPECT_EQ(found->key_id, 4242);
+  Package expected = package;
+  expected.signature = "bmV3";
+  expected.key_id = 4242;
+  EXPECT_EQ(Fields(*found), Fields(expected));
+  UH_ASSERT_OK_AND_ASSIGN(unknown, store().UpdatePackageSignature(Hex64(0x9999), "eA==", 1));
+  EXPECT_FALSE(unknown);
+}
+
 TEST_P(StoreContractTest, PackageOfUnknownProductIsRefusedWhole) {
   const Package package = MakePackage(Hex64(99), 1);
   auto inserted = store().InsertPackage(package);

@@ -22,6 +22,8 @@ inline constexpr std::string_view kListKeys =
     "SELECT id, product_uid, name, public_pem, fingerprint, created_at FROM signing_keys"
     " WHERE product_uid = ?1 ORDER BY id";
 inline constexpr std::string_view kDeleteKey = "DELETE FROM signing_keys WHERE id = ?1";
+inline constexpr std::string_view kUpdatePackageSignature =
+    "UPDATE packages SET signature = ?2, key_id = ?3 WHERE uid = ?1";
 
 // Packages. The same uid again is not an error but a no-op (InsertPackage is idempotent).
 inline constexpr std::string_view kInsertPackage =

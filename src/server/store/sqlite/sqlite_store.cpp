@@ -163,6 +163,20 @@ Expected<bool> SqliteStore::DeleteKey(std::int64_t id) {
   });
 }
 
+Expected<bool> SqliteStore::UpdatePackageSignature(const std::string& uid,
+                                                   const std::string& signature,
+                                                   std::int64_t key_id) {
+  return pool_->Write("re-signing package", [&](Connection& db) -> Expected<bool> {
+    auto update = db.Prepare(sqlite::sql::kUpdatePackageSignature);
+    if (!update) return std::unexpected(std::move(update.error()));
+    update->BindText(1, uid);
+    update->BindText(2, signature);
+    update->BindInt(3, key_id);
+    UH_TRY(update->Run());
+    return db.Changes() > 0;
+  });
+}
+
 Expected<bool> SqliteStore::InsertPackage(const Package& package) {
   auto size = sqlite::ToStoredSize(package.size);
   if (!size) return std::unexpected(std::move(size.error()).WithContext("inserting package"));

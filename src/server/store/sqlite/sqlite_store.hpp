@@ -35,6 +35,9 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<bool> DeleteKey(std::int64_t id) override;
 
   [[nodiscard]] Expected<bool> InsertPackage(const Package& package) override;
+  [[nodiscard]] Expected<bool> UpdatePackageSignature(const std::string& uid,
+                                                      const std::string& signature,
+                                                      std::int64_t key_id) override;
   [[nodiscard]] Expected<std::optional<Package>> GetPackage(const std::string& uid) override;
   [[nodiscard]] Expected<std::vector<Package>> ListPackages(
       const std::string& product_uid) override;
