@@ -271,6 +271,9 @@ InstallContext Daemon::ContextFor(const package::Object& object, int active_set)
 std::optional<Daemon::Streaming> Daemon::StreamingOf(const package::Object& object,
                                                      int active_set) const {
   if (!config_.update.stream_objects || !update_) return std::nullopt;
+  // Over the running system nothing is written before it is whole and verified: there is no
+  // slot left unactivated when a hash turns out wrong.
+  if (InPlace()) return std::nullopt;
   // A local package unpacked into the download directory has nothing left to stream.
   if (!update_->remote && update_->package_file.empty()) return std::nullopt;
   for (const auto& each : ObjectsForSlot()) {
@@ -313,6 +316,8 @@ std::filesystem::path Daemon::RemoteInstallPath() const {
 std::filesystem::path Daemon::StreamProgressPath(const std::string& sha256) const {
   return config_.update.download_dir / (sha256 + ".streamed");
 }
+
+bool Daemon::InPlace() const { return offer_ && offer_->parsed.sets.size() == 1; }
 
 const std::vector<package::Object>& Daemon::ObjectsForSlot() const {
   const auto& sets = offer_->parsed.sets;

@@ -107,6 +107,9 @@ class Daemon final : public AgentControl {
   // its target, read from the package file, or checked where it was unpacked.
   Expected<void> FetchObject(const package::Object& object);
   Event Install();
+  // The end of an update installed over the running system (InPlace): recorded, cleaned up,
+  // and a probe at once so the server sees what the device runs.
+  Event FinishInPlace();
   Event Reboot();
   Event Validate();
   Event HandleError();
@@ -156,6 +159,14 @@ class Daemon final : public AgentControl {
   // The kernel's boot id (under target_root); "" when unknown.
   std::string BootId() const;
   const std::vector<package::Object>& ObjectsForSlot() const;
+  // Whether the offer is installed over the running system instead of into the inactive slot.
+  // The one rule for it: a package with one installation set has no set per slot, so it holds
+  // no system of its own to boot (typically application files): no slot switch, no reboot. A
+  // package with two sets installs the inactive slot's set and switches to it.
+  bool InPlace() const;
+  // Removes what the update left in the download directory (objects, stream records, a package
+  // fetched from a URL).
+  void RemoveUpdateFiles();
   void FinishProbeRequest(ProbeOutcome outcome);
   // The package uid of metadata, through the backend (nullopt, logged, when it cannot answer).
   PackageUidOf UidOf();

@@ -82,6 +82,8 @@ Event Daemon::Probe() {
                                  : config_.network.server_address;
   runtime_.polling.last = std::chrono::system_clock::now();
   runtime_.polling.now = false;
+  // Whatever the agent cannot use counts as a failed probe, and the next one backs off: a 200
+  // with a captive portal's page or broken metadata must not make a fleet probe in a loop.
   const auto failed = [&](const uh::Error& error) {
     spdlog::warn("probe {}: {}", server, error.message());
     ++runtime_.polling.retries;
@@ -94,10 +96,20 @@ Event Daemon::Probe() {
   auto answer = backend_->Probe(ServerOptions(server), firmware_.ToProbeJson(),
                                 static_cast<int>(runtime_.polling.retries));
   if (!answer) return failed(answer.error());
+  if (auto* offered = std::get_if<UpdateOffer>(&*answer)) {
+    auto parsed = package::ParseMetadata(offered->metadata);
+    if (!parsed) return failed(parsed.error().WithContext("the server's metadata"));
+    offer_ = Offer{std::move(offered->metadata), offered->signature.value_or(""), true,
+                   std::move(*parsed), std::move(offered->package_uid)};
+    // Validation settles the retries (an offer it refuses is a failed probe too). Until it
+    // has, a cut-off agent probes again at once rather than wait a whole interval.
+    runtime_.polling.now = true;
+    if (auto saved = SaveRuntime(); !saved)
+      spdlog::warn("runtime settings: {}", saved.error().message());
+    FinishProbeRequest(ProbeOutcome::Updating());
+    return Event::kUpdate;
+  }
   runtime_.polling.retries = 0;
-  // An offer is not saved until validation accepts it: cut off before that, the agent must
-  // probe again at once rather than wait a whole interval.
-  runtime_.polling.now = std::holds_alternative<UpdateOffer>(*answer);
   if (auto saved = SaveRuntime(); !saved)
     spdlog::warn("runtime settings: {}", saved.error().message());
   if (const auto* extra = std::get_if<ExtraPoll>(&*answer)) {
@@ -105,17 +117,8 @@ Event Daemon::Probe() {
     FinishProbeRequest(ProbeOutcome::TryAgain(extra->seconds));
     return Event::kNoUpdate;
   }
-  if (std::holds_alternative<NoUpdate>(*answer)) {
-    FinishProbeRequest(ProbeOutcome::NoUpdate());
-    return Event::kNoUpdate;
-  }
-  auto& offered = std::get<UpdateOffer>(*answer);
-  auto parsed = package::ParseMetadata(offered.metadata);
-  if (!parsed) return failed(parsed.error().WithContext("the server's metadata"));
-  offer_ = Offer{std::move(offered.metadata), offered.signature.value_or(""), true,
-                 std::move(*parsed), std::move(offered.package_uid)};
-  FinishProbeRequest(ProbeOutcome::Updating());
-  return Event::kUpdate;
+  FinishProbeRequest(ProbeOutcome::NoUpdate());
+  return Event::kNoUpdate;
 }
 
 Event Daemon::Validate() {
@@ -175,6 +178,9 @@ Event Daemon::Validate() {
                        error_->message() + "; rolled back to slot " + std::to_string(previous));
     Report("error");
     (void)callbacks_.ReportError(error_->message());
+    // That report went out with the new slot's version: back on the old slot, probe at once so
+    // that the server shows what the device runs, as after a successful validation.
+    runtime_.polling.now = true;
     finish();
     (void)ClearUpdateState(config_.storage.state_file);
     reboot_only_ = true;

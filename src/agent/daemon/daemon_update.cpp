@@ -118,11 +118,20 @@ Expected<void> Daemon::PrepareInstall(const Request& request) {
 Event Daemon::Validation() {
   const std::string uid = offer_->package_uid;
   const auto& metadata = offer_->parsed;
+  // A server's offer refused here was a probe answered with nothing usable: it counts as a
+  // failed probe (HandleError saves it), and the next probe backs off.
   const auto invalid = [&](uh::Error error) {
+    if (offer_->remote) ++runtime_.polling.retries;
     return Failed("validation", std::move(error).WithContext("package " + uid));
   };
   if (offer_->remote && runtime_.update.applied_package_uid == uid) {
+    // The server has not seen the new version yet (or keeps offering it): nothing to do
+    // until the next regular poll, as after a probe without an update.
     spdlog::info("package {} is already installed", uid);
+    runtime_.polling.retries = 0;
+    runtime_.polling.now = false;
+    if (auto saved = SaveRuntime(); !saved)
+      spdlog::warn("runtime settings: {}", saved.error().message());
     offer_.reset();
     return Event::kAlreadyApplied;
   }
@@ -152,7 +161,7 @@ Event Daemon::Validation() {
                         offer_->metadata,
                         offer_->signature,
                         offer_->remote,
-                        1 - *active,
+                        InPlace() ? *active : 1 - *active,
                         *active,
                         "",
                         {},
@@ -182,6 +191,7 @@ Event Daemon::Validation() {
     update_.reset();
     return invalid(room.error());
   }
+  if (offer_->remote) runtime_.polling.retries = 0;  // the probe brought a usable offer
   // From here on a restart resumes this update instead of waiting for the next poll.
   if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
     return Failed("downloading", saved.error());
@@ -330,7 +340,35 @@ Event Daemon::Install() {
     }
   }
   Report("installed");
+  if (InPlace()) return FinishInPlace();
   return Event::kInstalled;
+}
+
+Event Daemon::FinishInPlace() {
+  // Recorded before the update state goes: cut off in between, the agent installs the package
+  // again from what it downloaded rather than fetch it again.
+  runtime_.update.applied_package_uid = update_->package_uid;
+  runtime_.polling.now = true;
+  if (auto saved = SaveRuntime(); !saved) {
+    spdlog::warn("runtime settings: {}", saved.error().message());
+  }
+  if (auto cleared = ClearUpdateState(config_.storage.state_file); !cleared) {
+    spdlog::error("{}", cleared.error().message());
+  }
+  RemoveUpdateFiles();
+  spdlog::info("{} installed over the running system; no reboot", offer_->parsed.version);
+  update_.reset();
+  offer_.reset();
+  return Event::kInstalledInPlace;
+}
+
+void Daemon::RemoveUpdateFiles() {
+  std::error_code ec;
+  for (const auto* object : Distinct(ObjectsForSlot())) {
+    std::filesystem::remove(ObjectPath(object->sha256sum), ec);
+    std::filesystem::remove(StreamProgressPath(object->sha256sum), ec);
+  }
+  std::filesystem::remove(RemoteInstallPath(), ec);
 }
 
 Event Daemon::Reboot() {
@@ -351,12 +389,7 @@ Event Daemon::Reboot() {
       return Failed("rebooting", saved.error());
     }
     Report("rebooting");
-    std::error_code ec;
-    for (const auto* object : Distinct(ObjectsForSlot())) {
-      std::filesystem::remove(ObjectPath(object->sha256sum), ec);
-      std::filesystem::remove(StreamProgressPath(object->sha256sum), ec);
-    }
-    std::filesystem::remove(RemoteInstallPath(), ec);
+    RemoveUpdateFiles();
   }
   backend_->Release();
   spdlog::info("rebooting: {}", fmt::join(config_.update.reboot_command, " "));

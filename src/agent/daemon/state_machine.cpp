@@ -54,6 +54,7 @@ constexpr std::array kTransitions = {
     Transition{S::kDownload, E::kFailed, S::kError},
 
     Transition{S::kInstall, E::kInstalled, S::kReboot},
+    Transition{S::kInstall, E::kInstalledInPlace, S::kPoll},  // which probes at once
     Transition{S::kInstall, E::kCancelled, S::kPoll},
     Transition{S::kInstall, E::kFailed, S::kError},
 
@@ -119,6 +120,8 @@ std::string_view NameOf(Event event) {
       return "downloaded";
     case E::kInstalled:
       return "installed";
+    case E::kInstalledInPlace:
+      return "installed in place";
     case E::kValidated:
       return "validated";
     case E::kRolledBack:

@@ -9,6 +9,7 @@
 //                ├─ polling disabled ─────────> park
 //                └─ ready ────────────────────> poll ─ time ─> probe ─ update ─> validation
 //   validation ─ valid ─> download ─ done ─> install ─ done ─> reboot ─ (the device reboots)
+//                                             install ─ done in place (one set) ─> poll (now)
 //   any failure ─> error ─> poll;  probe: no update / cancelled / failed ─> poll
 
 #include <optional>
@@ -43,9 +44,10 @@ enum class Event {
   kValid,
   kDownloaded,
   kInstalled,
-  kValidated,   // the new slot is good
-  kRolledBack,  // the new slot failed validation: back to the old one, reboot
-  kCancelled,   // a state-change-callback said cancel, or the download was aborted
+  kInstalledInPlace,  // a one-set package, installed over the running system: nothing to boot
+  kValidated,         // the new slot is good
+  kRolledBack,        // the new slot failed validation: back to the old one, reboot
+  kCancelled,         // a state-change-callback said cancel, or the download was aborted
   kFailed,
   kRecovered,  // the error state did its reporting
 };

@@ -7,7 +7,8 @@
 //                      objects in `piped` are already in the slot, the others piped into their
 //                      installer start over)
 //   phase installing:  verify the downloaded objects again, then install from the start (an
-//                      installer only writes the inactive slot, so doing it twice is harmless)
+//                      installer only writes the inactive slot, so doing it twice is harmless;
+//                      a one-set package is installed over the running system again)
 //   phase rebooting:   runtime settings' upgrade_to_installation says which slot to expect
 //
 // The metadata is kept as its exact bytes (they are what the signature covers), and checked
@@ -34,7 +35,7 @@ struct UpdateState {
   std::string metadata;     // the exact bytes from the server or the package file
   std::string signature;    // base64; empty when unsigned
   bool remote = true;       // from the server (reports are sent) or a local/remote install
-  int target_slot = 1;      // the inactive slot being installed
+  int target_slot = 1;      // the inactive slot being installed (the running one in place)
   int previous_slot = 0;    // the slot that was running
   // The kernel's boot id when the reboot was asked for: the same id at the next start means
   // the agent was restarted without a reboot, and the new slot has not run yet.

@@ -5,138 +5,27 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <mutex>
-
+#include "fake_server.hpp"
 #include "package/signature.hpp"
-#include "server/http/http.hpp"
-#include "simulated_device.hpp"
 
 namespace uh::agent {
 namespace {
 
-namespace http = uh::server::http;
 using nlohmann::json;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 using testing::Device;
+using testing::FakeServer;
 using testing::kRootfs;
 using testing::kTarball;
 using testing::ObjectBytes;
 using testing::WaitFor;
 
-// Speaks the device protocol with whatever the test puts in it.
-class FakeServer {
- public:
-  FakeServer() {
-    auto router = std::make_shared<http::Router>();
-    router->Add(http::Method::kPost, "/upgrades", [this](http::Request&) {
-      std::lock_guard lock(mutex_);
-      ++probes_;
-      if (probe_status_ != 200)
-        return http::Response::Text(probe_status_, probe_body_, "text/plain");
-      http::Response response = http::Response::Text(200, metadata_, "application/json");
-      if (!signature_.empty()) response.SetHeader("UH-Signature", signature_);
-      return response;
-    });
-    router->Add(http::Method::kGet, "/products/{p}/packages/{u}/objects/{o}",
-                [this](http::Request& request) {
-                  std::lock_guard lock(mutex_);
-                  ++downloads_[request.Param("o")];
-                  if (auto failing = failures_.find(request.Param("o"));
-                      failing != failures_.end() && failing->second.second > 0) {
-                    --failing->second.second;
-                    return http::Response::Error(failing->second.first, "not now");
-                  }
-                  auto it = objects_.find(request.Param("o"));
-                  if (it == objects_.end()) return http::Response::Error(404, "no object");
-                  return http::Response::Text(200, it->second, "application/octet-stream");
-                });
-    router->Add(http::Method::kPost, "/report", [this](http::Request& request) {
-      std::lock_guard lock(mutex_);
-      reports_.push_back(json::parse(request.body, nullptr, false));
-      return http::Response::Json(200, json::object());
-    });
-    http::ServerOptions options;
-    options.address = "127.0.0.1";
-    options.port = 0;
-    options.threads = 1;
-    auto server = http::HttpServer::Start(std::move(options), router);
-    if (!server) throw std::runtime_error(server.error().message());
-    server_ = std::move(*server);
-    objects_[kRootfs] = ObjectBytes(kRootfs);
-    objects_[kTarball] = ObjectBytes(kTarball);
-  }
+std::string Metadata() { return testing::TestMetadata(); }
 
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-
-  // Offers `metadata`, signed with the conformance key unless a signature is given.
-  void Offer(const std::string& metadata, std::optional<std::string> signature = std::nullopt) {
-    std::lock_guard lock(mutex_);
-    metadata_ = metadata;
-    if (signature) {
-      signature_ = *signature;
-    } else {
-      auto key = package::PrivateKey::Load(uh::testing::TestPackagesDir() / "key.pem");
-      EXPECT_TRUE(key);
-      auto signed_ = key->SignBase64(metadata);
-      EXPECT_TRUE(signed_);
-      signature_ = *signed_;
-    }
-  }
-  void AnswerProbes(int status, std::string body) {
-    std::lock_guard lock(mutex_);
-    probe_status_ = status;
-    probe_body_ = std::move(body);
-  }
-  void SetObject(const std::string& sha256, std::string bytes) {
-    std::lock_guard lock(mutex_);
-    objects_[sha256] = std::move(bytes);
-  }
-  // The next `times` downloads of the object are answered with `status`.
-  void FailDownloads(const std::string& sha256, int status, int times) {
-    std::lock_guard lock(mutex_);
-    failures_[sha256] = {status, times};
-  }
-  int Downloads(const std::string& sha256) {
-    std::lock_guard lock(mutex_);
-    return downloads_[sha256];
-  }
-  std::vector<json> Reports() {
-    std::lock_guard lock(mutex_);
-    return reports_;
-  }
-  void ClearReports() {
-    std::lock_guard lock(mutex_);
-    reports_.clear();
-  }
-  int Probes() {
-    std::lock_guard lock(mutex_);
-    return probes_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::string metadata_;
-  std::string signature_;
-  int probe_status_ = 200;
-  std::string probe_body_;
-  int probes_ = 0;
-  std::map<std::string, std::string> objects_;
-  std::map<std::string, std::pair<int, int>> failures_;  // object: status, times left
-  std::map<std::string, int> downloads_;
-  std::vector<json> reports_;
-  std::unique_ptr<http::HttpServer> server_;
-};
-
-std::string Metadata() {
-  return uh::testing::ReadFile(uh::testing::TestPackagesDir() / "signed.metadata.json");
-}
-
-// The conformance metadata with one change, as canonical JSON.
+// The test package's metadata with one change, as canonical JSON.
 std::string MetadataWith(const std::function<void(json&)>& change) {
-  json metadata = json::parse(Metadata());
-  change(metadata);
-  return metadata.dump();
+  return testing::TestMetadataWith(change);
 }
 
 class DaemonBadInputTest : public ::testing::Test {

@@ -372,6 +372,34 @@ TEST_F(DaemonUpdateTest, FailingValidationRollsBackToSlotAAndReportsTheError) {
   EXPECT_EQ(device.Reboots(), 2);
 }
 
+// The error report of a failed validation goes out from the new slot, with its version; back on
+// the old slot the agent probes at once, so the server shows the version the device runs again
+// without waiting for the next poll (an hour here).
+TEST_F(DaemonUpdateTest, AfterARollbackTheServerSeesTheOldVersionAtOnce) {
+  Device device(server_.Url(""));
+  device.AddCallback("validate-callback", "echo 'app did not start' >&2; exit 1");
+  const auto version = [&] {
+    const auto devices =
+        json::parse(server_.Api("GET", "/api/v1/devices").body).value("devices", json::array());
+    return devices.size() == 1 ? devices[0].value("version", "") : "";
+  };
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }));
+  device.Boot();
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 2; }));
+  ASSERT_EQ(version(), "1.0.0");
+  ASSERT_EQ(Count("failed"), 1);
+
+  device.Boot();
+  ASSERT_THAT(device.Env(), HasSubstr("updatehub_active=0"));
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(device.RunUntil([&] { return version() == "0.9"; }))
+      << "the server still shows " << version();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  // The probe changes nothing else: the device failed this rollout, and is not offered it again.
+  EXPECT_EQ(Count("failed"), 1);
+  EXPECT_EQ(device.Reboots(), 2);
+}
+
 TEST(DaemonLocalInstall, APackageFileInstallsWithoutAServerAndBusyStatesRefuseRequests) {
   // No server at all: polling is off, the package comes from a USB stick.
   Device device("http://127.0.0.1:9");

@@ -12,6 +12,8 @@ TEST(StateMachine, TheUpdatePathLeadsFromProbeToReboot) {
   EXPECT_EQ(NextState(StateId::kValidation, Event::kValid), StateId::kDownload);
   EXPECT_EQ(NextState(StateId::kDownload, Event::kDownloaded), StateId::kInstall);
   EXPECT_EQ(NextState(StateId::kInstall, Event::kInstalled), StateId::kReboot);
+  // A one-set package, installed over the running system: no reboot, back to polling.
+  EXPECT_EQ(NextState(StateId::kInstall, Event::kInstalledInPlace), StateId::kPoll);
   EXPECT_EQ(NextState(StateId::kEntryPoint, Event::kFirstBoot), StateId::kValidate);
   EXPECT_EQ(NextState(StateId::kValidate, Event::kValidated), StateId::kProbe);
   EXPECT_EQ(NextState(StateId::kValidate, Event::kRolledBack), StateId::kReboot);
