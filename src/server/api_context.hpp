@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "server/audit.hpp"
 #include "server/auth.hpp"
 #include "server/config.hpp"
 #include "server/last_seen.hpp"
@@ -33,6 +34,7 @@ struct ApiContext {
   Auth& auth;
   Metrics& metrics;
   LastSeenBatch& last_seen;
+  AuditLog& audit;
 };
 
 }  // namespace uh::server

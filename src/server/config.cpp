@@ -86,8 +86,13 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
           config.tls_certificate = tls_node.as_string()->get();
         } else if (tls_key.str() == "private_key") {
           config.tls_private_key = tls_node.as_string()->get();
+        } else if (tls_key.str() == "ciphers") {
+          config.tls_ciphers = tls_node.as_string()->get();
+        } else if (tls_key.str() == "ciphersuites") {
+          config.tls_ciphersuites = tls_node.as_string()->get();
         } else {
-          return fail(tls_node, name, "is not a known key (certificate, private_key)");
+          return fail(tls_node, name,
+                      "is not a known key (certificate, private_key, ciphers, ciphersuites)");
         }
       }
     } else {

@@ -19,6 +19,9 @@ struct ServerConfig {
   unsigned threads = 0;  // 0: one per core
   std::filesystem::path tls_certificate;
   std::filesystem::path tls_private_key;
+  // OpenSSL cipher strings; empty: the defaults. Only forward-secret AEAD suites are accepted.
+  std::string tls_ciphers;                       // TLS 1.2
+  std::string tls_ciphersuites;                  // TLS 1.3
   std::uint64_t max_package_bytes = 8ull << 30;  // largest package upload
   // Devices a running rollout has selected but not offered the package yet (waiting for their
   // stage, the rate limit or the maintenance window) are told to probe again after this many

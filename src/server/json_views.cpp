@@ -17,7 +17,8 @@ json ToJson(const Product& product) {
   return {{"uid", product.uid},
           {"name", product.name},
           {"created_at", product.created_at},
-          {"device_auth", !product.device_token_hash.empty()}};
+          {"device_auth", !product.device_token_hash.empty()},
+          {"forbid_downgrades", product.forbid_downgrades}};
 }
 
 json ToJson(const SigningKey& key) {

@@ -31,11 +31,23 @@ Response Login(ApiContext& context, Request& request) {
     return response;
   }
   auto token = context.auth.Login(*name, *password, request.remote_address);
+  AuditEntry entry;
+  entry.actor = *name;
+  entry.address = request.remote_address;
+  entry.detail = "{}";
   if (!token) {
-    if (token.error().code() == Errc::kNotFound)
-      return Response::Error(401, token.error().message());
-    return Response::FromError(token.error());
+    if (token.error().code() != Errc::kNotFound) return Response::FromError(token.error());
+    entry.action = "login.failed";
+    entry.status = 401;
+    (void)context.audit.Record(std::move(entry));
+    return Response::Error(401, token.error().message());
   }
+  const std::string authorization = "Bearer " + *token;
+  entry.user_id = context.auth.Authenticate(authorization).value_or(0);
+  entry.token = TokenLabel(authorization);
+  entry.action = "login";
+  entry.status = 200;
+  (void)context.audit.Record(std::move(entry));
   return Response::Json(200, {{"token", *token}});
 }
 
@@ -47,6 +59,28 @@ Response CreateToken(ApiContext& context, Request& request, std::int64_t user) {
   auto token = context.auth.CreateApiToken(user, *name);
   if (!token) return Response::FromError(token.error());
   return Response::Json(201, {{"token", *token}, {"name", *name}});
+}
+
+// PATCH /api/v1/products/{product}: {"forbid_downgrades": bool} (the only setting for now).
+Response UpdateProduct(ApiContext& context, Request& request) {
+  auto body = JsonObjectBody(request);
+  if (!body) return Response::FromError(body.error());
+  for (const auto& [key, value] : body->items()) {
+    if (key != "forbid_downgrades") {
+      return Response::Error(400, "'" + key + "' is not a product setting (forbid_downgrades)");
+    }
+    if (!value.is_boolean()) return Response::Error(400, "'forbid_downgrades' must be a boolean");
+  }
+  const std::string uid = request.Param("product");
+  if (body->contains("forbid_downgrades")) {
+    auto set = context.store.SetForbidDowngrades(uid, (*body)["forbid_downgrades"].get<bool>());
+    if (!set) return Response::FromError(set.error());
+    if (!*set) return Response::Error(404, "unknown product");
+  }
+  auto product = context.store.GetProduct(uid);
+  if (!product) return Response::FromError(product.error());
+  if (!*product) return Response::Error(404, "unknown product");
+  return Response::Json(200, ToJson(**product));
 }
 
 Response CreateProduct(ApiContext& context, Request& request) {
@@ -211,6 +245,18 @@ std::function<std::optional<Response>(const Request&)> AdmitUser(ApiContext& con
   };
 }
 
+http::Handler AdminOnly(ApiContext& context, UserHandler handler) {
+  return RequireUser(
+      context, [&context, handler = std::move(handler)](Request& request, std::int64_t user_id) {
+        auto user = context.store.GetUser(user_id);
+        if (!user) return Response::FromError(user.error());
+        if (!*user || !(*user)->admin) {
+          return Response::Error(403, "only administrators may do this");
+        }
+        return handler(request, user_id);
+      });
+}
+
 http::Handler RequireAuth(ApiContext& context, http::Handler handler) {
   return RequireUser(context, [handler = std::move(handler)](Request& request, std::int64_t) {
     return handler(request);
@@ -259,6 +305,10 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
                if (!product) return Response::FromError(product.error());
                if (!*product) return Response::Error(404, "unknown product");
                return Response::Json(200, ToJson(**product));
+             }));
+  router.Add(Method::kPatch, "/api/v1/products/{product}",
+             RequireUser(context, [&context](Request& r, std::int64_t) {
+               return UpdateProduct(context, r);
              }));
   router.Add(Method::kPost, "/api/v1/products/{product}/device-token",
              RequireUser(context, [&context](Request& r, std::int64_t) {

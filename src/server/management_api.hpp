@@ -18,6 +18,9 @@ void AddManagementRoutes(http::Router& router, ApiContext& context);
 using UserHandler = std::function<http::Response(http::Request&, std::int64_t user_id)>;
 [[nodiscard]] http::Handler RequireUser(ApiContext& context, UserHandler handler);
 
+// Runs `handler` only for an administrator; 401 without a valid token, 403 for other users.
+[[nodiscard]] http::Handler AdminOnly(ApiContext& context, UserHandler handler);
+
 // Runs `handler` only for a caller with a valid bearer token; 401 otherwise.
 [[nodiscard]] http::Handler RequireAuth(ApiContext& context, http::Handler handler);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/version.hpp"
 #include "server/auth.hpp"
 #include "server/rollout_rules.hpp"
 
@@ -31,6 +32,33 @@ Expected<Rollout> RolloutService::Load(std::int64_t id) {
   return std::move(**rollout);
 }
 
+bool RolloutService::IsDowngrade(const Package& package, const Device& device) {
+  return CompareVersions(package.version, device.version) < 0;
+}
+
+Expected<RolloutService::Selected> RolloutService::SelectedDevices(const Rollout& rollout,
+                                                                   const Package& package) {
+  Selected out;
+  auto product = store_.GetProduct(rollout.product_uid);
+  if (!product) return std::unexpected(product.error());
+  out.forbid_downgrades = *product && (*product)->forbid_downgrades;
+  DeviceFilter filter;
+  filter.product_uid = rollout.product_uid;
+  filter.limit = 1000;
+  for (;;) {
+    auto page = store_.ListDevices(filter);
+    if (!page) return std::unexpected(page.error());
+    for (const auto& device : *page) {
+      if (Selects(rollout.selection, device) && SupportsHardware(package, device.hardware)) {
+        out.devices.push_back(device);
+      }
+    }
+    if (page->size() < filter.limit) break;
+    filter.after_id = page->back().id;
+  }
+  return out;
+}
+
 Expected<bool> RolloutService::KeyRevoked(const Package& package) {
   auto keys = store_.ListKeys(package.product_uid);
   if (!keys) return std::unexpected(keys.error());
@@ -55,6 +83,25 @@ Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout
   if (!revoked) return std::unexpected(revoked.error());
   if (*revoked) return std::unexpected(Conflict(kKeyGone));
   definition.product_uid = product_uid;
+  auto chosen = SelectedDevices(definition, **package);
+  if (!chosen) return std::unexpected(chosen.error());
+  if (chosen->forbid_downgrades) {
+    std::size_t newer = 0;
+    const Device* example = nullptr;
+    for (const auto& device : chosen->devices) {
+      if (!IsDowngrade(**package, device)) continue;
+      ++newer;
+      if (example == nullptr) example = &device;
+    }
+    if (example != nullptr) {
+      return std::unexpected(Conflict(std::to_string(newer) +
+                                      " of the selected devices run a newer version than the "
+                                      "package's " +
+                                      (*package)->version + " (device " +
+                                      std::to_string(example->id) + " runs " + example->version +
+                                      "): this product forbids downgrades"));
+    }
+  }
   definition.state = RolloutState::kScheduled;
   definition.current_stage = 0;
   definition.created_at = Now();
@@ -75,20 +122,14 @@ Expected<void> RolloutService::Start(Rollout& rollout) {
   if (*revoked) return std::unexpected(Conflict(kKeyGone));
 
   // Everyone selected, in random order; ranks spread evenly so that stage shares are exact.
+  auto chosen = SelectedDevices(rollout, **package);
+  if (!chosen) return std::unexpected(chosen.error());
   std::vector<Device> selected;
-  DeviceFilter filter;
-  filter.product_uid = rollout.product_uid;
-  filter.limit = 1000;
-  for (;;) {
-    auto page = store_.ListDevices(filter);
-    if (!page) return std::unexpected(page.error());
-    for (const auto& device : *page) {
-      if (Selects(rollout.selection, device) && SupportsHardware(**package, device.hardware)) {
-        selected.push_back(device);
-      }
+  // Devices that moved past the package's version since the rollout was made are left out.
+  for (auto& device : chosen->devices) {
+    if (!chosen->forbid_downgrades || !IsDowngrade(**package, device)) {
+      selected.push_back(std::move(device));
     }
-    if (page->size() < filter.limit) break;
-    filter.after_id = page->back().id;
   }
   std::shuffle(selected.begin(), selected.end(), random_);
   std::vector<RolloutDevice> members;
@@ -269,6 +310,11 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
     auto package = store_.GetPackage(rollout.package_uid);
     if (!package) return std::unexpected(package.error());
     if (!*package || !SupportsHardware(**package, device.hardware)) continue;
+    if (IsDowngrade(**package, device)) {
+      auto product = store_.GetProduct(device.product_uid);
+      if (!product) return std::unexpected(product.error());
+      if (*product && (*product)->forbid_downgrades) continue;
+    }
     RolloutDevice member;
     member.rollout_id = rollout.id;
     member.device_id = device.id;
@@ -332,6 +378,13 @@ Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device) {
   }
   if (member.state == DeviceState::kFailed) return Result();
   if (rollout->state != RolloutState::kRunning) return Result();
+  // Never an older version than the device runs, where the product forbids it (the device may
+  // have moved on since it joined).
+  if (IsDowngrade(**package, device)) {
+    auto product = store_.GetProduct(device.product_uid);
+    if (!product) return std::unexpected(product.error());
+    if (*product && (*product)->forbid_downgrades) return Result();
+  }
   // Nothing signed by a deleted key is offered, whatever the ticker has seen yet.
   auto revoked = KeyRevoked(**package);
   if (!revoked) return std::unexpected(revoked.error());

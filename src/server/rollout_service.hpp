@@ -44,6 +44,13 @@ class RolloutService final : public RolloutEngine {
   [[nodiscard]] Expected<void> Start(Rollout& rollout);
   [[nodiscard]] Expected<void> Evaluate(Rollout& rollout);
   [[nodiscard]] Expected<std::optional<RolloutDevice>> Join(const Device& device);
+  struct Selected {
+    std::vector<Device> devices;  // selected by the rollout, of hardware the package supports
+    bool forbid_downgrades = false;
+  };
+  [[nodiscard]] Expected<Selected> SelectedDevices(const Rollout& rollout, const Package& package);
+  // Whether installing `package` would take `device` to an older version (uh::CompareVersions).
+  [[nodiscard]] static bool IsDowngrade(const Package& package, const Device& device);
   // Whether the key that signed `package` is no longer registered for its product.
   [[nodiscard]] Expected<bool> KeyRevoked(const Package& package);
   // Pauses a rollout whose package's key is gone, saying so.

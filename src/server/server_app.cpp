@@ -90,9 +90,10 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   app->auth_ = std::make_unique<Auth>(*app->store_, clock);
   app->metrics_ = std::make_unique<Metrics>();
   app->last_seen_ = std::make_unique<LastSeenBatch>();
+  app->audit_ = std::make_unique<AuditLog>(*app->store_);
   app->context_ = std::make_unique<ApiContext>(
       ApiContext{app->config_, *app->store_, *app->objects_, *app->packages_, *app->auth_,
-                 *app->metrics_, *app->last_seen_});
+                 *app->metrics_, *app->last_seen_, *app->audit_});
   app->rollouts_ = std::make_unique<RolloutService>(*app->store_, std::move(clock));
 
   auto router = std::make_shared<http::Router>();
@@ -104,6 +105,9 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
                      return RequireAuth(*context, std::move(handler));
                    });
   AddOpenApiRoute(*router);
+  AddAuditRoutes(*router, *app->context_);
+  // Last, over every route added above.
+  AuditChanges(*router, *app->context_);
 
   http::ServerOptions options;
   options.address = listen->first;
@@ -111,7 +115,10 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   options.threads = config.threads;
   options.temp_dir = temp_dir;
   if (!config.tls_certificate.empty() || !config.tls_private_key.empty()) {
-    options.tls = http::TlsFiles{config.tls_certificate, config.tls_private_key};
+    options.tls = http::TlsOptions{.certificate = config.tls_certificate,
+                                   .private_key = config.tls_private_key,
+                                   .ciphers = config.tls_ciphers,
+                                   .ciphersuites = config.tls_ciphersuites};
   }
   Metrics* metrics = app->metrics_.get();
   options.on_response = [metrics](const http::Request&, int status, std::uint64_t) {

@@ -46,6 +46,8 @@ class ServerApp {
   }
   [[nodiscard]] Store& store() { return *store_; }
   [[nodiscard]] RolloutService& rollouts() { return *rollouts_; }
+  // SIGHUP: the TLS certificate and key again, for new connections; on error the old stay.
+  [[nodiscard]] Expected<void> ReloadTls() { return http_->ReloadTls(); }
   // Graceful: in-flight requests finish, the store closes cleanly.
   void Stop();
 
@@ -62,6 +64,7 @@ class ServerApp {
   std::unique_ptr<Auth> auth_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LastSeenBatch> last_seen_;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ApiContext> context_;
   std::unique_ptr<RolloutService> rollouts_;
   std::unique_ptr<http::HttpServer> http_;

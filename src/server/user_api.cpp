@@ -17,18 +17,6 @@ json UserJson(const User& user) {
       {"id", user.id}, {"name", user.name}, {"admin", user.admin}, {"created_at", user.created_at}};
 }
 
-// Runs `handler` only for an administrator; 403 for other users.
-http::Handler AdminOnly(ApiContext& context, UserHandler handler) {
-  return RequireUser(
-      context, [&context, handler = std::move(handler)](Request& request, std::int64_t user_id) {
-        auto user = context.store.GetUser(user_id);
-        if (!user) return Response::FromError(user.error());
-        if (!*user || !(*user)->admin)
-          return Response::Error(403, "only administrators may do this");
-        return handler(request, user_id);
-      });
-}
-
 Response CreateUser(ApiContext& context, Request& request) {
   auto body = JsonObjectBody(request);
   if (!body) return Response::FromError(body.error());

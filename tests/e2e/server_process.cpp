@@ -17,7 +17,7 @@ using nlohmann::json;
 using server::http::testing::Fetch;
 using server::http::testing::FetchOptions;
 
-constexpr const char* kAdminPassword = "e2e admin password";
+constexpr const char* kAdminPassword = "e2e operator passphrase";
 
 ApiReply ToReply(const server::http::testing::FetchResult& result) {
   ApiReply reply;

@@ -100,6 +100,19 @@ TEST(RolloutDefinition, RejectsBadDefinitions) {
   EXPECT_FALSE(RolloutFromJson(json::array()));
 }
 
+// sscanf's %d took " 1:00" and "+2:-0" as 01:00 and 02:00
+// (fuzz/regressions/rollout-window-signs-and-spaces.json).
+TEST(RolloutDefinition, WindowTimesAreDigitsOnly) {
+  for (const char* time : {" 1:00", "+2:00", "02:-0", "02: 0", "1:000", "0x:10", "01;00"}) {
+    EXPECT_THAT(ErrorOf({{"maintenance_window", {{"start", time}, {"end", "03:00"}}}}),
+                HasSubstr("HH:MM"))
+        << time;
+  }
+  EXPECT_EQ(
+      Parse({{"maintenance_window", {{"start", "00:00"}, {"end", "23:59"}}}}).window->end_minute,
+      23 * 60 + 59);
+}
+
 TEST(RolloutRules, SelectsByListOrFilter) {
   const Device device = MakeDevice(7, "board-a", "1.0");
   Selection all;

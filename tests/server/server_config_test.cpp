@@ -35,6 +35,20 @@ TEST_F(ServerConfigTest, KeysOverTheDefaults) {
   EXPECT_EQ(ServerConfig{}.waiting_poll_seconds, 0u);
 }
 
+TEST_F(ServerConfigTest, TlsCipherLists) {
+  auto config = Load(
+      "[tls]\ncertificate = \"c.pem\"\nciphers = \"ECDHE-RSA-AES256-GCM-SHA384\"\n"
+      "ciphersuites = \"TLS_AES_256_GCM_SHA384\"\n");
+  ASSERT_TRUE(config) << config.error().message();
+  EXPECT_EQ(config->tls_ciphers, "ECDHE-RSA-AES256-GCM-SHA384");
+  EXPECT_EQ(config->tls_ciphersuites, "TLS_AES_256_GCM_SHA384");
+  EXPECT_EQ(ServerConfig{}.tls_ciphers, "");  // empty: the server's forward-secret AEAD list
+
+  auto wrong = Load("[tls]\nciphers = [\"AES128-SHA\"]\n");
+  ASSERT_FALSE(wrong);
+  EXPECT_THAT(wrong.error().message(), HasSubstr(":2: 'tls.ciphers' must be a string"));
+}
+
 TEST_F(ServerConfigTest, BadValuesNameTheLineAndKey) {
   for (const auto& [text, line_key, why] :
        std::vector<std::tuple<std::string, std::string, std::string>>{

@@ -11,6 +11,7 @@
 #include "agent/install/installer.hpp"
 #include "core/fs.hpp"
 #include "core/process.hpp"
+#include "core/version.hpp"
 
 namespace uh::agent {
 namespace {
@@ -153,6 +154,14 @@ Event Daemon::Validation() {
   if (!metadata.SupportsHardware(firmware_.hardware)) {
     return invalid(uh::Error(Errc::kInvalidArgument,
                              "does not support hardware '" + firmware_.hardware + "'"));
+  }
+  // The same version is not a downgrade: an offer of what runs is "already installed" above.
+  if (config_.update.refuse_downgrades &&
+      CompareVersions(metadata.version, firmware_.version) < 0) {
+    return invalid(
+        uh::Error(Errc::kInvalidArgument, "downgrade refused: the package is version " +
+                                              metadata.version + " and this device runs " +
+                                              firmware_.version + " (update.refuse_downgrades)"));
   }
   auto active = bootloader_->ActiveSlot();
   if (!active) return invalid(active.error().WithContext("reading the active slot"));

@@ -31,6 +31,11 @@
 //              stream_objects    false: raw objects written whole and uncompressed go straight
 //                                into the inactive slot while they download, instead of through
 //                                download_dir (for devices without room for an image there)
+//              refuse_downgrades false: an offer (from the server or a local or remote install)
+//                                whose version is older than the running firmware's
+//                                (uh::CompareVersions) is refused at validation. Also read from
+//                                a legacy INI file as Update.RefuseDowngrades: v1 agents ignore
+//                                unknown INI keys, so such a file still works on them.
 //
 // As upstream does, unknown TOML sections or keys are errors; missing ones take their default
 // (upstream requires every section; accepting fewer breaks nothing). In a legacy INI file
@@ -74,6 +79,7 @@ struct UpdateConfig {
   std::vector<std::string> reboot_command = {"reboot"};
   std::filesystem::path slot_commands_dir;
   bool stream_objects = false;
+  bool refuse_downgrades = false;
 
   // `target` (a device or file path from a package) under target_root. Fails when the path is
   // relative or climbs out of target_root with "..".

@@ -136,6 +136,11 @@ Expected<void> SetStreamObjects(AgentConfig& config, const ConfigValue& value) {
   return {};
 }
 
+Expected<void> SetRefuseDowngrades(AgentConfig& config, const ConfigValue& value) {
+  config.update.refuse_downgrades = std::get<bool>(value);
+  return {};
+}
+
 Expected<void> SetSlotCommandsDir(AgentConfig& config, const ConfigValue& value) {
   config.update.slot_commands_dir = Text(value);
   return {};
@@ -167,6 +172,7 @@ constexpr ConfigKey kKeys[] = {
     {"update", "reboot_command", "", "", kStringList, SetRebootCommand},
     {"update", "slot_commands_dir", "", "", kString, SetSlotCommandsDir},
     {"update", "stream_objects", "", "", kBool, SetStreamObjects},
+    {"update", "refuse_downgrades", "Update", "RefuseDowngrades", kBool, SetRefuseDowngrades},
     {"firmware", "metadata", "Firmware", "MetadataPath", kString, SetMetadata},
 };
 

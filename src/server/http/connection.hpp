@@ -66,9 +66,23 @@ class ConnectionRegistry {
 struct ServerContext {
   ServerOptions options;
   std::shared_ptr<const Router> router;
-  std::unique_ptr<boost::asio::ssl::context> tls;  // null for plain HTTP
   std::atomic<bool> stopping{false};
   ConnectionRegistry connections;
+
+  // The TLS context for connections accepted now (null for plain HTTP). A reload replaces it;
+  // each connection holds the one it started with.
+  [[nodiscard]] std::shared_ptr<boost::asio::ssl::context> CurrentTls() const {
+    const std::lock_guard lock(tls_mutex_);
+    return tls_;
+  }
+  void SetTls(std::shared_ptr<boost::asio::ssl::context> tls) {
+    const std::lock_guard lock(tls_mutex_);
+    tls_ = std::move(tls);
+  }
+
+ private:
+  mutable std::mutex tls_mutex_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
 };
 
 }  // namespace uh::server::http

@@ -91,6 +91,9 @@ struct Route {
 class Router {
  public:
   void Add(Method method, std::string pattern, Handler handler, RouteOptions options = {});
+  // Replaces each route's handler with what `wrap` returns for it (it gets the route with its
+  // current handler), e.g. to record every change in the audit log.
+  void WrapEach(const std::function<Handler(const Route&)>& wrap);
 
   struct Match {
     const Route* route = nullptr;  // null when nothing matches
@@ -105,9 +108,13 @@ class Router {
   std::vector<Route> routes_;
 };
 
-struct TlsFiles {
+// What the server's TLS context is built from (MakeTlsContext in tls_context.hpp). Only TLS 1.2
+// and 1.3; only forward-secret AEAD suites: a cipher list that enables anything else is refused.
+struct TlsOptions {
   std::filesystem::path certificate;  // PEM chain
   std::filesystem::path private_key;  // PEM
+  std::string ciphers{};       // TLS 1.2, OpenSSL cipher-list syntax; empty: kDefaultTlsCiphers
+  std::string ciphersuites{};  // TLS 1.3, OpenSSL ciphersuites syntax; empty: OpenSSL's default
 };
 
 struct ServerOptions {
@@ -121,7 +128,7 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_connections = 10000;
   std::filesystem::path temp_dir;  // where streamed bodies go; must exist
-  std::optional<TlsFiles> tls;
+  std::optional<TlsOptions> tls;
   // Called after each response with method, target, status and bytes sent (metrics, logs).
   std::function<void(const Request&, int status, std::uint64_t bytes)> on_response;
 };
@@ -134,6 +141,10 @@ class HttpServer {
       ServerOptions options, std::shared_ptr<const Router> router);
 
   [[nodiscard]] virtual std::uint16_t port() const = 0;
+  // Reads the certificate and key again (same files, same cipher settings) for connections
+  // accepted from now on; open connections keep theirs. On error the current ones stay. A
+  // plain-HTTP server has nothing to reload and succeeds.
+  [[nodiscard]] virtual Expected<void> ReloadTls() = 0;
   // Stops accepting, lets in-flight requests finish (up to `grace`), closes idle connections
   // and joins the threads. Safe to call twice.
   virtual void Stop(std::chrono::seconds grace = std::chrono::seconds(10)) = 0;

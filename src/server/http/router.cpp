@@ -95,6 +95,10 @@ std::optional<std::vector<Kind>> MatchPattern(const std::vector<Segment>& patter
 
 }  // namespace
 
+void Router::WrapEach(const std::function<Handler(const Route&)>& wrap) {
+  for (Route& route : routes_) route.handler = wrap(route);
+}
+
 void Router::Add(Method method, std::string pattern, Handler handler, RouteOptions options) {
   // Patterns are written by programmers at start-up: a bad one is a bug to stop on at once.
   if (!ParsePattern(pattern)) throw std::invalid_argument("invalid route pattern: " + pattern);

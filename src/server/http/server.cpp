@@ -3,7 +3,6 @@
 // while different connections use all threads). Handlers run synchronously on the io thread
 // that serves their connection.
 
-#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -19,6 +18,7 @@
 
 #include "server/http/connection.hpp"
 #include "server/http/session.hpp"
+#include "server/http/tls_context.hpp"
 
 namespace uh::server::http {
 namespace asio = boost::asio;
@@ -31,32 +31,6 @@ constexpr auto kForceCloseWait = std::chrono::seconds(2);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 // The interface's default grace, for a server destroyed without Stop.
 constexpr auto kDestructorGrace = std::chrono::seconds(10);
-
-Expected<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const TlsFiles& files) {
-  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1);
-  if (SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1) {
-    return Fail(Errc::kInternal, "cannot require TLS 1.2");
-  }
-  ErrorCode ec;
-  context->use_certificate_chain_file(files.certificate.string(), ec);
-  if (ec) {
-    return Fail(Errc::kInvalidArgument,
-                "TLS certificate " + files.certificate.string() + ": " + ec.message());
-  }
-  context->use_private_key_file(files.private_key.string(), asio::ssl::context::pem, ec);
-  if (ec) {
-    return Fail(Errc::kInvalidArgument,
-                "TLS private key " + files.private_key.string() + ": " + ec.message());
-  }
-  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-    return Fail(Errc::kInvalidArgument, "TLS private key " + files.private_key.string() +
-                                            " does not match the certificate");
-  }
-  return context;
-}
 
 // Beyond max_connections: a best-effort 503 without waiting on the peer, then close.
 void Refuse(tcp::socket socket) {
@@ -112,6 +86,20 @@ class ServerImpl final : public HttpServer {
 
   [[nodiscard]] std::uint16_t port() const override { return port_; }
 
+  [[nodiscard]] Expected<void> ReloadTls() override {
+    const auto& tls = context_->options.tls;
+    if (!tls) return {};
+    auto fresh = MakeTlsContext(*tls);
+    if (!fresh) {
+      auto error = std::move(fresh.error()).WithContext("reloading TLS; keeping the current one");
+      spdlog::error("{}", error.message());
+      return std::unexpected(std::move(error));
+    }
+    context_->SetTls(std::move(*fresh));
+    spdlog::info("TLS certificate {} reloaded for new connections", tls->certificate.string());
+    return {};
+  }
+
   void Stop(std::chrono::seconds grace) override {
     const std::lock_guard lock(stop_mutex_);
     if (stopped_) return;
@@ -163,7 +151,7 @@ class ServerImpl final : public HttpServer {
     }
     if (context_->connections.size() >= context_->options.max_connections) {
       Refuse(std::move(socket));
-    } else if (context_->tls) {
+    } else if (context_->options.tls) {
       std::make_shared<TlsSession>(context_, std::move(socket))->Start();
     } else {
       std::make_shared<PlainSession>(context_, std::move(socket))->Start();
@@ -201,7 +189,7 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options,
   if (options.tls) {
     auto tls = MakeTlsContext(*options.tls);
     if (!tls) return std::unexpected(tls.error());
-    context->tls = std::move(*tls);
+    context->SetTls(std::move(*tls));
   }
   const unsigned threads =
       options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());

@@ -33,11 +33,11 @@ bool IsParseError(const beast::error_code& ec) {
 }
 
 template <class Stream>
-Stream MakeStream(ServerContext& server, asio::ip::tcp::socket socket) {
+Stream MakeStream(asio::ssl::context* tls, asio::ip::tcp::socket socket) {
   if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
     return Stream(std::move(socket));
   } else {
-    return Stream(std::move(socket), *server.tls);
+    return Stream(std::move(socket), *tls);
   }
 }
 
@@ -45,7 +45,9 @@ Stream MakeStream(ServerContext& server, asio::ip::tcp::socket socket) {
 
 template <class Stream>
 Session<Stream>::Session(std::shared_ptr<ServerContext> server, asio::ip::tcp::socket socket)
-    : server_(std::move(server)), stream_(MakeStream<Stream>(*server_, std::move(socket))) {
+    : server_(std::move(server)),
+      tls_(kTls ? server_->CurrentTls() : nullptr),
+      stream_(MakeStream<Stream>(tls_.get(), std::move(socket))) {
   ErrorCode ec;
   const auto endpoint = tcp().socket().remote_endpoint(ec);
   if (!ec) remote_ = endpoint.address().to_string();

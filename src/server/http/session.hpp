@@ -69,6 +69,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void Abort();
 
   std::shared_ptr<ServerContext> server_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // TLS: outlives stream_, across reloads
   Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::string remote_;

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "server/audit.hpp"
 #include "server/server_app.hpp"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
   std::string database;
   std::string tls_certificate;
   std::string tls_private_key;
+  std::string tls_ciphers;
+  std::string tls_ciphersuites;
   std::string log_level;
   unsigned threads = 0;
   std::optional<unsigned> waiting_poll_seconds;
@@ -26,6 +29,11 @@ int main(int argc, char** argv) {
                  "Store URL: sqlite:PATH (default: sqlite:DATA_DIR/updatehub.db)");
   app.add_option("--tls-cert", tls_certificate, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", tls_private_key, "PEM private key for --tls-cert");
+  app.add_option("--tls-ciphers", tls_ciphers,
+                 "TLS 1.2 suites, OpenSSL cipher-list syntax (default: ECDHE and DHE with "
+                 "AES-GCM or ChaCha20-Poly1305); a list enabling any other suite is refused");
+  app.add_option("--tls-ciphersuites", tls_ciphersuites,
+                 "TLS 1.3 suites, OpenSSL ciphersuites syntax (default: OpenSSL's)");
   app.add_option("--threads", threads, "Worker threads (default: one per core)");
   app.add_option("--waiting-poll-seconds", waiting_poll_seconds,
                  "Tell devices waiting for their rollout stage to probe again after this many "
@@ -38,6 +46,11 @@ int main(int argc, char** argv) {
       "exit. The server must be stopped. The password is UPDATEHUB_ADMIN_PASSWORD, or a random "
       "one printed once.");
   reset->fallthrough();
+  auto* verify = app.add_subcommand(
+      "verify-audit",
+      "Check the audit log's hash chain and exit: 0 when whole, 1 naming the first row that was "
+      "edited or deleted. Safe while the server runs.");
+  verify->fallthrough();
   app.footer(
       "The first start creates the user 'admin' with the password in UPDATEHUB_ADMIN_PASSWORD,\n"
       "or a random one printed once when the server is serving (reset-admin-password sets it\n"
@@ -59,12 +72,35 @@ int main(int argc, char** argv) {
   if (!database.empty()) config.database = database;
   if (!tls_certificate.empty()) config.tls_certificate = tls_certificate;
   if (!tls_private_key.empty()) config.tls_private_key = tls_private_key;
+  if (!tls_ciphers.empty()) config.tls_ciphers = tls_ciphers;
+  if (!tls_ciphersuites.empty()) config.tls_ciphersuites = tls_ciphersuites;
   if (!log_level.empty()) config.log_level = log_level;
   if (threads != 0) config.threads = threads;
   if (waiting_poll_seconds) config.waiting_poll_seconds = *waiting_poll_seconds;
   if (auto logging = uh::SetupLogging(config.log_level); !logging) {
     std::cerr << "updatehub-server: " << logging.error().message() << "\n";
     return 1;
+  }
+
+  if (verify->parsed()) {
+    auto store = uh::server::OpenStore(config.DatabaseUrl());
+    if (!store) {
+      std::cerr << "updatehub-server: opening the store: " << store.error().message() << "\n";
+      return 1;
+    }
+    uh::server::AuditLog audit(**store);
+    auto verdict = audit.Verify();
+    if (!verdict) {
+      std::cerr << "updatehub-server: " << verdict.error().message() << "\n";
+      return 1;
+    }
+    if (verdict->first_bad_id) {
+      std::cout << "audit log BROKEN at row " << *verdict->first_bad_id << ": " << verdict->reason
+                << " (" << verdict->rows << " rows before it are whole)\n";
+      return 1;
+    }
+    std::cout << "audit log whole: " << verdict->rows << " rows\n";
+    return 0;
   }
 
   const char* password = std::getenv("UPDATEHUB_ADMIN_PASSWORD");
@@ -83,11 +119,19 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Block the stop signals before threads start, then wait for one here.
+  if ((!config.tls_ciphers.empty() || !config.tls_ciphersuites.empty()) &&
+      config.tls_certificate.empty()) {
+    std::cerr << "updatehub-server: TLS ciphers are set but no TLS certificate\n";
+    return 1;
+  }
+
+  // Block the signals before threads start, then wait for them here: SIGHUP reloads the TLS
+  // certificate (errors are logged and keep the current one), the others stop.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = uh::server::ServerApp::Start(config, password != nullptr ? password : "");
@@ -103,7 +147,13 @@ int main(int argc, char** argv) {
   spdlog::info("updatehub-server listening on {} (port {}), data in {}", config.listen,
                (*server)->port(), config.data_dir.string());
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    if (config.tls_certificate.empty()) {
+      spdlog::info("SIGHUP: no TLS certificate to reload");
+      continue;
+    }
+    (void)(*server)->ReloadTls();  // logs the outcome
+  }
   spdlog::info("signal {}: stopping", signal);
   (*server)->Stop();
   return 0;

@@ -50,11 +50,15 @@ Expected<std::int64_t> Integer(const json& value, const std::string& key, std::i
 Expected<int> MinuteOfDay(const json& value, const std::string& key) {
   if (!value.is_string()) return std::unexpected(Bad("'" + key + "' must be \"HH:MM\""));
   const auto& text = value.get_ref<const std::string&>();
-  int hours = 0;
-  int minutes = 0;
-  char extra = 0;
-  if (text.size() != 5 || std::sscanf(text.c_str(), "%2d:%2d%c", &hours, &minutes, &extra) != 2 ||
-      hours < 0 || hours > 23 || minutes < 0 || minutes > 59) {
+  // Digits where the format has them: sscanf's %d would also take a sign or a space.
+  auto digit = [&](std::size_t i) { return text[i] >= '0' && text[i] <= '9' ? text[i] - '0' : -1; };
+  if (text.size() != 5 || text[2] != ':' || digit(0) < 0 || digit(1) < 0 || digit(3) < 0 ||
+      digit(4) < 0) {
+    return std::unexpected(Bad("'" + key + "' must be \"HH:MM\" (UTC)"));
+  }
+  const int hours = digit(0) * 10 + digit(1);
+  const int minutes = digit(3) * 10 + digit(4);
+  if (hours > 23 || minutes > 59) {
     return std::unexpected(Bad("'" + key + "' must be \"HH:MM\" (UTC)"));
   }
   return hours * 60 + minutes;

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "core/hash.hpp"
+#include "core/json.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 
 namespace uh::server {
@@ -24,6 +26,16 @@ bool HasScheme(std::string_view url) {
 }
 
 }  // namespace
+
+std::string AuditEntryHash(const AuditEntry& entry) {
+  // Sorted keys, no spaces beyond the canonical form: the same fields always give the same text.
+  const nlohmann::json fields = {{"id", entry.id},         {"at", entry.at},
+                                 {"actor", entry.actor},   {"user_id", entry.user_id},
+                                 {"token", entry.token},   {"address", entry.address},
+                                 {"action", entry.action}, {"target", entry.target},
+                                 {"status", entry.status}, {"detail", entry.detail}};
+  return Sha256Hex(entry.prev_hash + "\n" + PythonJsonDumps(fields));
+}
 
 Expected<std::unique_ptr<Store>> OpenStore(const std::string& url) {
   std::string_view path = url;

@@ -23,6 +23,8 @@ struct Product {
   // sha256 hex of the shared token its devices must send (UH-Product-Token); "" when devices
   // need none, as with upstream's unmodified agents.
   std::string device_token_hash;
+  // Rollouts must not take devices to an older version than they run (uh::CompareVersions).
+  bool forbid_downgrades = false;
 };
 
 struct SigningKey {
@@ -71,6 +73,34 @@ struct DeviceProbe {
   std::string hardware;
   std::string version;
   std::string seen_at;
+};
+
+// One row of the audit log (see migrations/sqlite/0005_audit.sql).
+struct AuditEntry {
+  std::int64_t id = 0;       // assigned by AppendAudit: the previous row's id + 1
+  std::string at;            // RFC 3339 UTC
+  std::string actor;         // the user name (for a failed login, the name tried)
+  std::int64_t user_id = 0;  // 0 when no user was authenticated
+  std::string token;         // which token: "sha256:" and 12 hex digits of its hash; "" for none
+  std::string address;       // the client's address
+  std::string action;        // e.g. "login", "login.failed", "package.upload", "rollout.pause"
+  std::string target;        // what it acted on: an id, a uid, a name; "" for nothing
+  int status = 0;            // the HTTP status answered
+  std::string detail;        // a JSON object: parameters, before/after where it matters
+  std::string prev_hash;     // the previous row's hash ("" for the first row)
+  std::string hash;          // AuditEntryHash of this row
+};
+
+// sha256 over the previous row's hash and this row's fields (not its own hash), hex.
+[[nodiscard]] std::string AuditEntryHash(const AuditEntry& entry);
+
+struct AuditFilter {
+  std::optional<std::string> actor;
+  std::optional<std::string> action;
+  std::optional<std::string> since;  // at >= since (RFC 3339)
+  std::optional<std::string> until;  // at < until
+  std::int64_t before_id = 0;        // paging: rows with a smaller id; 0 starts at the newest
+  std::size_t limit = 100;
 };
 
 struct Report {
@@ -135,6 +165,9 @@ class Store {
   // Sets (or clears, with "") the device token hash; false for an unknown product.
   [[nodiscard]] virtual Expected<bool> SetDeviceTokenHash(const std::string& uid,
                                                           const std::string& token_hash) = 0;
+
+  // False for an unknown product.
+  [[nodiscard]] virtual Expected<bool> SetForbidDowngrades(const std::string& uid, bool forbid) = 0;
 
   // Signing keys; AddKey fails with kAlreadyExists for the same fingerprint on a product.
   [[nodiscard]] virtual Expected<SigningKey> AddKey(const SigningKey& key) = 0;
@@ -205,6 +238,15 @@ class Store {
   [[nodiscard]] virtual Expected<std::optional<Token>> FindToken(const std::string& token_hash,
                                                                  const std::string& now) = 0;
   [[nodiscard]] virtual Expected<bool> DeleteToken(const std::string& token_hash) = 0;
+
+  // The audit log. AppendAudit assigns id, prev_hash and hash in one transaction with reading
+  // the last row, so that concurrent appends still make one chain.
+  [[nodiscard]] virtual Expected<AuditEntry> AppendAudit(const AuditEntry& entry) = 0;
+  // Newest first, filtered.
+  [[nodiscard]] virtual Expected<std::vector<AuditEntry>> FindAudit(const AuditFilter& filter) = 0;
+  // Oldest first from after `after_id`, for checking the chain and exporting.
+  [[nodiscard]] virtual Expected<std::vector<AuditEntry>> ListAuditAfter(std::int64_t after_id,
+                                                                         std::size_t limit) = 0;
 
   // Rollouts. CreateRollout assigns the id. ListRollouts with an empty product lists every
   // product's; archived ones (finished, stopped) only when asked.

@@ -68,7 +68,7 @@ class RecordingServer {
         http::RouteOptions{.max_body_bytes = 4 << 20});
   }
 
-  void Start(std::optional<http::TlsFiles> tls = std::nullopt) {
+  void Start(std::optional<http::TlsOptions> tls = std::nullopt) {
     http::ServerOptions options;
     options.address = "127.0.0.1";
     options.port = 0;

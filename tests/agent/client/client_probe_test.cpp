@@ -207,7 +207,7 @@ TEST_F(ClientProbeTest, VerifiesTlsAgainstTheConfiguredCa) {
   ASSERT_EQ(made.status, 0) << made.err;
   server_.Route(http::Method::kPost, "/upgrades",
                 [](http::Request&) { return http::Response::Error(404, "none"); });
-  server_.Start(http::TlsFiles{cert, key});
+  server_.Start(http::TlsOptions{.certificate = cert, .private_key = key});
   const std::string url = "https://127.0.0.1:" + std::to_string(server_.port());
 
   auto untrusted = MakeTestClient(url)->Probe(DeviceFields(), 0);

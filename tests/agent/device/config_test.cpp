@@ -43,6 +43,7 @@ TEST(AgentConfigTest, MissingFileMeansUpstreamDefaults) {
   EXPECT_EQ(config.update.target_root, "/");
   EXPECT_THAT(config.update.reboot_command, ElementsAre("reboot"));
   EXPECT_TRUE(config.update.slot_commands_dir.empty());
+  EXPECT_FALSE(config.update.refuse_downgrades);
   EXPECT_EQ(config.firmware.metadata, "/usr/share/updatehub");
 }
 
@@ -134,6 +135,41 @@ stream_objects = true
   EXPECT_EQ(config.update.slot_commands_dir, "/opt/ab");
   EXPECT_TRUE(config.update.stream_objects);
   EXPECT_FALSE(AgentConfig().update.stream_objects);  // off unless asked for
+}
+
+// update.refuse_downgrades: off unless asked for (upstream installs whatever it is offered); a
+// boolean in TOML and, as Update.RefuseDowngrades, in a legacy INI file.
+TEST(AgentConfigTest, RefuseDowngradesIsReadFromTomlAndLegacyIni) {
+  auto absent = ParseConfig("[update]\nstream_objects = true\n", "test.conf");
+  ASSERT_TRUE(absent) << absent.error().message();
+  EXPECT_FALSE(absent->config.update.refuse_downgrades);
+
+  auto toml = ParseConfig("[update]\nrefuse_downgrades = true\n", "test.conf");
+  ASSERT_TRUE(toml) << toml.error().message();
+  EXPECT_EQ(toml->source, ConfigSource::kToml);
+  EXPECT_TRUE(toml->config.update.refuse_downgrades);
+  auto toml_off = ParseConfig("[update]\nrefuse_downgrades = false\n", "test.conf");
+  ASSERT_TRUE(toml_off) << toml_off.error().message();
+  EXPECT_FALSE(toml_off->config.update.refuse_downgrades);
+
+  auto ini =
+      ParseConfig("[Update]\nDownloadDir=/tmp/download\nRefuseDowngrades=true\n", "test.conf");
+  ASSERT_TRUE(ini) << ini.error().message();
+  EXPECT_EQ(ini->source, ConfigSource::kLegacyIni);
+  EXPECT_TRUE(ini->warnings.empty());
+  EXPECT_TRUE(ini->config.update.refuse_downgrades);
+  auto ini_off = ParseConfig("[Update]\nRefuseDowngrades=False\n", "test.conf");
+  ASSERT_TRUE(ini_off) << ini_off.error().message();
+  EXPECT_FALSE(ini_off->config.update.refuse_downgrades);
+
+  EXPECT_THAT(ErrorOf("[update]\ndownload_dir = \"/tmp/x\"\nrefuse_downgrades = \"yes\"\n"),
+              HasSubstr("/etc/updatehub.conf:3: update.refuse_downgrades: must be a boolean (true "
+                        "or false), not a string"));
+  EXPECT_THAT(ErrorOf("[update]\nrefuse_downgrades = 1\n"),
+              HasSubstr("/etc/updatehub.conf:2: update.refuse_downgrades: must be a boolean"));
+  EXPECT_THAT(
+      ErrorOf("[Update]\nDownloadDir=/tmp/download\nRefuseDowngrades=maybe\n"),
+      HasSubstr("/etc/updatehub.conf:3: Update.RefuseDowngrades: 'maybe' is not a boolean"));
 }
 
 TEST(AgentConfigTest, BadDurationNamesFileLineAndKey) {

@@ -5,6 +5,7 @@
 
 #include "server/http/http_test_client.hpp"
 #include "server/http/server_fixture.hpp"
+#include "server/http/tls_test_client.hpp"
 
 namespace uh::server::http::testing {
 namespace {
@@ -13,18 +14,14 @@ using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
 // A P-256 key and a certificate for 127.0.0.1 and localhost.
-void MakeCertificate(const std::filesystem::path& cert, const std::filesystem::path& key) {
-  const auto result = uh::testing::Run(
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-       "-nodes", "-keyout", key.string(), "-out", cert.string(), "-days", "1", "-subj",
-       "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"});
-  ASSERT_EQ(result.status, 0) << result.err;
+void MakeEcCertificate(const std::filesystem::path& cert, const std::filesystem::path& key) {
+  ASSERT_EQ(MakeCertificate(cert, key, /*rsa=*/false), "");
 }
 
 class TlsTest : public ServerFixture {
  protected:
   void SetUp() override {
-    MakeCertificate(cert_, key_);
+    MakeEcCertificate(cert_, key_);
     uh::testing::WriteFile(dir_ / "object", uh::testing::RandomBytes(1 << 20, 5));
     auto router = std::make_shared<Router>();
     router->Add(Method::kGet, "/hello", [](Request&) { return Response::Text(200, "hello"); });
@@ -49,7 +46,7 @@ class TlsTest : public ServerFixture {
 };
 
 TEST_F(TlsTest, ServesOverHttps) {
-  options_.tls = TlsFiles{cert_, key_};
+  options_.tls = TlsOptions{cert_, key_};
   StartServer(router_);
   auto hello = Fetch(HttpsUrl("/hello"), {.ca_file = cert_});
   ASSERT_EQ(hello.status, 200) << hello.error;
@@ -68,7 +65,7 @@ TEST_F(TlsTest, ServesOverHttps) {
 }
 
 TEST_F(TlsTest, SurvivesPlainHttpAndUntrustingClients) {
-  options_.tls = TlsFiles{cert_, key_};
+  options_.tls = TlsOptions{cert_, key_};
   StartServer(router_);
   {
     RawConnection plain(port());
@@ -80,20 +77,20 @@ TEST_F(TlsTest, SurvivesPlainHttpAndUntrustingClients) {
 }
 
 TEST_F(TlsTest, BadCertificateOrKeyFailsStartClearly) {
-  options_.tls = TlsFiles{dir_ / "missing.pem", key_};
+  options_.tls = TlsOptions{dir_ / "missing.pem", key_};
   auto missing = HttpServer::Start(options_, router_);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), Errc::kInvalidArgument);
   EXPECT_THAT(missing.error().message(), HasSubstr("missing.pem"));
 
   uh::testing::WriteFile(dir_ / "garbage.pem", "not a certificate");
-  options_.tls = TlsFiles{dir_ / "garbage.pem", key_};
+  options_.tls = TlsOptions{dir_ / "garbage.pem", key_};
   auto garbage = HttpServer::Start(options_, router_);
   ASSERT_FALSE(garbage);
   EXPECT_THAT(garbage.error().message(), HasSubstr("garbage.pem"));
 
-  MakeCertificate(dir_ / "other-cert.pem", dir_ / "other-key.pem");
-  options_.tls = TlsFiles{cert_, dir_ / "other-key.pem"};
+  MakeEcCertificate(dir_ / "other-cert.pem", dir_ / "other-key.pem");
+  options_.tls = TlsOptions{cert_, dir_ / "other-key.pem"};
   auto mismatch = HttpServer::Start(options_, router_);
   ASSERT_FALSE(mismatch);
   EXPECT_THAT(mismatch.error().message(), HasSubstr("other-key.pem"));

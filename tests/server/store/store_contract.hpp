@@ -83,7 +83,7 @@ template <typename T>
 
 // Every field, for comparisons with readable failure messages.
 inline auto Fields(const Product& p) {
-  return std::tie(p.uid, p.name, p.created_at, p.device_token_hash);
+  return std::tie(p.uid, p.name, p.created_at, p.device_token_hash, p.forbid_downgrades);
 }
 inline auto Fields(const SigningKey& k) {
   return std::tie(k.id, k.product_uid, k.name, k.public_pem, k.fingerprint, k.created_at);

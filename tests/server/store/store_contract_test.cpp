@@ -33,6 +33,22 @@ TEST_P(StoreContractTest, ProductsRoundTrip) {
   EXPECT_EQ(all[1].uid, product.uid);
 }
 
+TEST_P(StoreContractTest, ForbidDowngradesIsAProductSetting) {
+  const Product product = AddProduct(1);
+  EXPECT_FALSE(product.forbid_downgrades);
+  UH_ASSERT_OK_AND_ASSIGN(set, store().SetForbidDowngrades(product.uid, true));
+  EXPECT_TRUE(set);
+  UH_ASSERT_OK_AND_ASSIGN(found, store().GetProduct(product.uid));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_TRUE(found->forbid_downgrades);
+  Reopen();
+  UH_ASSERT_OK_AND_ASSIGN(again, store().GetProduct(product.uid));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->forbid_downgrades);
+  UH_ASSERT_OK_AND_ASSIGN(unknown, store().SetForbidDowngrades(Hex64(0xabc), true));
+  EXPECT_FALSE(unknown);
+}
+
 TEST_P(StoreContractTest, DuplicateProductIsAlreadyExists) {
   AddProduct(1);
   auto again = store().CreateProduct(MakeProduct(1));

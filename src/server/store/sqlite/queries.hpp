@@ -8,11 +8,16 @@ namespace uh::server::sqlite::sql {
 
 // Products and signing keys
 inline constexpr std::string_view kInsertProduct =
-    "INSERT INTO products (uid, name, created_at, device_token_hash) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO products (uid, name, created_at, device_token_hash, forbid_downgrades)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
 inline constexpr std::string_view kSelectProduct =
-    "SELECT uid, name, created_at, device_token_hash FROM products WHERE uid = ?1";
+    "SELECT uid, name, created_at, device_token_hash, forbid_downgrades FROM products"
+    " WHERE uid = ?1";
 inline constexpr std::string_view kListProducts =
-    "SELECT uid, name, created_at, device_token_hash FROM products ORDER BY name, uid";
+    "SELECT uid, name, created_at, device_token_hash, forbid_downgrades FROM products"
+    " ORDER BY name, uid";
+inline constexpr std::string_view kSetForbidDowngrades =
+    "UPDATE products SET forbid_downgrades = ?2 WHERE uid = ?1";
 inline constexpr std::string_view kSetDeviceTokenHash =
     "UPDATE products SET device_token_hash = ?2 WHERE uid = ?1";
 inline constexpr std::string_view kInsertKey =
@@ -95,6 +100,24 @@ inline constexpr std::string_view kFindReportsByDevice = " AND device_id = ?";
 inline constexpr std::string_view kFindReportsByPackage = " AND package_uid = ?";
 inline constexpr std::string_view kFindReportsByStatus = " AND status = ?";
 inline constexpr std::string_view kFindReportsTail = " ORDER BY id DESC LIMIT ?";
+
+// The audit log.
+#define UH_AUDIT_COLUMNS \
+  "id, at, actor, user_id, token, address, action, target, status, detail, prev_hash, hash"
+inline constexpr std::string_view kLastAudit =
+    "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1";
+inline constexpr std::string_view kInsertAudit = "INSERT INTO audit (" UH_AUDIT_COLUMNS
+                                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                                                 " ?10, ?11, ?12)";
+inline constexpr std::string_view kFindAuditHead =
+    "SELECT " UH_AUDIT_COLUMNS " FROM audit WHERE (?1 = 0 OR id < ?1)";
+inline constexpr std::string_view kFindAuditByActor = " AND actor = ?";
+inline constexpr std::string_view kFindAuditByAction = " AND action = ?";
+inline constexpr std::string_view kFindAuditSince = " AND at >= ?";
+inline constexpr std::string_view kFindAuditUntil = " AND at < ?";
+inline constexpr std::string_view kFindAuditTail = " ORDER BY id DESC LIMIT ?";
+inline constexpr std::string_view kListAuditAfter =
+    "SELECT " UH_AUDIT_COLUMNS " FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2";
 
 // Users and tokens. RFC 3339 UTC times compare as text; '' means no expiry.
 inline constexpr std::string_view kInsertUser =

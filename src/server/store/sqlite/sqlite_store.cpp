@@ -20,7 +20,7 @@ using sqlite::Query;
 namespace {
 
 Product ReadProduct(const Query& row) {
-  return {row.Text(0), row.Text(1), row.Text(2), row.Text(3)};
+  return {row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4) != 0};
 }
 
 SigningKey ReadKey(const Query& row) {
@@ -91,6 +91,7 @@ Expected<Product> SqliteStore::CreateProduct(const Product& product) {
     insert->BindText(2, stored.name);
     insert->BindText(3, stored.created_at);
     insert->BindText(4, stored.device_token_hash);
+    insert->BindInt(5, stored.forbid_downgrades ? 1 : 0);
     UH_TRY(insert->Run());
     return stored;
   });
@@ -120,6 +121,17 @@ Expected<bool> SqliteStore::SetDeviceTokenHash(const std::string& uid,
     if (!update) return std::unexpected(std::move(update.error()));
     update->BindText(1, uid);
     update->BindText(2, token_hash);
+    UH_TRY(update->Run());
+    return db.Changes() > 0;
+  });
+}
+
+Expected<bool> SqliteStore::SetForbidDowngrades(const std::string& uid, bool forbid) {
+  return pool_->Write("setting the downgrade rule", [&](Connection& db) -> Expected<bool> {
+    auto update = db.Prepare(sqlite::sql::kSetForbidDowngrades);
+    if (!update) return std::unexpected(std::move(update.error()));
+    update->BindText(1, uid);
+    update->BindInt(2, forbid ? 1 : 0);
     UH_TRY(update->Run());
     return db.Changes() > 0;
   });

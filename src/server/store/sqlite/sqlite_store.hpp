@@ -29,6 +29,7 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<std::vector<Product>> ListProducts() override;
   [[nodiscard]] Expected<bool> SetDeviceTokenHash(const std::string& uid,
                                                   const std::string& token_hash) override;
+  [[nodiscard]] Expected<bool> SetForbidDowngrades(const std::string& uid, bool forbid) override;
 
   [[nodiscard]] Expected<SigningKey> AddKey(const SigningKey& key) override;
   [[nodiscard]] Expected<std::vector<SigningKey>> ListKeys(const std::string& product_uid) override;
@@ -38,6 +39,10 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<bool> UpdatePackageSignature(const std::string& uid,
                                                       const std::string& signature,
                                                       std::int64_t key_id) override;
+  [[nodiscard]] Expected<AuditEntry> AppendAudit(const AuditEntry& entry) override;
+  [[nodiscard]] Expected<std::vector<AuditEntry>> FindAudit(const AuditFilter& filter) override;
+  [[nodiscard]] Expected<std::vector<AuditEntry>> ListAuditAfter(std::int64_t after_id,
+                                                                 std::size_t limit) override;
   [[nodiscard]] Expected<std::optional<Package>> GetPackage(const std::string& uid) override;
   [[nodiscard]] Expected<std::vector<Package>> ListPackages(
       const std::string& product_uid) override;

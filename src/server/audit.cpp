@@ -1,0 +1,235 @@
+#include "server/audit.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <sstream>
+
+#include "core/json.hpp"
+#include "server/api_context.hpp"
+#include "server/api_util.hpp"
+#include "server/auth.hpp"
+#include "server/management_api.hpp"
+
+namespace uh::server {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+constexpr std::size_t kPage = 1000;
+
+// Routes whose request or answer carries a secret (a password, a token): their bodies are never
+// recorded, only that the call happened.
+constexpr std::array<std::string_view, 5> kSecretBodies = {
+    "/api/v1/tokens", "/api/v1/users", "/api/v1/users/me/password",
+    "/api/v1/products/{product}/device-token", "/api/v1/login"};
+
+bool HoldsSecrets(std::string_view pattern) {
+  return std::ranges::find(kSecretBodies, pattern) != kSecretBodies.end();
+}
+
+// A JSON body as JSON, when it is a small JSON object; nullopt otherwise.
+std::optional<json> SmallJson(std::string_view body) {
+  if (body.empty() || body.size() > 16 * 1024) return std::nullopt;
+  auto parsed = ParseJson(body);
+  if (!parsed || !parsed->is_object()) return std::nullopt;
+  return std::move(*parsed);
+}
+
+std::string TargetOf(const Request& request, const json& answer) {
+  for (const char* name : {"id", "uid", "product"}) {
+    if (auto found = request.params.find(name); found != request.params.end()) {
+      return found->second;
+    }
+  }
+  for (const char* name : {"uid", "id"}) {
+    if (answer.is_object() && answer.contains(name)) {
+      const auto& value = answer[name];
+      return value.is_string() ? value.get<std::string>() : value.dump();
+    }
+  }
+  return {};
+}
+
+std::string CsvField(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+json EntryJson(const AuditEntry& entry) {
+  return {{"id", entry.id},           {"at", entry.at},         {"actor", entry.actor},
+          {"user_id", entry.user_id}, {"token", entry.token},   {"address", entry.address},
+          {"action", entry.action},   {"target", entry.target}, {"status", entry.status},
+          {"detail", entry.detail},   {"hash", entry.hash}};
+}
+
+Response ListAudit(ApiContext& context, const Request& request) {
+  AuditFilter filter;
+  std::string format = "json";
+  for (const auto& [key, value] : request.query) {
+    if (key == "actor") {
+      filter.actor = value;
+    } else if (key == "action") {
+      filter.action = value;
+    } else if (key == "since") {
+      filter.since = value;
+    } else if (key == "until") {
+      filter.until = value;
+    } else if (key == "before") {
+      auto id = ParseId(value);
+      if (!id) return Response::Error(400, "'before' must be an audit row id");
+      filter.before_id = *id;
+    } else if (key == "limit") {
+      auto limit = ParseLimit(value);
+      if (!limit) return Response::Error(400, "'limit' must be 1 to 1000");
+      filter.limit = *limit;
+    } else if (key == "format") {
+      if (value != "json" && value != "jsonl" && value != "csv") {
+        return Response::Error(400, "'format' is json, jsonl or csv");
+      }
+      format = value;
+    } else {
+      return Response::Error(400, "unknown query parameter '" + key + "'");
+    }
+  }
+  auto rows = context.store.FindAudit(filter);
+  if (!rows) return Response::FromError(rows.error());
+  if (format == "jsonl") {
+    std::string out;
+    for (const auto& row : *rows) out += DumpJson(EntryJson(row)) + "\n";
+    return Response::Text(200, std::move(out), "application/jsonl");
+  }
+  if (format == "csv") {
+    std::string out = "id,at,actor,user_id,token,address,action,target,status,detail,hash\r\n";
+    for (const auto& row : *rows) {
+      out += std::to_string(row.id) + "," + CsvField(row.at) + "," + CsvField(row.actor) + "," +
+             std::to_string(row.user_id) + "," + CsvField(row.token) + "," + CsvField(row.address) +
+             "," + CsvField(row.action) + "," + CsvField(row.target) + "," +
+             std::to_string(row.status) + "," + CsvField(row.detail) + "," + CsvField(row.hash) +
+             "\r\n";
+    }
+    return Response::Text(200, std::move(out), "text/csv; charset=utf-8");
+  }
+  json items = json::array();
+  for (const auto& row : *rows) items.push_back(EntryJson(row));
+  json out = {{"audit", items}};
+  if (rows->size() == filter.limit) out["next_before"] = rows->back().id;
+  return Response::Json(200, out);
+}
+
+}  // namespace
+
+std::string TokenLabel(const std::string& authorization_header) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (authorization_header.size() <= kPrefix.size() || !authorization_header.starts_with(kPrefix)) {
+    return {};
+  }
+  return "sha256:" + TokenHash(authorization_header.substr(kPrefix.size())).substr(0, 12);
+}
+
+Expected<AuditEntry> AuditLog::Record(AuditEntry entry) {
+  auto stored = store_.AppendAudit(entry);
+  if (!stored) {
+    spdlog::error("audit: could not record {} by '{}' from {}: {}", entry.action, entry.actor,
+                  entry.address, stored.error().message());
+    return stored;
+  }
+  spdlog::info("audit #{}: {} {} by '{}' ({}) from {}: {}", stored->id, stored->action,
+               stored->target, stored->actor, stored->token.empty() ? "no token" : stored->token,
+               stored->address, stored->status);
+  return stored;
+}
+
+Expected<AuditLog::Verdict> AuditLog::Verify() {
+  Verdict verdict;
+  std::int64_t last_id = 0;
+  std::string last_hash;
+  for (;;) {
+    auto rows = store_.ListAuditAfter(last_id, kPage);
+    if (!rows) return std::unexpected(rows.error());
+    for (const auto& row : *rows) {
+      std::string reason;
+      if (row.id != last_id + 1) {
+        reason = "row " + std::to_string(last_id + 1) + " is missing";
+      } else if (row.prev_hash != last_hash) {
+        reason = "its prev_hash is not the hash of the row before";
+      } else if (AuditEntryHash(row) != row.hash) {
+        reason = "its fields do not match its hash (edited)";
+      }
+      if (!reason.empty()) {
+        verdict.first_bad_id = row.id;
+        verdict.reason = reason;
+        return verdict;
+      }
+      ++verdict.rows;
+      last_id = row.id;
+      last_hash = row.hash;
+    }
+    if (rows->size() < kPage) return verdict;
+  }
+}
+
+void AuditChanges(http::Router& router, ApiContext& context) {
+  router.WrapEach([&context](const http::Route& route) -> http::Handler {
+    if (route.method == Method::kGet || route.method == Method::kHead ||
+        !route.pattern.starts_with("/api/v1/") || route.pattern == "/api/v1/login") {
+      return route.handler;
+    }
+    const std::string action = std::string(MethodName(route.method)) + " " + route.pattern;
+    const bool secret = HoldsSecrets(route.pattern);
+    return [&context, action, secret, inner = route.handler](Request& request) {
+      const std::string authorization = request.Header("authorization");
+      auto user_id = context.auth.Authenticate(authorization);
+      Response response = inner(request);
+      if (!user_id) return response;  // refused with 401: nobody to record
+      AuditEntry entry;
+      entry.user_id = *user_id;
+      auto user = context.store.GetUser(*user_id);
+      entry.actor = user && *user ? (*user)->name : "#" + std::to_string(*user_id);
+      entry.token = TokenLabel(authorization);
+      entry.address = request.remote_address;
+      entry.action = action;
+      entry.status = response.status;
+      json detail = {{"params", request.params}};
+      json answer;
+      if (!secret) {
+        if (auto body = SmallJson(request.body)) detail["request"] = std::move(*body);
+        if (const auto* text = std::get_if<std::string>(&response.body)) {
+          if (auto parsed = SmallJson(*text)) answer = std::move(*parsed);
+        }
+        if (!answer.is_null()) detail["response"] = answer;
+      }
+      entry.target = TargetOf(request, answer);
+      entry.detail = DumpJson(detail);
+      (void)context.audit.Record(std::move(entry));
+      return response;
+    };
+  });
+}
+
+void AddAuditRoutes(http::Router& router, ApiContext& context) {
+  router.Add(Method::kGet, "/api/v1/audit",
+             AdminOnly(context, [&context](Request& request, std::int64_t) {
+               return ListAudit(context, request);
+             }));
+  router.Add(Method::kGet, "/api/v1/audit/verify",
+             AdminOnly(context, [&context](Request&, std::int64_t) {
+               auto verdict = context.audit.Verify();
+               if (!verdict) return Response::FromError(verdict.error());
+               json out = {{"ok", !verdict->first_bad_id}, {"rows", verdict->rows}};
+               if (verdict->first_bad_id) {
+                 out["first_bad_id"] = *verdict->first_bad_id;
+                 out["reason"] = verdict->reason;
+               }
+               return Response::Json(200, out);
+             }));
+}
+
+}  // namespace uh::server
