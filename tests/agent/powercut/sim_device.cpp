@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -52,8 +53,12 @@ std::string JsonFileProblem(const fs::path& path, std::string_view what) {
     return std::string(what) + " was found corrupt by the agent and moved to " + path.string() +
            ".old";
   }
-  if (!fs::exists(path, ec)) return "";
-  const std::string text = ReadIfPresent(path);
+  // Opened once: the agent may remove the file at any moment (an update ends), and a file that
+  // is gone by the time it is opened is absent, not empty. One that opens is whole: the agent
+  // replaces these files by rename.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   const auto parsed = nlohmann::json::parse(text, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {
     return std::string(what) + " " + path.string() + " is not a JSON object (" +
