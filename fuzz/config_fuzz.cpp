@@ -19,28 +19,11 @@
 
 namespace {
 
+using uh::fuzz::TomlString;
+
 using uh::agent::AgentConfig;
 
 constexpr std::string_view kOrigin = "/etc/updatehub.conf";
-
-// A TOML basic string: quotes, backslashes and control characters escaped.
-std::string TomlString(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      char escape[8];
-      std::snprintf(escape, sizeof escape, "\\u%04X", u);
-      out += escape;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string TomlList(const std::vector<std::string>& items) {
   std::string out = "[";

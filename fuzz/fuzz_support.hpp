@@ -1,12 +1,13 @@
 #pragma once
 
-// Helpers shared by the agent's fuzz targets: text checks for properties, and a scratch
+// Helpers shared by the fuzz targets: text checks for properties, and a scratch
 // directory for parsers that read files.
 
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,25 @@
 #include "fuzz_check.hpp"
 
 namespace uh::fuzz {
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+inline std::string TomlString(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04X", u);
+      out += escape;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
 
 // Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
 // U+10FFFF), the only text JSON and TOML writers can emit as it is.

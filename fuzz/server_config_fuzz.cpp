@@ -17,26 +17,9 @@
 
 namespace {
 
-using uh::server::ServerConfig;
+using uh::fuzz::TomlString;
 
-// A TOML basic string: quotes, backslashes and control characters escaped.
-std::string TomlString(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      char escape[8];
-      std::snprintf(escape, sizeof escape, "\\u%04X", u);
-      out += escape;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+using uh::server::ServerConfig;
 
 std::string ToToml(const ServerConfig& config) {
   return "listen = " + TomlString(config.listen) +

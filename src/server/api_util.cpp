@@ -19,6 +19,29 @@ std::optional<std::size_t> ParseLimit(const std::string& text) {
   return static_cast<std::size_t>(*value);
 }
 
+bool ApplyPagingParam(const std::string& key, const std::string& value, std::string_view what,
+                      std::int64_t& before_id, std::size_t& limit, std::string& error) {
+  if (key == "before") {
+    const auto id = ParseId(value);
+    if (id) {
+      before_id = *id;
+    } else {
+      error = "'before' must be " + std::string(what) + " id";
+    }
+    return true;
+  }
+  if (key == "limit") {
+    const auto parsed = ParseLimit(value);
+    if (parsed) {
+      limit = *parsed;
+    } else {
+      error = "'limit' must be 1 to 1000";
+    }
+    return true;
+  }
+  return false;
+}
+
 Expected<nlohmann::json> JsonObjectBody(const http::Request& request, bool allow_empty) {
   if (allow_empty && request.body.empty()) return nlohmann::json::object();
   auto body = ParseJson(request.body, {.max_depth = 8, .max_bytes = 1024 * 1024});

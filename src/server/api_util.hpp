@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "server/http/http.hpp"
@@ -18,6 +19,13 @@ namespace uh::server {
 // A page size ("limit=N"): 1 to kMaxPageLimit; nullopt for anything else.
 inline constexpr std::int64_t kMaxPageLimit = 1000;
 [[nodiscard]] std::optional<std::size_t> ParseLimit(const std::string& text);
+
+// The paging parameters of a newest-first list: "before" (an id of the listed rows, `what`) and
+// "limit". Returns whether `key` is one of them, with the value applied or an error message
+// (for a 400) in `error`.
+[[nodiscard]] bool ApplyPagingParam(const std::string& key, const std::string& value,
+                                    std::string_view what, std::int64_t& before_id,
+                                    std::size_t& limit, std::string& error);
 
 // The request body as a JSON object (at most 1 MiB, nesting 8). With `allow_empty`, an empty
 // body is an empty object.

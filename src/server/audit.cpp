@@ -82,14 +82,9 @@ Response ListAudit(ApiContext& context, const Request& request) {
       filter.since = value;
     } else if (key == "until") {
       filter.until = value;
-    } else if (key == "before") {
-      auto id = ParseId(value);
-      if (!id) return Response::Error(400, "'before' must be an audit row id");
-      filter.before_id = *id;
-    } else if (key == "limit") {
-      auto limit = ParseLimit(value);
-      if (!limit) return Response::Error(400, "'limit' must be 1 to 1000");
-      filter.limit = *limit;
+    } else if (std::string error; ApplyPagingParam(key, value, "an audit row", filter.before_id,
+                                                   filter.limit, error)) {
+      if (!error.empty()) return Response::Error(400, error);
     } else if (key == "format") {
       if (value != "json" && value != "jsonl" && value != "csv") {
         return Response::Error(400, "'format' is json, jsonl or csv");

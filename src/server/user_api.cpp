@@ -67,14 +67,9 @@ Response ListReports(ApiContext& context, Request& request) {
       filter.package_uid = value;
     } else if (key == "status") {
       filter.status = value;
-    } else if (key == "before") {
-      auto id = ParseId(value);
-      if (!id) return Response::Error(400, "'before' must be a report id");
-      filter.before_id = *id;
-    } else if (key == "limit") {
-      auto limit = ParseLimit(value);
-      if (!limit) return Response::Error(400, "'limit' must be 1 to 1000");
-      filter.limit = *limit;
+    } else if (std::string error;
+               ApplyPagingParam(key, value, "a report", filter.before_id, filter.limit, error)) {
+      if (!error.empty()) return Response::Error(400, error);
     } else {
       return Response::Error(400, "unknown query parameter '" + key + "'");
     }

@@ -111,9 +111,9 @@ TEST_F(PeopleTest, AdminsManageUsersAndPasswordChangesRevokeTokens) {
   ASSERT_EQ(users.size(), 2u);
   EXPECT_FALSE(users[0].contains("password_hash"));
 
-  auto login = Fetch(
-      server_.Url("/api/v1/login"),
-      {.method = "POST", .body = json{{"username", "ops"}, {"password", "tulip engine 41"}}.dump()});
+  auto login = Fetch(server_.Url("/api/v1/login"),
+                     {.method = "POST",
+                      .body = json{{"username", "ops"}, {"password", "tulip engine 41"}}.dump()});
   ASSERT_EQ(login.status, 200) << login.body;
   const std::string ops_token = json::parse(login.body)["token"];
   // Not an admin: may read and run rollouts, not manage people.
