@@ -31,6 +31,8 @@ std::string_view ErrcName(Errc code) {
       return "timeout";
     case Errc::kCancelled:
       return "cancelled";
+    case Errc::kForbidden:
+      return "forbidden";
     case Errc::kInternal:
       return "internal";
   }

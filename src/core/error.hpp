@@ -24,6 +24,7 @@ enum class Errc {
   kIo,           // the operating system said no
   kTimeout,      // a deadline passed (a process, a network transfer)
   kCancelled,    // stopped on request (an aborted download, a cancelling callback)
+  kForbidden,    // the caller is known but may not do this
   kInternal,
 };
 

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -20,38 +22,6 @@ namespace uh {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Closes a descriptor when it goes out of scope.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Close(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      Close();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-Expected<std::array<Fd, 2>> MakePipe() {
-  std::array<int, 2> fds{};
-  if (::pipe2(fds.data(), O_CLOEXEC) != 0) return FailErrno("pipe");
-  return std::array<Fd, 2>{Fd(fds[0]), Fd(fds[1])};
-}
 
 bool IsExecutableFile(const std::filesystem::path& path) {
   struct stat st {};
@@ -118,45 +88,56 @@ Expected<std::filesystem::path> FindProgram(std::string_view name) {
   return Fail(Errc::kNotFound, std::string(name) + ": not found on PATH");
 }
 
-Expected<ProcessResult> RunProcess(const std::vector<std::string>& argv,
-                                   const ProcessOptions& options) {
-  if (argv.empty()) return Fail(Errc::kInvalidArgument, "no program to run");
-  auto program = FindProgram(argv[0]);
-  if (!program) return std::unexpected(std::move(program.error()));
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    Close();
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
 
-  auto out_pipe = MakePipe();
-  if (!out_pipe) return std::unexpected(std::move(out_pipe.error()));
-  auto err_pipe = MakePipe();
-  if (!err_pipe) return std::unexpected(std::move(err_pipe.error()));
-  std::array<Fd, 2> in_pipe;
-  if (options.stdin_data) {
+void UniqueFd::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Expected<std::array<UniqueFd, 2>> MakePipe() {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) return FailErrno("pipe");
+  return std::array<UniqueFd, 2>{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+Expected<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
+                                           const SpawnOptions& options) {
+  if (argv.empty()) return Fail(Errc::kInvalidArgument, "no program to run");
+  std::filesystem::path program = options.program;
+  if (program.empty()) {
+    auto found = FindProgram(argv[0]);
+    if (!found) return std::unexpected(std::move(found.error()));
+    program = std::move(*found);
+  }
+
+  // Everything the child needs is made before fork: between fork and exec it may only make
+  // async-signal-safe calls.
+  std::array<UniqueFd, 2> in_pipe;
+  std::array<UniqueFd, 2> out_pipe;
+  std::array<UniqueFd, 2> err_pipe;
+  for (auto [wanted, pipe] :
+       {std::pair{options.pipe_stdin, &in_pipe}, std::pair{options.pipe_stdout, &out_pipe},
+        std::pair{options.pipe_stderr, &err_pipe}}) {
+    if (!wanted) continue;
     auto made = MakePipe();
     if (!made) return std::unexpected(std::move(made.error()));
-    in_pipe = std::move(*made);
+    *pipe = std::move(*made);
   }
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (options.stdin_data) {
-    posix_spawn_file_actions_adddup2(&actions, in_pipe[0].get(), STDIN_FILENO);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  }
-  posix_spawn_file_actions_adddup2(&actions, (*out_pipe)[1].get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, (*err_pipe)[1].get(), STDERR_FILENO);
-  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
-
-  // The child starts with default signal dispositions and an empty mask, whatever ours are.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t all;
-  sigset_t none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
+  // The child writes the errno of a failed exec here; a successful exec closes it (CLOEXEC).
+  auto status_pipe = MakePipe();
+  if (!status_pipe) return std::unexpected(std::move(status_pipe.error()));
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -166,25 +147,143 @@ Expected<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   env.reserve(env_strings.size() + 1);
   for (auto& entry : env_strings) env.push_back(entry.data());
   env.push_back(nullptr);
+  const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  const pid_t parent = ::getpid();
 
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, program->c_str(), &actions, &attr, args.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    return Fail(rc == ENOENT ? Errc::kNotFound : Errc::kIo,
-                "cannot run " + argv[0] + ": " + std::strerror(rc));
+  const pid_t pid = ::fork();
+  if (pid < 0) return FailErrno("fork");
+  if (pid == 0) {
+    const auto fail = [&](int error) {
+      (void)!::write((*status_pipe)[1].get(), &error, sizeof error);
+      ::_exit(127);
+    };
+    if (options.die_with_parent) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+    }
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    for (int signal = 1; signal < NSIG; ++signal) ::sigaction(signal, &default_action, nullptr);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    const auto to = [&](int fd, int target) {
+      // dup2 onto itself would keep close-on-exec: clear it instead.
+      if (fd == target ? ::fcntl(fd, F_SETFD, 0) < 0 : ::dup2(fd, target) < 0) fail(errno);
+    };
+    const auto null = [&](int target, int flags) {
+      const int fd = ::open("/dev/null", flags | O_CLOEXEC);
+      if (fd < 0) fail(errno);
+      to(fd, target);
+    };
+    if (options.pipe_stdin) {
+      to(in_pipe[0].get(), STDIN_FILENO);
+    } else {
+      null(STDIN_FILENO, O_RDONLY);
+    }
+    if (options.pipe_stdout) {
+      to(out_pipe[1].get(), STDOUT_FILENO);
+    } else {
+      null(STDOUT_FILENO, O_WRONLY);
+    }
+    if (options.pipe_stderr) to(err_pipe[1].get(), STDERR_FILENO);
+    if (cwd != nullptr && ::chdir(cwd) != 0) fail(errno);
+    ::execve(program.c_str(), args.data(), env.data());
+    fail(errno);
   }
-  (*out_pipe)[1].Close();
-  (*err_pipe)[1].Close();
-  in_pipe[0].Close();
+
+  ChildProcess child;
+  child.pid_ = pid;
+  child.in_ = std::move(in_pipe[1]);
+  child.out_ = std::move(out_pipe[0]);
+  child.err_ = std::move(err_pipe[0]);
+  (*status_pipe)[1].Close();
+  int error = 0;
+  ssize_t n = 0;
+  while ((n = ::read((*status_pipe)[0].get(), &error, sizeof error)) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof error)) {
+    (void)child.Wait();
+    return Fail(error == ENOENT ? Errc::kNotFound : Errc::kIo,
+                "cannot run " + program.string() + ": " + std::strerror(error));
+  }
+  return child;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      in_(std::move(other.in_)),
+      out_(std::move(other.out_)),
+      err_(std::move(other.err_)) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    if (running()) (void)Stop(std::chrono::milliseconds(0));
+    pid_ = std::exchange(other.pid_, -1);
+    in_ = std::move(other.in_);
+    out_ = std::move(other.out_);
+    err_ = std::move(other.err_);
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() {
+  if (running()) (void)Stop(std::chrono::milliseconds(0));
+}
+
+void ChildProcess::Signal(int signal) const {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
+std::optional<int> ChildProcess::TryWait() {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+  if (reaped == pid_ || (reaped < 0 && errno == ECHILD)) {
+    pid_ = -1;
+    return status;
+  }
+  return std::nullopt;
+}
+
+int ChildProcess::Wait() {
+  if (pid_ <= 0) return 0;
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0) {
+    if (errno != EINTR) break;
+  }
+  pid_ = -1;
+  return status;
+}
+
+int ChildProcess::Stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return 0;
+  const auto deadline = Clock::now() + grace;
+  while (grace.count() > 0) {
+    if (auto status = TryWait()) return *status;
+    if (Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(pid_, SIGKILL);
+  return Wait();
+}
+
+Expected<ProcessResult> RunProcess(const std::vector<std::string>& argv,
+                                   const ProcessOptions& options) {
+  SpawnOptions spawn;
+  spawn.env = options.env;
+  spawn.cwd = options.cwd;
+  spawn.pipe_stdin = options.stdin_data.has_value();
+  auto started = ChildProcess::Spawn(argv, spawn);
+  if (!started) return std::unexpected(std::move(started.error()));
+  ChildProcess& child = *started;
 
   ProcessResult result;
   std::size_t written = 0;
   const std::string no_input;
   const std::string& input = options.stdin_data ? *options.stdin_data : no_input;
-  if (options.stdin_data && input.empty()) in_pipe[1].Close();
-  if (in_pipe[1].get() >= 0) ::fcntl(in_pipe[1].get(), F_SETFL, O_NONBLOCK);
+  if (options.stdin_data && input.empty()) child.in().Close();
+  if (child.in().valid()) ::fcntl(child.in().get(), F_SETFL, O_NONBLOCK);
 
   const auto start = Clock::now();
   bool timed_out = false;
@@ -195,9 +294,9 @@ Expected<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     std::array<pollfd, 3> fds{};
     nfds_t count = 0;
     const auto add = [&](int fd, short events) { fds[count++] = pollfd{fd, events, 0}; };
-    if (out_open) add((*out_pipe)[0].get(), POLLIN);
-    if (err_open) add((*err_pipe)[0].get(), POLLIN);
-    if (in_pipe[1].get() >= 0) add(in_pipe[1].get(), POLLOUT);
+    if (out_open) add(child.out().get(), POLLIN);
+    if (err_open) add(child.err().get(), POLLIN);
+    if (child.in().valid()) add(child.in().get(), POLLOUT);
     int wait_ms = -1;
     if (options.timeout.count() > 0) {
       const auto deadline = timed_out ? kill_at : start + options.timeout;
@@ -209,12 +308,12 @@ Expected<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     if (ready < 0 && errno != EINTR) break;
     for (nfds_t i = 0; ready > 0 && i < count; ++i) {
       if (fds[i].revents == 0) continue;
-      if (fds[i].fd == in_pipe[1].get()) {
+      if (fds[i].fd == child.in().get()) {
         const ssize_t n = ::write(fds[i].fd, input.data() + written, input.size() - written);
         if (n > 0) written += static_cast<std::size_t>(n);
         if (n < 0 && errno != EAGAIN && errno != EINTR) written = input.size();
-        if (written >= input.size()) in_pipe[1].Close();
-      } else if (fds[i].fd == (*out_pipe)[0].get()) {
+        if (written >= input.size()) child.in().Close();
+      } else if (fds[i].fd == child.out().get()) {
         out_open = Drain(fds[i].fd, result.out, options.output_limit, result.truncated);
       } else {
         err_open = Drain(fds[i].fd, result.err, options.output_limit, result.truncated);
@@ -224,10 +323,10 @@ Expected<ProcessResult> RunProcess(const std::vector<std::string>& argv,
       const auto now = Clock::now();
       if (!timed_out && now >= start + options.timeout) {
         timed_out = true;
-        ::kill(pid, SIGTERM);
+        child.Signal(SIGTERM);
         kill_at = now + std::chrono::seconds(2);
       } else if (timed_out && now >= kill_at) {
-        ::kill(pid, SIGKILL);
+        child.Signal(SIGKILL);
         kill_at = now + std::chrono::hours(1);
         // A grandchild may still hold the pipes open: stop reading them.
         out_open = false;
@@ -235,12 +334,9 @@ Expected<ProcessResult> RunProcess(const std::vector<std::string>& argv,
       }
     }
   }
-  in_pipe[1].Close();
+  child.in().Close();
 
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return FailErrno("waitpid " + argv[0]);
-  }
+  const int status = child.Wait();
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {

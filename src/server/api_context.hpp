@@ -9,6 +9,7 @@
 #include "server/audit.hpp"
 #include "server/auth.hpp"
 #include "server/config.hpp"
+#include "server/device_quota.hpp"
 #include "server/last_seen.hpp"
 #include "server/object_store.hpp"
 #include "server/package_service.hpp"
@@ -24,6 +25,9 @@ struct Metrics {
   std::atomic<std::uint64_t> download_bytes{0};
   std::atomic<std::uint64_t> packages_uploaded{0};
   std::atomic<std::uint64_t> errors_5xx{0};
+  // Refused by the per-address limits of the HTTP server.
+  std::atomic<std::uint64_t> refused_connections{0};
+  std::atomic<std::uint64_t> refused_requests{0};
 };
 
 struct ApiContext {
@@ -35,6 +39,7 @@ struct ApiContext {
   Metrics& metrics;
   LastSeenBatch& last_seen;
   AuditLog& audit;
+  DeviceQuota& quota;
 };
 
 }  // namespace uh::server

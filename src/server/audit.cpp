@@ -9,6 +9,7 @@
 #include "server/api_context.hpp"
 #include "server/api_util.hpp"
 #include "server/auth.hpp"
+#include "server/json_views.hpp"
 #include "server/management_api.hpp"
 
 namespace uh::server {
@@ -23,9 +24,14 @@ constexpr std::size_t kPage = 1000;
 
 // Routes whose request or answer carries a secret (a password, a token): their bodies are never
 // recorded, only that the call happened.
-constexpr std::array<std::string_view, 5> kSecretBodies = {
-    "/api/v1/tokens", "/api/v1/users", "/api/v1/users/me/password",
-    "/api/v1/products/{product}/device-token", "/api/v1/login"};
+constexpr std::array<std::string_view, 7> kSecretBodies = {
+    "/api/v1/tokens",
+    "/api/v1/users",
+    "/api/v1/users/me/password",
+    "/api/v1/products/{product}/device-token",
+    "/api/v1/login",
+    "/api/v1/products/{product}/devices",  // a pre-provisioned device's secret
+    "/api/v1/devices/{id}/token"};
 
 bool HoldsSecrets(std::string_view pattern) {
   return std::ranges::find(kSecretBodies, pattern) != kSecretBodies.end();
@@ -52,6 +58,43 @@ std::string TargetOf(const Request& request, const json& answer) {
     }
   }
   return {};
+}
+
+// What a change acts on, as it was before the change, for the routes where that matters (a
+// setting changed, a role given, something deleted, a rollout controlled); null otherwise.
+json Before(ApiContext& context, std::string_view pattern, const Request& request) {
+  const auto id = ParseId(request.Param("id"));
+  if (pattern == "/api/v1/products/{product}" ||
+      pattern.starts_with("/api/v1/products/{product}/device-token")) {
+    auto product = context.store.GetProduct(request.Param("product"));
+    if (product && *product) return ToJson(**product);
+  } else if (pattern == "/api/v1/keys/{id}" && id) {
+    auto key = context.store.GetKey(*id);
+    if (key && *key) return ToJson(**key);
+  } else if (pattern == "/api/v1/users/{id}" && id) {
+    auto user = context.store.GetUser(*id);
+    if (user && *user) {
+      return {{"name", (*user)->name}, {"role", (*user)->role}, {"products", (*user)->products}};
+    }
+  } else if (pattern == "/api/v1/packages/{uid}") {
+    auto package = context.store.GetPackage(request.Param("uid"));
+    if (package && *package) {
+      return {{"product", (*package)->product_uid},
+              {"version", (*package)->version},
+              {"key_id", (*package)->key_id}};
+    }
+  } else if (pattern.starts_with("/api/v1/rollouts/{id}") && id) {
+    auto rollout = context.store.GetRollout(*id);
+    if (rollout && *rollout) {
+      return {{"state", RolloutStateName((*rollout)->state)},
+              {"current_stage", (*rollout)->current_stage},
+              {"reason", (*rollout)->reason}};
+    }
+  } else if (pattern.starts_with("/api/v1/devices/{id}") && id) {
+    auto device = context.store.GetDevice(*id);
+    if (device && *device) return ToJson(**device);
+  }
+  return nullptr;
 }
 
 std::string CsvField(const std::string& text) {
@@ -179,20 +222,21 @@ void AuditChanges(http::Router& router, ApiContext& context) {
     }
     const std::string action = std::string(MethodName(route.method)) + " " + route.pattern;
     const bool secret = HoldsSecrets(route.pattern);
-    return [&context, action, secret, inner = route.handler](Request& request) {
-      const std::string authorization = request.Header("authorization");
-      auto user_id = context.auth.Authenticate(authorization);
+    return [&context, action, secret, pattern = route.pattern,
+            inner = route.handler](Request& request) {
+      auto caller = context.auth.Identify(request.Header("authorization"));
+      if (!caller) return inner(request);  // refused with 401: nobody to record
+      json before = Before(context, pattern, request);
       Response response = inner(request);
-      if (!user_id) return response;  // refused with 401: nobody to record
       AuditEntry entry;
-      entry.user_id = *user_id;
-      auto user = context.store.GetUser(*user_id);
-      entry.actor = user && *user ? (*user)->name : "#" + std::to_string(*user_id);
-      entry.token = TokenLabel(authorization);
+      entry.user_id = caller->user.id;
+      entry.actor = caller->user.name;
+      entry.token = caller->token_label;
       entry.address = request.remote_address;
       entry.action = action;
       entry.status = response.status;
       json detail = {{"params", request.params}};
+      if (!before.is_null()) detail["before"] = std::move(before);
       json answer;
       if (!secret) {
         if (auto body = SmallJson(request.body)) detail["request"] = std::move(*body);
@@ -211,11 +255,11 @@ void AuditChanges(http::Router& router, ApiContext& context) {
 
 void AddAuditRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kGet, "/api/v1/audit",
-             AdminOnly(context, [&context](Request& request, std::int64_t) {
+             Allow(context, Scope::kAuditRead, [&context](Request& request, const Caller&) {
                return ListAudit(context, request);
              }));
   router.Add(Method::kGet, "/api/v1/audit/verify",
-             AdminOnly(context, [&context](Request&, std::int64_t) {
+             Allow(context, Scope::kAuditRead, [&context](Request&, const Caller&) {
                auto verdict = context.audit.Verify();
                if (!verdict) return Response::FromError(verdict.error());
                json out = {{"ok", !verdict->first_bad_id}, {"rows", verdict->rows}};

@@ -181,7 +181,7 @@ Expected<std::optional<std::string>> Auth::EnsureAdmin(const std::string& passwo
   User admin;
   admin.name = "admin";
   admin.password_hash = *hash;
-  admin.admin = true;
+  admin.role = "admin";
   auto created = store_.CreateUser(admin);
   if (!created) return std::unexpected(created.error());
   return password.empty() ? std::optional<std::string>(chosen) : std::optional<std::string>();
@@ -201,12 +201,12 @@ Expected<std::string> Auth::ResetAdminPassword(const std::string& name,
     User admin;
     admin.name = name;
     admin.password_hash = *hash;
-    admin.admin = true;
+    admin.role = "admin";
     auto created = store_.CreateUser(admin);
     if (!created) return std::unexpected(created.error());
     return chosen;
   }
-  if (!(*user)->admin) return Fail(Errc::kInvalidArgument, "user " + name + " is not an admin");
+  if (!(*user)->IsAdmin()) return Fail(Errc::kInvalidArgument, "user " + name + " is not an admin");
   auto changed = store_.SetUserPassword((*user)->id, *hash);
   if (!changed) return std::unexpected(changed.error());
   UH_TRY(store_.DeleteUserTokens((*user)->id));
@@ -231,25 +231,77 @@ Expected<std::string> Auth::Login(const std::string& name, const std::string& pa
   throttle_.Succeeded(name);
   const std::string secret = NewSecret();
   const auto now = std::chrono::system_clock::now();
-  UH_TRY(store_.InsertToken(
-      {TokenHash(secret), (*user)->id, "session", "", FormatTime(now + ttl), FormatTime(now)}));
+  UH_TRY(store_.InsertToken({TokenHash(secret), (*user)->id, "session", "", FormatTime(now + ttl),
+                             FormatTime(now), "", ""}));
   return secret;
 }
 
-Expected<std::string> Auth::CreateApiToken(std::int64_t user_id, const std::string& name) {
+Expected<std::string> Auth::CreateApiToken(const Caller& creator, const std::string& name,
+                                           Scopes scopes, const std::string& expires_at) {
+  if (name.empty() || name.size() > 100) {
+    return Fail(Errc::kInvalidArgument, "a token's name is 1 to 100 characters");
+  }
+  if (scopes == 0) return Fail(Errc::kInvalidArgument, "a token needs at least one scope");
+  if ((scopes & ~creator.scopes) != 0) {
+    return Fail(Errc::kForbidden, "a token cannot have scopes its creator lacks: " +
+                                      FormatScopes(scopes & ~creator.scopes));
+  }
+  const std::string now = FormatTime(std::chrono::system_clock::now());
+  if (expires_at <= now) return Fail(Errc::kInvalidArgument, "the expiry must be in the future");
   const std::string secret = NewSecret();
-  UH_TRY(store_.InsertToken(
-      {TokenHash(secret), user_id, "api", name, "", FormatTime(std::chrono::system_clock::now())}));
+  Token token;
+  token.token_hash = TokenHash(secret);
+  token.user_id = creator.user.id;
+  token.kind = "api";
+  token.name = name;
+  token.expires_at = expires_at;
+  token.created_at = now;
+  token.scopes = FormatScopes(scopes);
+  UH_TRY(store_.InsertToken(token));
   return secret;
+}
+
+Expected<Caller> Auth::Identify(const std::string& authorization_header) {
+  const std::string secret = BearerSecret(authorization_header);
+  if (secret.empty()) return Fail(Errc::kNotFound, "missing bearer token");
+  const std::string hash = TokenHash(secret);
+  auto token = store_.FindToken(hash, FormatTime(std::chrono::system_clock::now()));
+  if (!token) return std::unexpected(token.error());
+  if (!*token) return Fail(Errc::kNotFound, "invalid or expired token");
+  auto user = store_.GetUser((*token)->user_id);
+  if (!user) return std::unexpected(user.error());
+  if (!*user) return Fail(Errc::kNotFound, "invalid or expired token");
+  Caller caller;
+  caller.user = std::move(**user);
+  caller.token_hash = hash;
+  caller.token_label = "sha256:" + hash.substr(0, 12);
+  caller.scopes = RoleScopes(caller.user.role);
+  if (!(*token)->scopes.empty()) {
+    // Scopes stored by this server parse; an unknown one (a newer server's) grants nothing.
+    caller.scopes &= ParseScopes((*token)->scopes).value_or(0);
+  }
+  NoteUse(hash);
+  return caller;
+}
+
+void Auth::NoteUse(const std::string& token_hash) {
+  constexpr std::size_t kMaxRemembered = 100000;
+  const auto now = std::chrono::system_clock::now();
+  {
+    std::lock_guard lock(used_mutex_);
+    auto found = used_written_.find(token_hash);
+    if (found != used_written_.end() && now - found->second < std::chrono::minutes(1)) return;
+    if (used_written_.size() >= kMaxRemembered) used_written_.clear();
+    used_written_[token_hash] = now;
+  }
+  // Bookkeeping: a failure to write it must not refuse the request.
+  (void)store_.TouchToken(token_hash, FormatTime(now));
 }
 
 Expected<std::int64_t> Auth::Authenticate(const std::string& authorization_header) {
-  const std::string secret = BearerSecret(authorization_header);
-  if (secret.empty()) return Fail(Errc::kNotFound, "missing bearer token");
-  auto token = store_.FindToken(TokenHash(secret), FormatTime(std::chrono::system_clock::now()));
-  if (!token) return std::unexpected(token.error());
-  if (!*token) return Fail(Errc::kNotFound, "invalid or expired token");
-  return (*token)->user_id;
+  auto caller = Identify(authorization_header);
+  if (!caller) return std::unexpected(caller.error());
+  return caller->user.id;
 }
 
 Expected<bool> Auth::Logout(const std::string& authorization_header) {
@@ -258,7 +310,21 @@ Expected<bool> Auth::Logout(const std::string& authorization_header) {
   return store_.DeleteToken(TokenHash(secret));
 }
 
-Expected<User> Auth::CreateUser(const std::string& name, const std::string& password, bool admin) {
+Expected<void> Auth::CheckProducts(const std::vector<std::string>& products) {
+  for (const auto& uid : products) {
+    auto product = store_.GetProduct(uid);
+    if (!product) return std::unexpected(product.error());
+    if (!*product) return Fail(Errc::kInvalidArgument, "unknown product '" + uid + "'");
+  }
+  return {};
+}
+
+Expected<User> Auth::CreateUser(const std::string& name, const std::string& password,
+                                const std::string& role, const std::vector<std::string>& products) {
+  if (!IsRole(role)) {
+    return Fail(Errc::kInvalidArgument, "the role is admin, release-manager or viewer");
+  }
+  UH_TRY(CheckProducts(products));
   const bool valid_name =
       !name.empty() && name.size() <= 64 && std::ranges::all_of(name, [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
@@ -280,8 +346,37 @@ Expected<User> Auth::CreateUser(const std::string& name, const std::string& pass
   User user;
   user.name = name;
   user.password_hash = *hash;
-  user.admin = admin;
+  user.role = role;
+  user.products = products;
   return store_.CreateUser(user);
+}
+
+Expected<User> Auth::SetRole(std::int64_t user_id, const std::string& role,
+                             const std::vector<std::string>& products) {
+  if (!IsRole(role)) {
+    return Fail(Errc::kInvalidArgument, "the role is admin, release-manager or viewer");
+  }
+  UH_TRY(CheckProducts(products));
+  auto user = store_.GetUser(user_id);
+  if (!user) return std::unexpected(user.error());
+  if (!*user) return Fail(Errc::kNotFound, "unknown user");
+  if ((*user)->IsAdmin() && (role != "admin" || !products.empty())) {
+    auto users = store_.ListUsers();
+    if (!users) return std::unexpected(users.error());
+    const auto admins = std::ranges::count_if(*users, [&](const User& other) {
+      return other.IsAdmin() && other.products.empty() && other.id != user_id;
+    });
+    if (admins == 0) {
+      return Fail(Errc::kInvalidArgument,
+                  "this is the last administrator of every product: make another one first");
+    }
+  }
+  auto set = store_.SetUserRole(user_id, role, products);
+  if (!set) return std::unexpected(set.error());
+  if (!*set) return Fail(Errc::kNotFound, "unknown user");
+  (*user)->role = role;
+  (*user)->products = products;
+  return std::move(**user);
 }
 
 Expected<std::string> Auth::ChangePassword(std::int64_t user_id, const std::string& current,

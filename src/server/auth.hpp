@@ -10,9 +10,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "server/access.hpp"
 #include "server/store/store.hpp"
 
 namespace uh::server {
@@ -91,17 +93,29 @@ class Auth {
   [[nodiscard]] Expected<std::string> Login(const std::string& name, const std::string& password,
                                             const std::string& address = "",
                                             std::chrono::seconds ttl = std::chrono::hours(12));
-  // A long-lived token for scripts.
-  [[nodiscard]] Expected<std::string> CreateApiToken(std::int64_t user_id, const std::string& name);
-  // The user id behind an "Authorization: Bearer SECRET" value; fails with kNotFound for a
-  // missing, unknown or expired token.
+  // A token for scripts, made by `creator`: named, limited to `scopes` (which must be within
+  // the creator's own effective scopes, so a token never makes a stronger one), and expiring at
+  // `expires_at` (RFC 3339, in the future).
+  [[nodiscard]] Expected<std::string> CreateApiToken(const Caller& creator, const std::string& name,
+                                                     Scopes scopes, const std::string& expires_at);
+  // The caller behind an "Authorization: Bearer SECRET" value: the user as stored now (a
+  // changed role applies at once), the token, and its effective scopes. Fails with kNotFound
+  // for a missing, unknown or expired token or a deleted user. Records the token's last use
+  // (at most once a minute per token).
+  [[nodiscard]] Expected<Caller> Identify(const std::string& authorization_header);
+  // The user id behind a bearer token (Identify).
   [[nodiscard]] Expected<std::int64_t> Authenticate(const std::string& authorization_header);
   [[nodiscard]] Expected<bool> Logout(const std::string& authorization_header);
 
   // A new user; the name is 1 to 64 characters of [A-Za-z0-9._@-], unique regardless of case,
-  // and the password follows CheckPasswordPolicy.
+  // the password follows CheckPasswordPolicy, the role is one of IsRole's and the products
+  // (empty: every product) must exist.
   [[nodiscard]] Expected<User> CreateUser(const std::string& name, const std::string& password,
-                                          bool admin);
+                                          const std::string& role,
+                                          const std::vector<std::string>& products = {});
+  // Changes a user's role and products. The last administrator cannot stop being one.
+  [[nodiscard]] Expected<User> SetRole(std::int64_t user_id, const std::string& role,
+                                       const std::vector<std::string>& products);
   // Checks the current password, stores the new one, revokes every token of the user (other
   // sessions and scripts included) and returns a fresh session token.
   [[nodiscard]] Expected<std::string> ChangePassword(std::int64_t user_id,
@@ -109,8 +123,14 @@ class Auth {
                                                      const std::string& replacement);
 
  private:
+  [[nodiscard]] Expected<void> CheckProducts(const std::vector<std::string>& products);
+  void NoteUse(const std::string& token_hash);
+
   Store& store_;
   LoginThrottle throttle_;
+  std::mutex used_mutex_;
+  // When each token's last use was written; bounded (cleared when it holds too many).
+  std::unordered_map<std::string, std::chrono::system_clock::time_point> used_written_;
 };
 
 }  // namespace uh::server

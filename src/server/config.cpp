@@ -52,6 +52,15 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
       out = node.as_string()->get();
       return {};
     };
+    auto integer = [&](unsigned& out, std::int64_t min, std::int64_t max) -> Expected<void> {
+      if (!node.is_integer() || node.as_integer()->get() < min || node.as_integer()->get() > max) {
+        return fail(
+            node, key,
+            "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      }
+      out = static_cast<unsigned>(node.as_integer()->get());
+      return {};
+    };
     if (key == "listen") {
       UH_TRY(text(config.listen));
     } else if (key == "data_dir") {
@@ -62,21 +71,33 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
       UH_TRY(text(config.database));
     } else if (key == "log_level") {
       UH_TRY(text(config.log_level));
-    } else if (key == "threads") {
-      if (!node.is_integer() || node.as_integer()->get() < 0 || node.as_integer()->get() > 256) {
-        return fail(node, key, "must be an integer from 0 to 256");
+    } else if (key == "log_format") {
+      UH_TRY(text(config.log_format));
+      if (config.log_format != "text" && config.log_format != "json") {
+        return fail(node, key, "must be \"text\" or \"json\"");
       }
-      config.threads = static_cast<unsigned>(node.as_integer()->get());
+    } else if (key == "access_log") {
+      if (!node.is_boolean()) return fail(node, key, "must be true or false");
+      config.access_log = node.as_boolean()->get();
+    } else if (key == "threads") {
+      UH_TRY(integer(config.threads, 0, 256));
+    } else if (key == "max_connections_per_address") {
+      UH_TRY(integer(config.max_connections_per_address, 0, 1000000));
+    } else if (key == "requests_per_second_per_address") {
+      UH_TRY(integer(config.requests_per_second_per_address, 0, 1000000));
+    } else if (key == "request_burst_per_address") {
+      UH_TRY(integer(config.request_burst_per_address, 1, 10000000));
+    } else if (key == "reports_per_device_per_minute") {
+      UH_TRY(integer(config.reports_per_device_per_minute, 0, 1000000));
+    } else if (key == "new_devices_per_product_per_minute") {
+      UH_TRY(integer(config.new_devices_per_product_per_minute, 0, 100000000));
     } else if (key == "max_package_bytes") {
       if (!node.is_integer() || node.as_integer()->get() <= 0) {
         return fail(node, key, "must be a positive integer");
       }
       config.max_package_bytes = static_cast<std::uint64_t>(node.as_integer()->get());
     } else if (key == "waiting_poll_seconds") {
-      if (!node.is_integer() || node.as_integer()->get() < 0 || node.as_integer()->get() > 86400) {
-        return fail(node, key, "must be an integer from 0 to 86400");
-      }
-      config.waiting_poll_seconds = static_cast<unsigned>(node.as_integer()->get());
+      UH_TRY(integer(config.waiting_poll_seconds, 0, 86400));
     } else if (key == "tls") {
       if (!node.is_table()) return fail(node, key, "must be a table");
       for (const auto& [tls_key, tls_node] : *node.as_table()) {
@@ -97,8 +118,11 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
       }
     } else {
       return fail(node, key,
-                  "is not a known key (listen, data_dir, database, log_level, threads, "
-                  "max_package_bytes, waiting_poll_seconds, tls)");
+                  "is not a known key (listen, data_dir, database, log_level, log_format, "
+                  "access_log, threads, max_package_bytes, waiting_poll_seconds, "
+                  "max_connections_per_address, requests_per_second_per_address, "
+                  "request_burst_per_address, reports_per_device_per_minute, "
+                  "new_devices_per_product_per_minute, tls)");
     }
   }
   return config;

@@ -28,6 +28,19 @@ struct ServerConfig {
   // seconds (200 with Add-Extra-Poll) instead of getting 404; 0: 404, as upstream's server.
   unsigned waiting_poll_seconds = 0;
 
+  // Limits per client address (0: none). Devices behind one NAT share an address: a fleet of
+  // N devices behind one needs about N / poll interval requests per second and, with
+  // keep-alive, up to N connections; raise these for it.
+  unsigned max_connections_per_address = 256;
+  unsigned requests_per_second_per_address = 200;
+  unsigned request_burst_per_address = 400;
+  // Device quotas (0: none): reports per device, and devices first seen per product.
+  unsigned reports_per_device_per_minute = 60;
+  unsigned new_devices_per_product_per_minute = 1000;
+
+  std::string log_format = "text";  // "text" or "json" (one JSON object per line)
+  bool access_log = false;          // a line per request, at info level
+
   [[nodiscard]] std::string DatabaseUrl() const;
   // Splits `listen` into address and port ("[::1]:80", "0.0.0.0:8080", ":8080").
   [[nodiscard]] Expected<std::pair<std::string, std::uint16_t>> ListenAddress() const;

@@ -2,10 +2,13 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <chrono>
+#include <variant>
 
 #include "core/hash.hpp"
 #include "server/auth.hpp"
+#include "server/device_auth.hpp"
 
 namespace uh::server {
 namespace {
@@ -18,6 +21,9 @@ std::string Now() { return FormatTime(std::chrono::system_clock::now()); }
 
 // The header devices of a product with a device token send it in.
 constexpr const char* kProductTokenHeader = "uh-product-token";
+
+// A device that proved who it is, or the answer that refuses the request.
+using Admission = std::variant<Device, Response>;
 
 // A product with a device token answers only devices that send it; the others get 401, so
 // that an unknown party cannot register devices, fetch packages or forge reports.
@@ -32,21 +38,128 @@ std::optional<Response> CheckDeviceToken(const Product& product, const Request& 
   return std::nullopt;
 }
 
+// mtls: the client certificate verifies against the product's CA and, when the request names a
+// device, names that device (CertificateIdentity).
+std::optional<Response> CheckCertificate(const Product& product, const Request& request,
+                                         const ProbeRequest* device) {
+  if (!request.tls) {
+    return Response::Error(401,
+                           "this product authenticates devices by client certificate (mtls), "
+                           "which needs the server to run with TLS");
+  }
+  if (request.peer_certificates.empty()) {
+    return Response::Error(401, "this product requires a client certificate");
+  }
+  auto names = VerifyClientCertificate(product.client_ca, request.peer_certificates);
+  if (!names) return Response::Error(401, names.error().message());
+  if (device == nullptr) return std::nullopt;
+  const std::string expected = CertificateIdentity(device->identity, device->CanonicalIdentity());
+  if (std::find(names->begin(), names->end(), expected) == names->end()) {
+    return Response::Error(403, "the client certificate is not this device's");
+  }
+  return std::nullopt;
+}
+
+// What a product asks of every request before the device is looked at; `device` is null for
+// downloads, which name no device.
+std::optional<Response> CheckProductCredentials(const Product& product, const Request& request,
+                                                const ProbeRequest* device) {
+  if (product.device_auth == kAuthProductToken) return CheckDeviceToken(product, request);
+  if (product.device_auth == kAuthMtls) return CheckCertificate(product, request, device);
+  if (product.device_auth != kAuthNone && product.device_auth != kAuthDeviceToken) {
+    return Response::Error(401, "unknown device authentication mode");
+  }
+  return std::nullopt;
+}
+
+// Enrolled devices wait for an operator (pending); rejected ones are refused for good.
+std::optional<Response> CheckStanding(const Device& device) {
+  if (device.auth_state == kDevicePending) {
+    return Response::Error(403, "device pending acceptance");
+  }
+  if (device.auth_state != kDeviceAccepted) return Response::Error(403, "device rejected");
+  return std::nullopt;
+}
+
+// A known device: its own secret (device-token products) and its standing with the operator.
+std::optional<Response> CheckKnownDevice(const Product& product, const Device& device,
+                                         const Request& request) {
+  if (product.device_auth == kAuthDeviceToken) {
+    if (device.token_hash.empty()) {
+      return Response::Error(401, "this device has no device token: an operator issues one");
+    }
+    if (!SecretMatches(request.Header(kDeviceTokenHeader), device.token_hash)) {
+      return Response::Error(401, "this product requires the device's own UH-Device-Token");
+    }
+  }
+  return CheckStanding(device);
+}
+
+// A device just enrolled is admitted only once accepted.
+Admission Standing(Device device) {
+  if (auto refused = CheckStanding(device)) return *refused;
+  return device;
+}
+
+// A device the server has not seen before: recorded as it is on products that do not
+// authenticate devices one by one; enrolled (pending or accepted) with the secret it sent on
+// device-token products whose enrolment is open; refused otherwise.
+Expected<Admission> AdmitNewDevice(ApiContext& context, const Product& product,
+                                   const DeviceProbe& seen, const Request& request) {
+  const bool manual = product.enrolment == kEnrolManual;
+  if (product.device_auth == kAuthDeviceToken) {
+    if (product.enrolment != kEnrolManual && product.enrolment != kEnrolAuto) {
+      return Response::Error(401, "unknown device: this product does not enrol devices");
+    }
+    const std::string secret = request.Header(kDeviceTokenHeader);
+    if (!IsDeviceSecret(secret)) {
+      return Response::Error(401, "enrolment needs a UH-Device-Token of 64 lowercase hex digits");
+    }
+    auto created = context.store.CreateDevice(
+        seen, std::string(manual ? kDevicePending : kDeviceAccepted), TokenHash(secret));
+    if (!created) return std::unexpected(std::move(created.error()));
+    if (*created) return Standing(std::move(**created));
+  } else if (product.device_auth == kAuthMtls && manual) {
+    auto created = context.store.CreateDevice(seen, std::string(kDevicePending), "");
+    if (!created) return std::unexpected(std::move(created.error()));
+    if (*created) return Standing(std::move(**created));
+  } else {
+    auto device = context.store.UpsertDevice(seen);
+    if (!device) return std::unexpected(std::move(device.error()));
+    return std::move(*device);
+  }
+  // Another request created it meanwhile: it is a known device now.
+  auto known = context.store.FindDevice(seen.product_uid, seen.identity);
+  if (!known) return std::unexpected(std::move(known.error()));
+  if (!*known) return Fail(Errc::kInternal, "a device vanished while it enrolled");
+  if (auto refused = CheckKnownDevice(product, **known, request)) return *refused;
+  return std::move(**known);
+}
+
 // The device as the probe describes it. A probe that changes nothing but the time is the
 // common case: it costs a read, and its time is written later with others (LastSeenBatch).
-Expected<Device> RecordProbe(ApiContext& context, const ProbeRequest& probe) {
+Expected<Admission> RecordProbe(ApiContext& context, const Product& product,
+                                const ProbeRequest& probe, const Request& request) {
   const std::string now = Now();
   DeviceProbe seen = probe.ToDeviceProbe(now);
   auto known = context.store.FindDevice(seen.product_uid, seen.identity);
   if (!known) return std::unexpected(std::move(known.error()));
-  if (*known && (*known)->attributes == seen.attributes && (*known)->hardware == seen.hardware &&
+  if (!*known) {
+    // A new device.
+    if (auto refused = context.quota.TakeNewDevice(seen.product_uid)) return *refused;
+    return AdmitNewDevice(context, product, seen, request);
+  }
+  if (auto refused = CheckKnownDevice(product, **known, request)) return *refused;
+  if ((*known)->attributes == seen.attributes && (*known)->hardware == seen.hardware &&
       (*known)->version == seen.version) {
     Device device = std::move(**known);
     device.last_seen = now;
     context.last_seen.Record(device.id, now);
     return device;
   }
-  return context.store.UpsertDevice(seen);
+  auto device = context.store.UpsertDevice(seen);
+  if (!device) return std::unexpected(std::move(device.error()));
+  return std::move(*device);
 }
 
 Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& request) {
@@ -57,10 +170,11 @@ Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& requ
   auto product = context.store.GetProduct(probe->product_uid);
   if (!product) return Response::FromError(product.error());
   if (!*product) return Response::Error(404, "unknown product");
-  if (auto refused = CheckDeviceToken(**product, request)) return *refused;
-  auto device = RecordProbe(context, *probe);
-  if (!device) return Response::FromError(device.error());
-  auto answer = rollouts.OnProbe(*device);
+  if (auto refused = CheckProductCredentials(**product, request, &*probe)) return *refused;
+  auto admitted = RecordProbe(context, **product, *probe, request);
+  if (!admitted) return Response::FromError(admitted.error());
+  if (auto* refused = std::get_if<Response>(&*admitted)) return std::move(*refused);
+  auto answer = rollouts.OnProbe(std::get<Device>(*admitted));
   if (!answer) return Response::FromError(answer.error());
   if (!answer->offer) {
     if (answer->waiting && context.config.waiting_poll_seconds > 0) {
@@ -80,6 +194,38 @@ Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& requ
   return response;
 }
 
+// Whether the device's rollout has offered it this package: the only package a device may
+// fetch (device-token products) or report on (every product).
+Expected<bool> WasOffered(ApiContext& context, const Device& device,
+                          const std::string& package_uid) {
+  auto member = context.store.FindRolloutDevice(device.id);
+  if (!member) return std::unexpected(std::move(member.error()));
+  if (!*member || (*member)->started_at.empty()) return false;
+  auto rollout = context.store.GetRollout((*member)->rollout_id);
+  if (!rollout) return std::unexpected(std::move(rollout.error()));
+  return *rollout && (*rollout)->package_uid == package_uid;
+}
+
+// Downloads name no device: on device-token products the secret finds it.
+std::optional<Response> CheckDownloader(ApiContext& context, const Product& product,
+                                        const Request& request, const std::string& package_uid) {
+  if (auto refused = CheckProductCredentials(product, request, nullptr)) return refused;
+  if (product.device_auth != kAuthDeviceToken) return std::nullopt;
+  const std::string secret = request.Header(kDeviceTokenHeader);
+  if (!IsDeviceSecret(secret)) {
+    return Response::Error(401, "this product requires the device's own UH-Device-Token");
+  }
+  auto device = context.store.FindDeviceBySecretHash(product.uid, TokenHash(secret));
+  if (!device) return Response::FromError(device.error());
+  if (!*device)
+    return Response::Error(401, "this product requires the device's own UH-Device-Token");
+  if (auto refused = CheckKnownDevice(product, **device, request)) return refused;
+  auto offered = WasOffered(context, **device, package_uid);
+  if (!offered) return Response::FromError(offered.error());
+  if (!*offered) return Response::Error(403, "this device was not offered that package");
+  return std::nullopt;
+}
+
 Response Download(ApiContext& context, Request& request) {
   const std::string product = request.Param("product");
   const std::string package_uid = request.Param("package");
@@ -90,7 +236,7 @@ Response Download(ApiContext& context, Request& request) {
   auto owner = context.store.GetProduct(product);
   if (!owner) return Response::FromError(owner.error());
   if (!*owner) return Response::Error(404, "unknown product");
-  if (auto refused = CheckDeviceToken(**owner, request)) return *refused;
+  if (auto refused = CheckDownloader(context, **owner, request, package_uid)) return *refused;
   auto package = context.store.GetPackage(package_uid);
   if (!package) return Response::FromError(package.error());
   // Only objects of that package of that product are served.
@@ -106,6 +252,25 @@ Response Download(ApiContext& context, Request& request) {
   return response;
 }
 
+// A report comes from a device the server knows, that proved it is that device, about the
+// package its rollout offered it. Anything else (an invented device, a report in another
+// device's name, a package never offered) is refused and changes nothing.
+std::optional<Response> CheckReporter(ApiContext& context, const Product& product,
+                                      const ReportRequest& report, const Request& request) {
+  if (auto refused = CheckProductCredentials(product, request, &report.device)) return refused;
+  auto known = context.store.FindDevice(product.uid, report.device.CanonicalIdentity());
+  if (!known) return Response::FromError(known.error());
+  if (!*known) {
+    if (product.device_auth == kAuthDeviceToken) return Response::Error(401, "unknown device");
+    return Response::Error(409, "unknown device: a device reports only on packages offered to it");
+  }
+  if (auto refused = CheckKnownDevice(product, **known, request)) return refused;
+  auto offered = WasOffered(context, **known, report.package_uid);
+  if (!offered) return Response::FromError(offered.error());
+  if (!*offered) return Response::Error(409, "this device was not offered that package");
+  return std::nullopt;
+}
+
 Response HandleReport(ApiContext& context, RolloutEngine& rollouts, Request& request) {
   ++context.metrics.reports;
   auto report = ParseReport(request.body);
@@ -113,7 +278,13 @@ Response HandleReport(ApiContext& context, RolloutEngine& rollouts, Request& req
   auto product = context.store.GetProduct(report->device.product_uid);
   if (!product) return Response::FromError(product.error());
   if (!*product) return Response::Error(404, "unknown product");
-  if (auto refused = CheckDeviceToken(**product, request)) return *refused;
+  if (auto refused = CheckReporter(context, **product, *report, request)) return *refused;
+  // Counted once the device has proved who it is (where its product asks it to): nobody else
+  // can spend its quota.
+  if (auto refused = context.quota.TakeReport(report->device.product_uid,
+                                              report->device.CanonicalIdentity())) {
+    return *refused;
+  }
   Report row;
   row.package_uid = report->package_uid;
   row.status = report->status;

@@ -108,6 +108,10 @@ Expected<ProbeRequest> ProbeFromJson(const json& body) {
 
 }  // namespace
 
+Expected<json> ParseIdentity(const json& identity) {
+  return ValueMap(json{{"identity", identity}}, "identity", true);
+}
+
 std::string ProbeRequest::CanonicalIdentity() const { return PythonJsonDumps(identity); }
 
 DeviceProbe ProbeRequest::ToDeviceProbe(const std::string& seen_at) const {

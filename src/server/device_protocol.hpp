@@ -39,6 +39,10 @@ struct ReportRequest {
   std::string current_log;
 };
 
+// A device identity given through the management API (pre-provisioning), checked and
+// normalised like a probe's "device-identity".
+[[nodiscard]] Expected<nlohmann::json> ParseIdentity(const nlohmann::json& identity);
+
 // Statuses agents send: downloading, downloaded, installing, installed, rebooting, updated,
 // error (with previous-state and error-message).
 [[nodiscard]] Expected<ReportRequest> ParseReport(std::string_view body);

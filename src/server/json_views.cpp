@@ -17,7 +17,9 @@ json ToJson(const Product& product) {
   return {{"uid", product.uid},
           {"name", product.name},
           {"created_at", product.created_at},
-          {"device_auth", !product.device_token_hash.empty()},
+          {"device_auth", product.device_auth},
+          {"enrolment", product.enrolment},
+          {"client_ca", product.client_ca},
           {"forbid_downgrades", product.forbid_downgrades}};
 }
 
@@ -54,7 +56,8 @@ json ToJson(const Device& device) {
           {"hardware", device.hardware},
           {"version", device.version},
           {"last_seen", device.last_seen},
-          {"created_at", device.created_at}};
+          {"created_at", device.created_at},
+          {"auth_state", device.auth_state}};
 }
 
 json ToJson(const Report& report) {

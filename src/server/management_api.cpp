@@ -7,6 +7,7 @@
 #include "core/json.hpp"
 #include "package/signature.hpp"
 #include "server/api_util.hpp"
+#include "server/device_auth_api.hpp"
 #include "server/json_views.hpp"
 
 namespace uh::server {
@@ -51,14 +52,126 @@ Response Login(ApiContext& context, Request& request) {
   return Response::Json(200, {{"token", *token}});
 }
 
-Response CreateToken(ApiContext& context, Request& request, std::int64_t user) {
+constexpr int kMaxTokenDays = 366;
+constexpr int kDefaultTokenDays = 90;
+
+// POST /api/v1/tokens {"name", "scopes": [..] (default: the caller's), "expires_in_days":
+// 1..366 (default 90)}. The secret is shown once.
+Response CreateToken(ApiContext& context, Request& request, const Caller& caller) {
   auto body = JsonObjectBody(request);
   if (!body) return Response::FromError(body.error());
+  for (const auto& [key, value] : body->items()) {
+    if (key != "name" && key != "scopes" && key != "expires_in_days") {
+      return Response::Error(400,
+                             "'" + key + "' is not a token field (name, scopes, expires_in_days)");
+    }
+  }
   auto name = StringMember(*body, "name", true);
   if (!name) return Response::FromError(name.error());
-  auto token = context.auth.CreateApiToken(user, *name);
+  Scopes scopes = caller.scopes;
+  if (body->contains("scopes")) {
+    const json& list = (*body)["scopes"];
+    std::vector<std::string> names;
+    bool strings = list.is_array();
+    for (const auto& item : strings ? list : json::array()) {
+      if (!item.is_string())
+        strings = false;
+      else
+        names.push_back(item.get<std::string>());
+    }
+    if (!strings) return Response::Error(400, "'scopes' must be an array of scope names");
+    auto parsed = ParseScopes(names);
+    if (!parsed) return Response::FromError(parsed.error());
+    scopes = *parsed;
+  }
+  int days = kDefaultTokenDays;
+  if (body->contains("expires_in_days")) {
+    const json& value = (*body)["expires_in_days"];
+    if (!value.is_number_integer() || value.get<long long>() < 1 ||
+        value.get<long long>() > kMaxTokenDays) {
+      return Response::Error(400, "'expires_in_days' must be a whole number from 1 to 366");
+    }
+    days = value.get<int>();
+  }
+  const std::string expires_at =
+      FormatTime(std::chrono::system_clock::now() + std::chrono::hours(24) * days);
+  auto token = context.auth.CreateApiToken(caller, *name, scopes, expires_at);
   if (!token) return Response::FromError(token.error());
-  return Response::Json(201, {{"token", *token}, {"name", *name}});
+  return Response::Json(201, {{"token", *token},
+                              {"id", TokenHash(*token).substr(0, 16)},
+                              {"name", *name},
+                              {"scopes", ScopeNames(scopes)},
+                              {"expires_at", expires_at}});
+}
+
+json TokenJson(const Token& token, const Caller& caller) {
+  json scopes = json::array();
+  if (token.scopes.empty()) {
+    scopes.push_back("*");  // everything its user's role allows
+  } else {
+    for (const auto& name : ScopeNames(ParseScopes(token.scopes).value_or(0)))
+      scopes.push_back(name);
+  }
+  return {{"id", token.token_hash.substr(0, 16)},
+          {"user_id", token.user_id},
+          {"kind", token.kind},
+          {"name", token.name},
+          {"scopes", scopes},
+          {"created_at", token.created_at},
+          {"expires_at", token.expires_at},
+          {"last_used_at", token.last_used_at},
+          {"current", token.token_hash == caller.token_hash}};
+}
+
+// GET /api/v1/tokens: the caller's tokens; ?user=ID or ?user=all for a users:write caller.
+Response ListTokens(ApiContext& context, Request& request, const Caller& caller) {
+  std::int64_t user = caller.user.id;
+  for (const auto& [key, value] : request.query) {
+    if (key != "user") return Response::Error(400, "unknown query parameter '" + key + "'");
+    if (!caller.Has(Scope::kUsersWrite)) {
+      return Response::Error(403, "only administrators may list other users' tokens");
+    }
+    if (value == "all") {
+      user = 0;
+    } else {
+      auto id = ParseId(value);
+      if (!id) return Response::Error(400, "'user' must be a user id or 'all'");
+      user = *id;
+    }
+  }
+  auto tokens = context.store.ListTokens(user);
+  if (!tokens) return Response::FromError(tokens.error());
+  const std::string now = FormatTime(std::chrono::system_clock::now());
+  json items = json::array();
+  for (const auto& token : *tokens) {
+    json item = TokenJson(token, caller);
+    item["expired"] = !token.expires_at.empty() && token.expires_at <= now;
+    items.push_back(std::move(item));
+  }
+  return Response::Json(200, {{"tokens", items}});
+}
+
+// DELETE /api/v1/tokens/{id}: the caller's own token, or anyone's for a users:write caller.
+Response RevokeToken(ApiContext& context, Request& request, const Caller& caller) {
+  const std::string id = request.Param("id");
+  if (id.size() != 16 || !std::ranges::all_of(id, [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      })) {
+    return Response::Error(400, "a token id is 16 lowercase hex digits");
+  }
+  auto tokens = context.store.ListTokens(caller.Has(Scope::kUsersWrite) ? 0 : caller.user.id);
+  if (!tokens) return Response::FromError(tokens.error());
+  const Token* found = nullptr;
+  for (const auto& token : *tokens) {
+    if (token.token_hash.starts_with(id)) {
+      if (found != nullptr) return Response::Error(409, "the id names more than one token");
+      found = &token;
+    }
+  }
+  if (found == nullptr) return Response::Error(404, "unknown token");
+  auto deleted = context.store.DeleteToken(found->token_hash);
+  if (!deleted) return Response::FromError(deleted.error());
+  return Response::Json(200, {{"revoked", id}, {"user_id", found->user_id}});
 }
 
 // PATCH /api/v1/products/{product}: {"forbid_downgrades": bool} (the only setting for now).
@@ -66,12 +179,16 @@ Response UpdateProduct(ApiContext& context, Request& request) {
   auto body = JsonObjectBody(request);
   if (!body) return Response::FromError(body.error());
   for (const auto& [key, value] : body->items()) {
+    if (IsDeviceAuthSetting(key)) continue;  // checked by ApplyDeviceAuthSettings
     if (key != "forbid_downgrades") {
-      return Response::Error(400, "'" + key + "' is not a product setting (forbid_downgrades)");
+      return Response::Error(400, "'" + key +
+                                      "' is not a product setting (forbid_downgrades, "
+                                      "device_auth, enrolment, client_ca)");
     }
     if (!value.is_boolean()) return Response::Error(400, "'forbid_downgrades' must be a boolean");
   }
   const std::string uid = request.Param("product");
+  if (auto refused = ApplyDeviceAuthSettings(context, uid, *body)) return *refused;
   if (body->contains("forbid_downgrades")) {
     auto set = context.store.SetForbidDowngrades(uid, (*body)["forbid_downgrades"].get<bool>());
     if (!set) return Response::FromError(set.error());
@@ -115,7 +232,10 @@ Response DropDeviceToken(ApiContext& context, Request& request) {
   auto set = context.store.SetDeviceTokenHash(request.Param("product"), "");
   if (!set) return Response::FromError(set.error());
   if (!*set) return Response::Error(404, "unknown product");
-  return Response::Json(200, {{"device_auth", false}});
+  auto product = context.store.GetProduct(request.Param("product"));
+  if (!product) return Response::FromError(product.error());
+  if (!*product) return Response::Error(404, "unknown product");
+  return Response::Json(200, ToJson(**product));
 }
 
 Response AddKey(ApiContext& context, Request& request) {
@@ -141,8 +261,10 @@ Response AddKey(ApiContext& context, Request& request) {
   return Response::Json(201, ToJson(*added));
 }
 
-Response UploadPackage(ApiContext& context, Request& request) {
-  auto accepted = context.packages.Accept(request.body_file);
+Response UploadPackage(ApiContext& context, Request& request, const Caller& caller) {
+  auto accepted = context.packages.Accept(request.body_file, [&caller](const std::string& product) {
+    return caller.MayActOn(product);
+  });
   if (!accepted) return Response::FromError(accepted.error());
   if (accepted->created) ++context.metrics.packages_uploaded;
   return Response::Json(accepted->created ? 201 : 200, ToJson(accepted->package));
@@ -177,12 +299,13 @@ Response ListDevices(ApiContext& context, Request& request) {
   return Response::Json(200, out);
 }
 
-Response ShowDevice(ApiContext& context, Request& request) {
+Response ShowDevice(ApiContext& context, Request& request, const Caller& caller) {
   auto id = ParseId(request.Param("id"));
   if (!id) return Response::Error(400, "bad device id");
   auto device = context.store.GetDevice(*id);
   if (!device) return Response::FromError(device.error());
   if (!*device) return Response::Error(404, "unknown device");
+  if (auto denied = DenyProduct(caller, (*device)->product_uid)) return *denied;
   auto reports = context.store.ListReports(*id, 100);
   if (!reports) return Response::FromError(reports.error());
   json out = ToJson(**device);
@@ -191,7 +314,8 @@ Response ShowDevice(ApiContext& context, Request& request) {
   return Response::Json(200, out);
 }
 
-std::string MetricsText(const Metrics& metrics, const std::vector<Rollout>& rollouts) {
+std::string MetricsText(const Metrics& metrics, const DeviceQuota& quota,
+                        const std::vector<Rollout>& rollouts) {
   std::ostringstream out;
   auto counter = [&](const char* name, const char* help, std::uint64_t value) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
@@ -207,6 +331,14 @@ std::string MetricsText(const Metrics& metrics, const std::vector<Rollout>& roll
   counter("updatehub_download_bytes_total", "Object bytes sent to devices.",
           metrics.download_bytes);
   counter("updatehub_packages_uploaded_total", "Packages accepted.", metrics.packages_uploaded);
+  counter("updatehub_http_refused_connections_total",
+          "Connections refused: too many in all or from one address.", metrics.refused_connections);
+  counter("updatehub_http_refused_requests_total",
+          "Requests refused (429): over their address's request rate.", metrics.refused_requests);
+  out << "# HELP updatehub_quota_refused_total Device requests refused (429) by their quota.\n"
+         "# TYPE updatehub_quota_refused_total counter\n"
+      << "updatehub_quota_refused_total{kind=\"reports\"} " << quota.refused_reports() << "\n"
+      << "updatehub_quota_refused_total{kind=\"devices\"} " << quota.refused_devices() << "\n";
   out << "# HELP updatehub_rollouts Rollouts by state.\n# TYPE updatehub_rollouts gauge\n";
   for (auto state : {RolloutState::kScheduled, RolloutState::kRunning, RolloutState::kPaused,
                      RolloutState::kFinished, RolloutState::kStopped}) {
@@ -227,40 +359,61 @@ Response Unauthorized(const Error& error) {
   return response;
 }
 
+Response Forbidden(Scope scope) {
+  return Response::Error(403, "this needs the scope " + std::string(ScopeName(scope)) +
+                                  ", which your role or token does not have");
+}
+
 }  // namespace
 
-http::Handler RequireUser(ApiContext& context, UserHandler handler) {
-  return [&context, handler = std::move(handler)](Request& request) {
-    auto user = context.auth.Authenticate(request.Header("authorization"));
-    if (!user) return Unauthorized(user.error());
-    return handler(request, *user);
+http::Handler Allow(ApiContext& context, std::optional<Scope> scope, CallerHandler handler) {
+  return [&context, scope, handler = std::move(handler)](Request& request) {
+    auto caller = context.auth.Identify(request.Header("authorization"));
+    if (!caller) return Unauthorized(caller.error());
+    if (scope && !caller->Has(*scope)) return Forbidden(*scope);
+    return handler(request, *caller);
   };
 }
 
-std::function<std::optional<Response>(const Request&)> AdmitUser(ApiContext& context) {
-  return [&context](const Request& request) -> std::optional<Response> {
-    auto user = context.auth.Authenticate(request.Header("authorization"));
-    if (!user) return Unauthorized(user.error());
+std::function<std::optional<Response>(const Request&)> AdmitScope(ApiContext& context,
+                                                                  Scope scope) {
+  return [&context, scope](const Request& request) -> std::optional<Response> {
+    auto caller = context.auth.Identify(request.Header("authorization"));
+    if (!caller) return Unauthorized(caller.error());
+    if (!caller->Has(scope)) return Forbidden(scope);
     return std::nullopt;
   };
 }
 
-http::Handler AdminOnly(ApiContext& context, UserHandler handler) {
-  return RequireUser(
-      context, [&context, handler = std::move(handler)](Request& request, std::int64_t user_id) {
-        auto user = context.store.GetUser(user_id);
-        if (!user) return Response::FromError(user.error());
-        if (!*user || !(*user)->admin) {
-          return Response::Error(403, "only administrators may do this");
-        }
-        return handler(request, user_id);
-      });
+std::optional<Response> DenyProduct(const Caller& caller, std::string_view product_uid) {
+  if (caller.MayActOn(product_uid)) return std::nullopt;
+  return Response::Error(403, "you may not act on product " + std::string(product_uid));
 }
 
-http::Handler RequireAuth(ApiContext& context, http::Handler handler) {
-  return RequireUser(context, [handler = std::move(handler)](Request& request, std::int64_t) {
-    return handler(request);
-  });
+std::optional<Response> DenyUnlessProductNamed(const Caller& caller,
+                                               const std::optional<std::string>& product) {
+  if (!caller.LimitedToProducts()) return std::nullopt;
+  if (!product) {
+    return Response::Error(403, "you may see only some products: name one with ?product=UID");
+  }
+  return DenyProduct(caller, *product);
+}
+
+http::Handler RequireUser(ApiContext& context, UserHandler handler) {
+  return Allow(context, std::nullopt,
+               [handler = std::move(handler)](Request& request, const Caller& caller) {
+                 return handler(request, caller.user.id);
+               });
+}
+
+http::Handler AdminOnly(ApiContext& context, UserHandler handler) {
+  return Allow(context, std::nullopt,
+               [handler = std::move(handler)](Request& request, const Caller& caller) {
+                 if (caller.scopes != kAllScopes || caller.LimitedToProducts()) {
+                   return Response::Error(403, "only administrators of every product may do this");
+                 }
+                 return handler(request, caller.user.id);
+               });
 }
 
 void AddManagementRoutes(http::Router& router, ApiContext& context) {
@@ -272,67 +425,87 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kGet, "/metrics", [&context](Request&) {
     auto rollouts = context.store.ListRollouts("", true);
     if (!rollouts) return Response::FromError(rollouts.error());
-    return Response::Text(200, MetricsText(context.metrics, *rollouts),
+    return Response::Text(200, MetricsText(context.metrics, context.quota, *rollouts),
                           "text/plain; version=0.0.4");
   });
 
   router.Add(Method::kPost, "/api/v1/login", [&context](Request& r) { return Login(context, r); });
   router.Add(Method::kPost, "/api/v1/logout",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
+             Allow(context, std::nullopt, [&context](Request& r, const Caller&) {
                (void)context.auth.Logout(r.Header("authorization"));
                return Response::Json(200, {{"status", "logged out"}});
              }));
   router.Add(Method::kPost, "/api/v1/tokens",
-             RequireUser(context, [&context](Request& r, std::int64_t u) {
-               return CreateToken(context, r, u);
+             Allow(context, std::nullopt, [&context](Request& r, const Caller& caller) {
+               return CreateToken(context, r, caller);
+             }));
+  router.Add(Method::kGet, "/api/v1/tokens",
+             Allow(context, std::nullopt, [&context](Request& r, const Caller& caller) {
+               return ListTokens(context, r, caller);
+             }));
+  router.Add(Method::kDelete, "/api/v1/tokens/{id}",
+             Allow(context, std::nullopt, [&context](Request& r, const Caller& caller) {
+               return RevokeToken(context, r, caller);
              }));
 
   router.Add(Method::kGet, "/api/v1/products",
-             RequireUser(context, [&context](Request&, std::int64_t) {
+             Allow(context, Scope::kRead, [&context](Request&, const Caller& caller) {
                auto products = context.store.ListProducts();
                if (!products) return Response::FromError(products.error());
                json items = json::array();
-               for (const auto& product : *products) items.push_back(ToJson(product));
+               for (const auto& product : *products) {
+                 if (caller.MayActOn(product.uid)) items.push_back(ToJson(product));
+               }
                return Response::Json(200, {{"products", items}});
              }));
   router.Add(Method::kPost, "/api/v1/products",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
+             Allow(context, Scope::kProductsWrite, [&context](Request& r, const Caller& caller) {
+               if (caller.LimitedToProducts()) {
+                 return Response::Error(403, "users limited to some products cannot create one");
+               }
                return CreateProduct(context, r);
              }));
+  // The routes about one product named in the path.
+  auto for_product = [&context](std::optional<Scope> scope, auto inner) {
+    return Allow(context, scope, [inner](Request& r, const Caller& caller) {
+      if (auto denied = DenyProduct(caller, r.Param("product"))) return *denied;
+      return inner(r);
+    });
+  };
   router.Add(Method::kGet, "/api/v1/products/{product}",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
+             for_product(Scope::kRead, [&context](Request& r) {
                auto product = context.store.GetProduct(r.Param("product"));
                if (!product) return Response::FromError(product.error());
                if (!*product) return Response::Error(404, "unknown product");
                return Response::Json(200, ToJson(**product));
              }));
   router.Add(Method::kPatch, "/api/v1/products/{product}",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
-               return UpdateProduct(context, r);
-             }));
+             for_product(Scope::kProductsWrite,
+                         [&context](Request& r) { return UpdateProduct(context, r); }));
   router.Add(Method::kPost, "/api/v1/products/{product}/device-token",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
-               return NewDeviceToken(context, r);
-             }));
+             for_product(Scope::kProductsWrite,
+                         [&context](Request& r) { return NewDeviceToken(context, r); }));
   router.Add(Method::kDelete, "/api/v1/products/{product}/device-token",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
-               return DropDeviceToken(context, r);
-             }));
+             for_product(Scope::kProductsWrite,
+                         [&context](Request& r) { return DropDeviceToken(context, r); }));
   router.Add(Method::kGet, "/api/v1/products/{product}/keys",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
+             for_product(Scope::kRead, [&context](Request& r) {
                auto keys = context.store.ListKeys(r.Param("product"));
                if (!keys) return Response::FromError(keys.error());
                json items = json::array();
                for (const auto& key : *keys) items.push_back(ToJson(key));
                return Response::Json(200, {{"keys", items}});
              }));
-  router.Add(
-      Method::kPost, "/api/v1/products/{product}/keys",
-      RequireUser(context, [&context](Request& r, std::int64_t) { return AddKey(context, r); }));
+  router.Add(Method::kPost, "/api/v1/products/{product}/keys",
+             for_product(Scope::kKeysWrite, [&context](Request& r) { return AddKey(context, r); }));
   router.Add(Method::kDelete, "/api/v1/keys/{id}",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
+             Allow(context, Scope::kKeysWrite, [&context](Request& r, const Caller& caller) {
                auto id = ParseId(r.Param("id"));
                if (!id) return Response::Error(400, "bad key id");
+               auto key = context.store.GetKey(*id);
+               if (!key) return Response::FromError(key.error());
+               if (!*key) return Response::Error(404, "unknown key");
+               if (auto denied = DenyProduct(caller, (*key)->product_uid)) return *denied;
                auto deleted = context.store.DeleteKey(*id);
                if (!deleted) return Response::FromError(deleted.error());
                if (!*deleted) return Response::Error(404, "unknown key");
@@ -342,18 +515,21 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
   http::RouteOptions upload;
   upload.body_to_file = true;
   upload.max_file_body_bytes = context.config.max_package_bytes;
-  // Checked again by RequireUser once the body is in, since a token can expire or be revoked
-  // while a large upload runs.
-  upload.admit = AdmitUser(context);
+  // Checked again by Allow once the body is in, since a token can expire or be revoked while a
+  // large upload runs.
+  upload.admit = AdmitScope(context, Scope::kPackagesWrite);
   router.Add(Method::kPost, "/api/v1/packages",
-             RequireUser(context, [&context](Request& r,
-                                             std::int64_t) { return UploadPackage(context, r); }),
+             Allow(context, Scope::kPackagesWrite,
+                   [&context](Request& r, const Caller& caller) {
+                     return UploadPackage(context, r, caller);
+                   }),
              upload);
   router.Add(Method::kGet, "/api/v1/packages",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
+             Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
                auto it = r.query.find("product");
                if (it == r.query.end())
                  return Response::Error(400, "'product' query parameter is required");
+               if (auto denied = DenyProduct(caller, it->second)) return *denied;
                auto packages = context.store.ListPackages(it->second);
                if (!packages) return Response::FromError(packages.error());
                json items = json::array();
@@ -361,28 +537,41 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
                return Response::Json(200, {{"packages", items}});
              }));
   router.Add(Method::kGet, "/api/v1/packages/{uid}",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
+             Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
                auto package = context.store.GetPackage(r.Param("uid"));
                if (!package) return Response::FromError(package.error());
                if (!*package) return Response::Error(404, "unknown package");
+               if (auto denied = DenyProduct(caller, (*package)->product_uid)) return *denied;
                json out = ToJson(**package);
                out["metadata"] = json::parse((*package)->metadata, nullptr, false);
                return Response::Json(200, out);
              }));
   router.Add(Method::kDelete, "/api/v1/packages/{uid}",
-             RequireUser(context, [&context](Request& r, std::int64_t) {
+             Allow(context, Scope::kPackagesWrite, [&context](Request& r, const Caller& caller) {
+               auto package = context.store.GetPackage(r.Param("uid"));
+               if (!package) return Response::FromError(package.error());
+               if (!*package) return Response::Error(404, "unknown package");
+               if (auto denied = DenyProduct(caller, (*package)->product_uid)) return *denied;
                auto deleted = context.packages.Delete(r.Param("uid"));
                if (!deleted) return Response::FromError(deleted.error());
                if (!*deleted) return Response::Error(404, "unknown package");
                return Response::Json(200, {{"deleted", r.Param("uid")}});
              }));
 
-  router.Add(Method::kGet, "/api/v1/devices",
-             RequireUser(context,
-                         [&context](Request& r, std::int64_t) { return ListDevices(context, r); }));
+  router.Add(
+      Method::kGet, "/api/v1/devices",
+      Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
+        auto product = r.query.find("product");
+        if (auto denied = DenyUnlessProductNamed(
+                caller, product == r.query.end() ? std::nullopt : std::optional(product->second))) {
+          return *denied;
+        }
+        return ListDevices(context, r);
+      }));
   router.Add(Method::kGet, "/api/v1/devices/{id}",
-             RequireUser(context,
-                         [&context](Request& r, std::int64_t) { return ShowDevice(context, r); }));
+             Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
+               return ShowDevice(context, r, caller);
+             }));
 }
 
 }  // namespace uh::server

@@ -1,12 +1,16 @@
 #pragma once
 
 // The management REST API under /api/v1 (people and scripts), plus /healthz and /metrics.
-// Every /api/v1 route but login needs "Authorization: Bearer TOKEN".
+// Every /api/v1 route but login needs "Authorization: Bearer TOKEN" whose effective scopes hold
+// the route's scope (server/access.hpp); routes about one product also need a user allowed on
+// that product.
 
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string_view>
 
+#include "server/access.hpp"
 #include "server/api_context.hpp"
 #include "server/http/http.hpp"
 
@@ -14,19 +18,30 @@ namespace uh::server {
 
 void AddManagementRoutes(http::Router& router, ApiContext& context);
 
-// Runs `handler` with the caller's user id, only for a valid bearer token; 401 otherwise.
+using CallerHandler = std::function<http::Response(http::Request&, const Caller& caller)>;
+
+// Runs `handler` only for a caller with a valid bearer token whose scopes hold `scope` (any
+// valid token when nullopt); 401 without a valid token, 403 without the scope.
+[[nodiscard]] http::Handler Allow(ApiContext& context, std::optional<Scope> scope,
+                                  CallerHandler handler);
+
+// The same check on a request's head, for RouteOptions::admit: a caller without a valid token
+// or without the scope is refused before any of the body is read.
+[[nodiscard]] std::function<std::optional<http::Response>(const http::Request&)> AdmitScope(
+    ApiContext& context, Scope scope);
+
+// 403 when the caller may not act on the product.
+[[nodiscard]] std::optional<http::Response> DenyProduct(const Caller& caller,
+                                                        std::string_view product_uid);
+
+// 403 for a caller limited to some products on a listing that spans every product, unless the
+// listing is narrowed to one of its products by `product` (a query parameter).
+[[nodiscard]] std::optional<http::Response> DenyUnlessProductNamed(
+    const Caller& caller, const std::optional<std::string>& product);
+
+// Older shapes of Allow: any valid token; an administrator of every product.
 using UserHandler = std::function<http::Response(http::Request&, std::int64_t user_id)>;
 [[nodiscard]] http::Handler RequireUser(ApiContext& context, UserHandler handler);
-
-// Runs `handler` only for an administrator; 401 without a valid token, 403 for other users.
 [[nodiscard]] http::Handler AdminOnly(ApiContext& context, UserHandler handler);
-
-// Runs `handler` only for a caller with a valid bearer token; 401 otherwise.
-[[nodiscard]] http::Handler RequireAuth(ApiContext& context, http::Handler handler);
-
-// The same check on a request's head, for RouteOptions::admit: a caller without a valid bearer
-// token gets 401 before any of the body is read.
-[[nodiscard]] std::function<std::optional<http::Response>(const http::Request&)> AdmitUser(
-    ApiContext& context);
 
 }  // namespace uh::server

@@ -1,5 +1,7 @@
 #include "server/object_store.hpp"
 
+#include <cerrno>
+
 #include "core/fs.hpp"
 #include "core/hash.hpp"
 
@@ -42,9 +44,14 @@ Expected<void> ObjectStore::Import(const package::PackageReader& package,
   if (ec) return Fail(Errc::kIo, "creating " + path.parent_path().string() + ": " + ec.message());
   auto out = AtomicFile::Create(path, 0600);  // served by the server alone
   if (!out) return std::unexpected(out.error());
-  UH_TRY(package.ReadObject(object.sha256sum, [&](std::span<const std::byte> bytes) {
-    return out->file().WriteAll(bytes);
-  }));
+  // A file larger than the process may write (RLIMIT_FSIZE, EFBIG) is as much a lack of room
+  // as a full disk (ENOSPC). On failure the temporary file goes with `out`: nothing partial stays.
+  auto write = [&](std::span<const std::byte> bytes) -> Expected<void> {
+    auto written = out->file().WriteAll(bytes);
+    if (!written && errno == EFBIG) return Fail(Errc::kNoSpace, written.error().message());
+    return written;
+  };
+  UH_TRY(package.ReadObject(object.sha256sum, write));
   return out->Commit();
 }
 

@@ -8,11 +8,21 @@
 #include "package/signature.hpp"
 
 namespace uh::server {
+namespace {
 
-Expected<AcceptedPackage> PackageService::Accept(const std::filesystem::path& upload) {
+constexpr std::string_view kInsufficientStorage = "insufficient storage";
+
+}  // namespace
+
+Expected<AcceptedPackage> PackageService::Accept(
+    const std::filesystem::path& upload,
+    const std::function<bool(const std::string& product_uid)>& may_upload_for) {
   auto reader = package::PackageReader::Open(upload);
   if (!reader) return std::unexpected(reader.error());
   const auto& metadata = reader->metadata();
+  if (may_upload_for && !may_upload_for(metadata.product)) {
+    return Fail(Errc::kForbidden, "you may not upload packages for product " + metadata.product);
+  }
 
   auto product = store_.GetProduct(metadata.product);
   if (!product) return std::unexpected(product.error());
@@ -63,10 +73,20 @@ Expected<AcceptedPackage> PackageService::Accept(const std::filesystem::path& up
     return AcceptedPackage{std::move(**existing), false};
   }
 
-  UH_TRY(CheckFreeSpace(objects_.dir(), reader->objects_size()));
+  // A full disk is the operator's to fix, not the uploader's: 507 saying so, nothing kept.
+  auto storing_failed = [](Error error) {
+    if (error.code() == Errc::kNoSpace) error = std::move(error).WithContext(kInsufficientStorage);
+    return std::unexpected(std::move(error));
+  };
+  if (auto room = CheckFreeSpace(objects_.dir(), reader->objects_size()); !room) {
+    return storing_failed(std::move(room.error()));
+  }
   // Objects first, then the row: a stored package never points at a missing object.
   for (const package::Object* object : metadata.DistinctObjects()) {
-    UH_TRY_CTX(objects_.Import(*reader, *object), "storing object " + object->sha256sum);
+    if (auto imported = objects_.Import(*reader, *object); !imported) {
+      return storing_failed(
+          std::move(imported.error()).WithContext("storing object " + object->sha256sum));
+    }
   }
 
   Package row;

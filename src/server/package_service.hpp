@@ -5,6 +5,7 @@
 // product's registered keys. Nothing is stored otherwise.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "core/error.hpp"
@@ -25,7 +26,11 @@ class PackageService {
   // Verifies the uploaded file and stores the package. Errors: kMalformed/kIntegrity/kTooLarge
   // (bad package), kNotFound (unknown product), kSignature (unsigned or no registered key
   // verifies it), kNoSpace.
-  [[nodiscard]] Expected<AcceptedPackage> Accept(const std::filesystem::path& upload);
+  // `may_upload_for` (when set) is asked about the package's product before anything is
+  // stored; false fails with kForbidden.
+  [[nodiscard]] Expected<AcceptedPackage> Accept(
+      const std::filesystem::path& upload,
+      const std::function<bool(const std::string& product_uid)>& may_upload_for = {});
 
   // Deletes a package no rollout uses, and the objects no other package references.
   [[nodiscard]] Expected<bool> Delete(const std::string& uid);

@@ -2,6 +2,7 @@
 
 #include "core/json.hpp"
 #include "server/api_util.hpp"
+#include "server/management_api.hpp"
 
 namespace uh::server {
 namespace {
@@ -97,11 +98,31 @@ Response Control(RolloutService& rollouts, Request& request) {
 
 }  // namespace
 
-void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService& rollouts,
-                      const std::function<http::Handler(http::Handler)>& authed) {
-  router.Add(Method::kPost, "/api/v1/products/{product}/rollouts",
-             authed([&](Request& r) { return Create(context, rollouts, r); }));
-  router.Add(Method::kGet, "/api/v1/products/{product}/rollouts", authed([&](Request& r) {
+void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService& rollouts) {
+  // Routes naming the product in the path.
+  auto for_product = [&context](Scope scope, auto inner) {
+    return Allow(context, scope, [inner](Request& r, const Caller& caller) {
+      if (auto denied = DenyProduct(caller, r.Param("product"))) return *denied;
+      return inner(r);
+    });
+  };
+  // Routes naming a rollout: its product is looked up first (404 for an unknown rollout).
+  auto for_rollout = [&context](Scope scope, auto inner) {
+    return Allow(context, scope, [&context, inner](Request& r, const Caller& caller) {
+      auto id = ParseId(r.Param("id"));
+      if (!id) return Response::Error(400, "bad rollout id");
+      auto rollout = context.store.GetRollout(*id);
+      if (!rollout) return Response::FromError(rollout.error());
+      if (!*rollout) return Response::Error(404, "unknown rollout");
+      if (auto denied = DenyProduct(caller, (*rollout)->product_uid)) return *denied;
+      return inner(r);
+    });
+  };
+  router.Add(
+      Method::kPost, "/api/v1/products/{product}/rollouts",
+      for_product(Scope::kRolloutsWrite, [&](Request& r) { return Create(context, rollouts, r); }));
+  router.Add(Method::kGet, "/api/v1/products/{product}/rollouts",
+             for_product(Scope::kRead, [&](Request& r) {
                const bool archived = r.query.contains("archived") && r.query["archived"] == "true";
                auto list = context.store.ListRollouts(r.Param("product"), archived);
                if (!list) return Response::FromError(list.error());
@@ -110,8 +131,9 @@ void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService&
                return Response::Json(200, {{"rollouts", items}});
              }));
   router.Add(Method::kGet, "/api/v1/rollouts/{id}",
-             authed([&](Request& r) { return Show(context, rollouts, r); }));
-  router.Add(Method::kGet, "/api/v1/rollouts/{id}/statistics", authed([&](Request& r) {
+             for_rollout(Scope::kRead, [&](Request& r) { return Show(context, rollouts, r); }));
+  router.Add(Method::kGet, "/api/v1/rollouts/{id}/statistics",
+             for_rollout(Scope::kRead, [&](Request& r) {
                auto id = ParseId(r.Param("id"));
                if (!id) return Response::Error(400, "bad rollout id");
                auto stats = rollouts.Stats(*id);
@@ -119,9 +141,9 @@ void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService&
                return Response::Json(200, ToJson(*stats));
              }));
   router.Add(Method::kGet, "/api/v1/rollouts/{id}/devices",
-             authed([&](Request& r) { return ListDevices(context, r); }));
+             for_rollout(Scope::kRead, [&](Request& r) { return ListDevices(context, r); }));
   router.Add(Method::kPost, "/api/v1/rollouts/{id}/{action}",
-             authed([&](Request& r) { return Control(rollouts, r); }));
+             for_rollout(Scope::kRolloutsWrite, [&](Request& r) { return Control(rollouts, r); }));
 }
 
 }  // namespace uh::server

@@ -8,8 +8,8 @@
 
 namespace uh::server {
 
-// `authed` wraps a handler so that it runs only for an authenticated caller.
-void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService& rollouts,
-                      const std::function<http::Handler(http::Handler)>& authed);
+// Rollouts of a product: reading them needs the scope read, creating and controlling them
+// rollouts:write, and the caller must be allowed on the rollout's product.
+void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService& rollouts);
 
 }  // namespace uh::server

@@ -1,5 +1,7 @@
 #include "server/rollout_service.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "core/version.hpp"
@@ -69,6 +71,7 @@ Expected<bool> RolloutService::KeyRevoked(const Package& package) {
 Expected<void> RolloutService::PauseForKey(Rollout& rollout) {
   rollout.state = RolloutState::kPaused;
   rollout.reason = kKeyGone;
+  spdlog::warn("rollout {}: paused: {}", rollout.id, rollout.reason);
   return store_.UpdateRollout(rollout);
 }
 
@@ -154,6 +157,9 @@ Expected<void> RolloutService::Start(Rollout& rollout) {
   rollout.started_at = now;
   rollout.reason.clear();
   UH_TRY(store_.UpdateRollout(rollout));
+  spdlog::info("rollout {}: started: package {} for product {}, {} device(s), {} stage(s)",
+               rollout.id, rollout.package_uid, rollout.product_uid, members.size(),
+               rollout.stages.size());
   return Evaluate(rollout);
 }
 
@@ -166,11 +172,13 @@ Expected<void> RolloutService::Evaluate(Rollout& rollout) {
     if (auto breach = ThresholdBreach(rollout.threshold, *stats)) {
       rollout.state = RolloutState::kPaused;
       rollout.reason = "failure threshold: " + *breach;
+      spdlog::warn("rollout {}: failure threshold reached, paused: {}", rollout.id, *breach);
       return store_.UpdateRollout(rollout);
     }
     if (RolloutComplete(rollout, *stats)) {
       rollout.state = RolloutState::kFinished;
       rollout.finished_at = Now();
+      spdlog::info("rollout {}: finished", rollout.id);
       return store_.UpdateRollout(rollout);
     }
     const bool last = rollout.current_stage + 1 >= static_cast<int>(rollout.stages.size());
@@ -186,6 +194,8 @@ Expected<void> RolloutService::Evaluate(Rollout& rollout) {
     ++rollout.current_stage;
     rollout.stage_succeeded_at.clear();
     UH_TRY(store_.UpdateRollout(rollout));
+    spdlog::info("rollout {}: stage {} of {} succeeded; advanced to stage {}", rollout.id,
+                 rollout.current_stage, rollout.stages.size(), rollout.current_stage + 1);
   }
   return {};
 }
@@ -206,6 +216,7 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
     rollout->state = RolloutState::kPaused;
     rollout->reason = "paused by a user";
     UH_TRY(store_.UpdateRollout(*rollout));
+    spdlog::info("rollout {}: paused by a user", id);
   } else if (action == "resume") {
     if (rollout->state != RolloutState::kPaused) return std::unexpected(Conflict("not paused"));
     auto package = store_.GetPackage(rollout->package_uid);
@@ -231,12 +242,14 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
     rollout->state = RolloutState::kRunning;
     rollout->reason.clear();
     UH_TRY(store_.UpdateRollout(*rollout));
+    spdlog::info("rollout {}: resumed at stage {}", id, rollout->current_stage + 1);
     UH_TRY(Evaluate(*rollout));
   } else if (action == "stop") {
     rollout->state = RolloutState::kStopped;
     rollout->reason = "stopped by a user";
     rollout->finished_at = Now();
     UH_TRY(store_.UpdateRollout(*rollout));
+    spdlog::info("rollout {}: stopped by a user", id);
   } else if (action == "advance") {
     if (rollout->state == RolloutState::kScheduled) return std::unexpected(Conflict("not started"));
     if (rollout->current_stage + 1 >= static_cast<int>(rollout->stages.size())) {
@@ -245,6 +258,8 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
     ++rollout->current_stage;
     rollout->stage_succeeded_at.clear();
     UH_TRY(store_.UpdateRollout(*rollout));
+    spdlog::info("rollout {}: advanced by a user to stage {} of {}", id, rollout->current_stage + 1,
+                 rollout->stages.size());
     UH_TRY(Evaluate(*rollout));
   } else {
     return Fail(Errc::kNotFound, "unknown action (start, pause, resume, stop, advance)");

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "server/device_api.hpp"
+#include "server/device_auth_api.hpp"
 #include "server/management_api.hpp"
 #include "server/openapi.hpp"
 #include "server/rollout_api.hpp"
@@ -91,19 +92,22 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   app->metrics_ = std::make_unique<Metrics>();
   app->last_seen_ = std::make_unique<LastSeenBatch>();
   app->audit_ = std::make_unique<AuditLog>(*app->store_);
+  app->quota_ = std::make_unique<DeviceQuota>(
+      DeviceQuotaOptions{
+          .reports_per_device_per_minute = config.reports_per_device_per_minute,
+          .new_devices_per_product_per_minute = config.new_devices_per_product_per_minute},
+      clock);
   app->context_ = std::make_unique<ApiContext>(
       ApiContext{app->config_, *app->store_, *app->objects_, *app->packages_, *app->auth_,
-                 *app->metrics_, *app->last_seen_, *app->audit_});
+                 *app->metrics_, *app->last_seen_, *app->audit_, *app->quota_});
   app->rollouts_ = std::make_unique<RolloutService>(*app->store_, std::move(clock));
 
   auto router = std::make_shared<http::Router>();
   AddDeviceRoutes(*router, *app->context_, *app->rollouts_);
   AddManagementRoutes(*router, *app->context_);
+  AddDeviceAuthRoutes(*router, *app->context_);
   AddUserRoutes(*router, *app->context_);
-  AddRolloutRoutes(*router, *app->context_, *app->rollouts_,
-                   [context = app->context_.get()](http::Handler handler) {
-                     return RequireAuth(*context, std::move(handler));
-                   });
+  AddRolloutRoutes(*router, *app->context_, *app->rollouts_);
   AddOpenApiRoute(*router);
   AddAuditRoutes(*router, *app->context_);
   // Last, over every route added above.
@@ -114,6 +118,11 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   options.port = listen->second;
   options.threads = config.threads;
   options.temp_dir = temp_dir;
+  options.max_connections_per_address = config.max_connections_per_address;
+  options.requests_per_second_per_address = config.requests_per_second_per_address;
+  // A burst below the rate would refuse a second's worth of requests sent at once.
+  options.request_burst_per_address =
+      std::max(config.request_burst_per_address, config.requests_per_second_per_address);
   if (!config.tls_certificate.empty() || !config.tls_private_key.empty()) {
     options.tls = http::TlsOptions{.certificate = config.tls_certificate,
                                    .private_key = config.tls_private_key,
@@ -121,9 +130,20 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
                                    .ciphersuites = config.tls_ciphersuites};
   }
   Metrics* metrics = app->metrics_.get();
-  options.on_response = [metrics](const http::Request&, int status, std::uint64_t) {
+  if (config.access_log) {
+    auto format = ParseLogFormat(config.log_format);
+    if (!format) return std::unexpected(format.error());
+    app->access_log_ = std::make_unique<AccessLog>(*format);
+  }
+  options.on_response = [metrics, access_log = app->access_log_.get()](
+                            const http::Request& request, int status, std::uint64_t bytes) {
     ++metrics->requests;
     if (status >= 500) ++metrics->errors_5xx;
+    if (access_log != nullptr) access_log->Record(request, status, bytes);
+  };
+  options.on_refused = [metrics](http::ServerOptions::Refusal refusal) {
+    ++(refusal == http::ServerOptions::Refusal::kConnection ? metrics->refused_connections
+                                                            : metrics->refused_requests);
   };
   auto http = http::HttpServer::Start(std::move(options), router);
   if (!http) return std::unexpected(http.error());

@@ -15,6 +15,7 @@
 #include "server/config.hpp"
 #include "server/http/http.hpp"
 #include "server/rollout_service.hpp"
+#include "server/server_log.hpp"
 
 namespace uh::server {
 
@@ -65,6 +66,8 @@ class ServerApp {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LastSeenBatch> last_seen_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<DeviceQuota> quota_;
+  std::unique_ptr<AccessLog> access_log_;  // when config.access_log
   std::unique_ptr<ApiContext> context_;
   std::unique_ptr<RolloutService> rollouts_;
   std::unique_ptr<http::HttpServer> http_;

@@ -108,6 +108,18 @@ Action DeviceModel::OnProbeAnswer(DeviceState& device, const ProbeAnswer& answer
   return Report{"downloading", "", ""};
 }
 
+Action DeviceModel::RunNewVersion(DeviceState& device) const {
+  device.version = offers_.at(device.offer).version;
+  device.applied = device.offer;
+  device.offer = kNoOffer;
+  device.failed = false;
+  device.announced = false;
+  // After a validated boot (or an install in place) the agent probes at once: that probe tells
+  // the server the new version.
+  device.step = Step::kRebootProbing;
+  return Probe{};
+}
+
 Action DeviceModel::OnReportSent(DeviceState& device) const {
   switch (device.step) {
     case Step::kReportingDownloading:
@@ -124,6 +136,8 @@ Action DeviceModel::OnReportSent(DeviceState& device) const {
       device.step = Step::kReportingInstalled;
       return Report{"installed", "", ""};
     case Step::kReportingInstalled:
+      // Installed over the running system: no reboot, no slot switch.
+      if (offers_.at(device.offer).in_place) return RunNewVersion(device);
       device.step = Step::kReportingRebooting;
       return Report{"rebooting", "", ""};
     case Step::kReportingRebooting: {
@@ -135,15 +149,8 @@ Action DeviceModel::OnReportSent(DeviceState& device) const {
                           "seed); rolled back to slot " +
                               std::to_string(device.slot));
       }
-      device.version = offers_.at(device.offer).version;
       device.slot ^= 1;
-      device.applied = device.offer;
-      device.offer = kNoOffer;
-      device.failed = false;
-      device.announced = false;
-      // After a validated boot the agent probes at once: that probe tells the server.
-      device.step = Step::kRebootProbing;
-      return Probe{};
+      return RunNewVersion(device);
     }
     case Step::kReportingError:
       device.offer = kNoOffer;

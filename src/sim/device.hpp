@@ -135,6 +135,8 @@ class DeviceModel {
   [[nodiscard]] Action FailUpdate(DeviceState& device, std::string previous_state,
                                   std::string message) const;
   [[nodiscard]] Action PollLater(DeviceState& device) const;
+  // The update is in: the device runs the offer's version and probes at once.
+  [[nodiscard]] Action RunNewVersion(DeviceState& device) const;
   [[nodiscard]] std::chrono::milliseconds RetryDelay(DeviceState& device, unsigned failures) const;
 
   ModelSettings settings_;

@@ -2,8 +2,9 @@
 
 // One object download reply checked and taken in, the way our agent does it: a resumed request
 // asks for exactly the bytes not yet received ("Range: bytes=N-"), a 206 must start there and
-// describe the object's size, a 200 starts the object over, and the whole object must hash to
-// its sha256. The bytes are hashed as they come and dropped: the simulator keeps no files.
+// describe the object's size, a 200 of the object's size starts it over, a 200 of exactly the
+// remaining size (updatehub-ce's answer to a range) is appended, and the whole object must hash
+// to its sha256. The bytes are hashed as they come and dropped: the simulator keeps no files.
 
 #include <cstdint>
 #include <string_view>

@@ -65,6 +65,7 @@ Expected<Offer> OfferBook::Make(std::string_view metadata,
     offer.problem = "does not support hardware '" + profile_.hardware + "'";
   }
 
+  offer.in_place = parsed->sets.size() == 1;
   for (int active = 0; active < 2; ++active) {
     const auto set_index = parsed->sets.size() == 2 ? static_cast<std::size_t>(1 - active) : 0;
     auto& objects = offer.objects_by_active_slot[static_cast<std::size_t>(active)];

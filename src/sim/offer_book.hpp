@@ -42,6 +42,9 @@ struct Offer {
   // device on slot 0 installs set 1 (the inactive slot) and one on slot 1 installs set 0; with
   // one set, that set.
   std::array<std::vector<SimObject>, 2> objects_by_active_slot;
+  // One installation set: the agent installs it over the running system, without switching
+  // slots or rebooting, and probes at once.
+  bool in_place = false;
   // Why a device refuses the package at validation (signature, product, hardware); none if valid.
   std::optional<std::string> problem;
 };

@@ -1,6 +1,8 @@
 #include "core/process.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -102,6 +104,64 @@ TEST(ProcessTest, FindProgramSearchesPath) {
   ASSERT_TRUE(sh) << sh.error().message();
   EXPECT_TRUE(std::filesystem::exists(*sh));
   EXPECT_FALSE(FindProgram(""));
+}
+
+// The helper under RunProcess and the agent's worker: pipes both ways, a program that exits
+// by itself within the grace, one that does not is killed, and none is left behind.
+TEST(ChildProcessTest, TalksOverPipesAndStopsWithGrace) {
+  SpawnOptions options;
+  options.pipe_stdin = true;
+  auto child = ChildProcess::Spawn({"sh", "-c", "read line; echo \"got $line\"; exit 3"}, options);
+  ASSERT_TRUE(child) << child.error().message();
+  ASSERT_EQ(::write(child->in().get(), "hi\n", 3), 3);
+  std::string out(64, '\0');
+  const ssize_t n = ::read(child->out().get(), out.data(), out.size());
+  ASSERT_GT(n, 0);
+  out.resize(static_cast<std::size_t>(n));
+  EXPECT_EQ(out, "got hi\n");
+  const int status = child->Stop(5s);
+  EXPECT_EQ(DescribeWaitStatus(status), "exited with status 3");
+  EXPECT_FALSE(child->running());
+
+  auto stubborn = ChildProcess::Spawn({"sh", "-c", "trap '' TERM; sleep 30"});
+  ASSERT_TRUE(stubborn);
+  const int pid = stubborn->pid();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(DescribeWaitStatus(stubborn->Stop(100ms)), "killed by signal 9");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_NE(::kill(pid, 0), 0) << "reaped";
+}
+
+TEST(ChildProcessTest, DroppingTheHandleKillsAndReapsTheChild) {
+  int pid = 0;
+  {
+    auto child = ChildProcess::Spawn({"sleep", "30"});
+    ASSERT_TRUE(child);
+    pid = child->pid();
+    EXPECT_FALSE(child->TryWait().has_value());
+  }
+  EXPECT_NE(::kill(pid, 0), 0);
+}
+
+TEST(ChildProcessTest, AProgramThatCannotStartIsAnError) {
+  SpawnOptions options;
+  options.program = "/nonexistent/updatehub-worker";
+  auto missing = ChildProcess::Spawn({"updatehub-worker"}, options);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), Errc::kNotFound);
+  EXPECT_NE(missing.error().message().find("/nonexistent/updatehub-worker"), std::string::npos);
+
+  uh::testing::TempDir dir;
+  options.program = dir / "not-executable";
+  uh::testing::WriteFile(options.program, "#!/bin/sh\n");
+  auto refused = ChildProcess::Spawn({"x"}, options);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), Errc::kIo);
+  options.cwd = dir / "missing-dir";
+  options.program = "/bin/true";
+  auto no_dir = ChildProcess::Spawn({"true"}, options);
+  ASSERT_FALSE(no_dir);
+  EXPECT_NE(no_dir.error().message().find("No such file"), std::string::npos);
 }
 
 }  // namespace

@@ -35,6 +35,34 @@ TEST_F(ServerConfigTest, KeysOverTheDefaults) {
   EXPECT_EQ(ServerConfig{}.waiting_poll_seconds, 0u);
 }
 
+TEST_F(ServerConfigTest, LimitsQuotasAndLogging) {
+  const ServerConfig defaults;
+  EXPECT_EQ(defaults.max_connections_per_address, 256u);
+  EXPECT_EQ(defaults.requests_per_second_per_address, 200u);
+  EXPECT_EQ(defaults.request_burst_per_address, 400u);
+  EXPECT_EQ(defaults.reports_per_device_per_minute, 60u);
+  EXPECT_EQ(defaults.new_devices_per_product_per_minute, 1000u);
+  EXPECT_EQ(defaults.log_format, "text");
+  EXPECT_FALSE(defaults.access_log);
+  auto config = Load(
+      "max_connections_per_address = 5000\nrequests_per_second_per_address = 0\n"
+      "request_burst_per_address = 10\nreports_per_device_per_minute = 6\n"
+      "new_devices_per_product_per_minute = 20000\nlog_format = \"json\"\naccess_log = true\n");
+  ASSERT_TRUE(config) << config.error().message();
+  EXPECT_EQ(config->max_connections_per_address, 5000u);
+  EXPECT_EQ(config->requests_per_second_per_address, 0u);
+  EXPECT_EQ(config->request_burst_per_address, 10u);
+  EXPECT_EQ(config->reports_per_device_per_minute, 6u);
+  EXPECT_EQ(config->new_devices_per_product_per_minute, 20000u);
+  EXPECT_EQ(config->log_format, "json");
+  EXPECT_TRUE(config->access_log);
+  auto bad_format = Load("log_format = \"xml\"\n");
+  ASSERT_FALSE(bad_format);
+  EXPECT_THAT(bad_format.error().message(), HasSubstr("\"text\" or \"json\""));
+  EXPECT_FALSE(Load("access_log = 1\n"));
+  EXPECT_FALSE(Load("request_burst_per_address = 0\n"));
+}
+
 TEST_F(ServerConfigTest, TlsCipherLists) {
   auto config = Load(
       "[tls]\ncertificate = \"c.pem\"\nciphers = \"ECDHE-RSA-AES256-GCM-SHA384\"\n"

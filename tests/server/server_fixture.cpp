@@ -12,6 +12,8 @@ ServerFixture::ServerFixture(std::uint64_t max_package_bytes) {
   config_.listen = "127.0.0.1:0";
   config_.data_dir = dir.path() / "data";
   config_.threads = 2;
+  // Every simulated device shares 127.0.0.1, as a fleet behind one NAT: no per-address rate.
+  config_.requests_per_second_per_address = 0;
   config_.max_package_bytes = max_package_bytes;
   Start();
 }
@@ -32,7 +34,8 @@ void ServerFixture::Start() {
   auto login = Fetch(Url("/api/v1/login"),
                      {.method = "POST",
                       .headers = {"Content-Type: application/json"},
-                      .body = json{{"username", "admin"}, {"password", kAdminPassword}}.dump()});
+                      .body = json{{"username", "admin"}, {"password", kAdminPassword}}.dump(),
+                      .ca_file = tls_ca});
   if (login.status != 200) throw std::runtime_error("login failed: " + login.body);
   token = json::parse(login.body)["token"];
 }
@@ -47,7 +50,8 @@ void ServerFixture::Stop() {
 }
 
 std::string ServerFixture::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(app_->port()) + path;
+  const char* scheme = config_.tls_certificate.empty() ? "http://" : "https://";
+  return scheme + std::string("127.0.0.1:") + std::to_string(app_->port()) + path;
 }
 
 FetchResult ServerFixture::Api(const std::string& method, const std::string& path,
@@ -55,6 +59,7 @@ FetchResult ServerFixture::Api(const std::string& method, const std::string& pat
   FetchOptions options;
   options.method = method;
   options.headers = {"Authorization: Bearer " + token, "Content-Type: application/json"};
+  options.ca_file = tls_ca;
   if (!body.is_null()) options.body = body.dump();
   return Fetch(Url(path), options);
 }
@@ -64,6 +69,7 @@ FetchResult ServerFixture::Upload(const std::filesystem::path& package) {
   options.method = "POST";
   options.headers = {"Authorization: Bearer " + token, "Content-Type: application/octet-stream"};
   options.upload = package;
+  options.ca_file = tls_ca;
   return Fetch(Url("/api/v1/packages"), options);
 }
 
@@ -90,7 +96,8 @@ FetchResult ServerFixture::Probe(const json& device) {
                                   .headers = {"Content-Type: application/json",
                                               "Api-Content-Type: application/vnd.updatehub-v1+json",
                                               "Api-Retries: 0", "User-Agent: updatehub/2.0 Linux"},
-                                  .body = device.dump()});
+                                  .body = device.dump(),
+                                  .ca_file = tls_ca});
 }
 
 FetchResult ServerFixture::Report(json device, const std::string& status,
@@ -105,7 +112,8 @@ FetchResult ServerFixture::Report(json device, const std::string& status,
   return Fetch(Url("/report"), {.method = "POST",
                                 .headers = {"Content-Type: application/json",
                                             "Api-Content-Type: application/vnd.updatehub-v1+json"},
-                                .body = device.dump()});
+                                .body = device.dump(),
+                                .ca_file = tls_ca});
 }
 
 }  // namespace uh::server::testing

@@ -59,6 +59,9 @@ class ServerFixture {
 
   uh::testing::TempDir dir;
   std::string token;
+  // The CA the fixture's own requests trust when config() has a TLS certificate (then Url()
+  // is https).
+  std::filesystem::path tls_ca;
 
  private:
   ServerConfig config_;

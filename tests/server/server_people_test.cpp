@@ -51,7 +51,7 @@ TEST_F(PeopleTest, ProductDeviceTokenGuardsProbeDownloadAndReport) {
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string token = json::parse(created.body)["device_token"];
   EXPECT_EQ(token.size(), 64u);
-  EXPECT_TRUE(json::parse(server_.Api("GET", product_path).body)["device_auth"].get<bool>());
+  EXPECT_EQ(json::parse(server_.Api("GET", product_path).body)["device_auth"], "product-token");
   ASSERT_EQ(server_
                 .Api("POST", std::string("/api/v1/products/") + kConformanceProduct + "/rollouts",
                      {{"package", kUid}})
@@ -116,7 +116,7 @@ TEST_F(PeopleTest, AdminsManageUsersAndPasswordChangesRevokeTokens) {
                       .body = json{{"username", "ops"}, {"password", "tulip engine 41"}}.dump()});
   ASSERT_EQ(login.status, 200) << login.body;
   const std::string ops_token = json::parse(login.body)["token"];
-  // Not an admin: may read and run rollouts, not manage people.
+  // A user created without a role is a viewer: may read, not manage people.
   EXPECT_EQ(AsUser(server_, ops_token, "GET", "/api/v1/products").status, 200);
   EXPECT_EQ(AsUser(server_, ops_token, "GET", "/api/v1/users").status, 403);
   EXPECT_EQ(AsUser(server_, ops_token, "POST", "/api/v1/users",

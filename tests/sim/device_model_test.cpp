@@ -193,6 +193,37 @@ TEST_F(DeviceModelTest, AnUpdateReportsEveryStepInTheAgentsOrder) {
   EXPECT_TRUE(std::holds_alternative<Wait>(action));
 }
 
+// One installation set: installed over the running system like the agent does, without a
+// reboot or a slot switch, and a probe at once tells the server the new version.
+TEST_F(DeviceModelTest, ASingleSetInstallsInPlaceWithoutReboot) {
+  const auto package = MakePackage("2.1", {kA1}, {}, nullptr);
+  const std::uint32_t offer = Offer(package);
+  const auto model = Model();
+  DeviceState device = Device();
+  (void)model.Next(device, Woke{});
+  Action action =
+      model.Next(device, ProbeAnswer{.kind = ProbeAnswer::Kind::kOffer, .offer = offer});
+  EXPECT_EQ(StatusOf(action), "downloading");
+  action = model.Next(device, ReportSent{});
+  while (const auto* download = std::get_if<Download>(&action)) {
+    action = model.Next(device, Deliver(device, *download, kA1.bytes));
+  }
+  EXPECT_EQ(StatusOf(action), "downloaded");
+  action = model.Next(device, ReportSent{});
+  EXPECT_EQ(StatusOf(action), "installing");
+  action = model.Next(device, ReportSent{});
+  EXPECT_EQ(StatusOf(action), "installed");
+  action = model.Next(device, ReportSent{});
+  EXPECT_TRUE(std::holds_alternative<Probe>(action)) << "no rebooting report";
+  EXPECT_EQ(versions_.Name(device.version), "2.1");
+  EXPECT_EQ(device.slot, 0) << "the active slot stays";
+  EXPECT_EQ(device.step, Step::kRebootProbing);
+  action = model.Next(device, ProbeAnswer{.kind = ProbeAnswer::Kind::kNoUpdate});
+  EXPECT_TRUE(std::holds_alternative<Wait>(action));
+  EXPECT_TRUE(device.announced);
+  EXPECT_FALSE(device.failed);
+}
+
 TEST_F(DeviceModelTest, TheInstallSetFollowsTheActiveSlot) {
   const auto two_sets = MakePackage("2.0", {kA1}, {kB1}, nullptr);
   const auto shared = MakePackage("2.2", {kA1, kB2}, {kB1, kB2}, nullptr);
@@ -249,7 +280,7 @@ std::vector<std::string> RunUpdate(const DeviceModel& model, DeviceState& device
 }
 
 TEST_F(DeviceModelTest, PlannedFailuresReportAnErrorAndKeepTheOldVersion) {
-  const std::uint32_t offer = Offer(MakePackage("2.0", {kB1}, {}, nullptr));
+  const std::uint32_t offer = Offer(MakePackage("2.0", {kB1}, {kB1}, nullptr));
   const auto model = Model();
 
   DeviceState install = Device(1);
@@ -278,7 +309,7 @@ TEST_F(DeviceModelTest, PlannedFailuresReportAnErrorAndKeepTheOldVersion) {
 }
 
 TEST_F(DeviceModelTest, AWrongObjectOrABadSignatureFailsTheUpdate) {
-  const auto package = MakePackage("2.0", {kB1}, {}, &testing::TestKey());
+  const auto package = MakePackage("2.0", {kB1}, {kB1}, &testing::TestKey());
   const std::uint32_t offer = Offer(package);
   DeviceState device = Device();
   EXPECT_EQ(RunUpdate(Model(), device, offer, kB2.bytes + std::string(5000 - 700, 'x')),
@@ -314,7 +345,7 @@ TEST_F(DeviceModelTest, MalformedMetadataIsAProbeErrorNotAnOffer) {
 }
 
 TEST_F(DeviceModelTest, CutDownloadsResumeAtExactlyTheBytesReceived) {
-  const std::uint32_t offer = Offer(MakePackage("2.0", {kB1}, {}, nullptr));
+  const std::uint32_t offer = Offer(MakePackage("2.0", {kB1}, {kB1}, nullptr));
   const auto model = Model({.interrupt_rate = 1.0});
   for (std::uint32_t index = 0; index < 50; ++index) {
     DeviceState device = Device(index);
@@ -365,7 +396,7 @@ TEST_F(DeviceModelTest, CutDownloadsResumeAtExactlyTheBytesReceived) {
 }
 
 TEST_F(DeviceModelTest, FailedTransfersAreRetriedThenReported) {
-  const std::uint32_t offer = Offer(MakePackage("2.0", {kB1}, {}, nullptr));
+  const std::uint32_t offer = Offer(MakePackage("2.0", {kB1}, {kB1}, nullptr));
   const auto model = Model({.poll_interval = milliseconds(10'000),
                             .retry_base = milliseconds(100),
                             .transfer_attempts = 3});

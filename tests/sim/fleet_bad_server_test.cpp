@@ -161,7 +161,7 @@ class MisbehavingServer {
 };
 
 TEST(FleetBadServerTest, EveryKindOfBadAnswerIsAnErrorOfTheDevice) {
-  const auto package = testing::MakePackage("2.0", {kObject}, {}, &testing::TestKey());
+  const auto package = testing::MakePackage("2.0", {kObject}, {kObject}, &testing::TestKey());
   MisbehavingServer server(package);
   FleetOptions options;
   options.server_url = server.Url();

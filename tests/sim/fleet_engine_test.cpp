@@ -77,7 +77,7 @@ TEST(FleetEngineTest, EveryDeviceUpdatesThroughTheAgentsSteps) {
 }
 
 TEST(FleetEngineTest, PlannedFailuresFailAndAreCounted) {
-  FakeUpdateServer server(MakePackage("2.0", {kC}, {}, nullptr));
+  FakeUpdateServer server(MakePackage("2.0", {kC}, {kC}, nullptr));
   FleetOptions options = Options(200);
   options.failure_rate = 0.1;
   options.seed = 77;
@@ -112,7 +112,7 @@ TEST(FleetEngineTest, PlannedFailuresFailAndAreCounted) {
 
 TEST(FleetEngineTest, DurationEndsARunWithoutGoalAndStopWorksFromAnotherThread) {
   // A package for another product: refused at validation, once per device.
-  FakeUpdateServer server(MakePackage("2.0", {kC}, {}, nullptr, std::string(64, 'a')));
+  FakeUpdateServer server(MakePackage("2.0", {kC}, {kC}, nullptr, std::string(64, 'a')));
   FleetOptions options = Options(50);
   options.until_version.reset();
   options.duration = milliseconds(300);
@@ -141,7 +141,7 @@ TEST(FleetEngineTest, DurationEndsARunWithoutGoalAndStopWorksFromAnotherThread) 
 }
 
 TEST(FleetEngineTest, BadOptionsAreRefused) {
-  FakeUpdateServer server(MakePackage("2.0", {kC}, {}, nullptr));
+  FakeUpdateServer server(MakePackage("2.0", {kC}, {kC}, nullptr));
   for (const auto& change : std::vector<std::function<void(FleetOptions&)>>{
            [](FleetOptions& o) { o.devices = 0; },
            [](FleetOptions& o) { o.product_uid = "xyz"; },

@@ -63,6 +63,11 @@ class FleetServerTest : public ::testing::Test {
 
   void SetUp() override {
     server_ = std::make_unique<server::testing::ServerFixture>();
+    // The whole simulated fleet enrols within seconds, as no real one does: an operator raises
+    // the new-device quota for such a day (the per-address rate is off in the fixture).
+    server_->Stop();
+    server_->config().new_devices_per_product_per_minute = 0;
+    server_->Start();
     auto product = server_->Api("POST", "/api/v1/products",
                                 {{"uid", testing::kProduct}, {"name", "simulated board"}});
     ASSERT_EQ(product.status, 201) << product.body;
@@ -176,7 +181,7 @@ TEST_F(FleetServerTest, StagedRolloutUpdatesTheWholeFleet) {
 }
 
 TEST_F(FleetServerTest, FailureThresholdPausesTheRolloutAndBothSidesCountTheFailures) {
-  const TestPackage package = MakePackage("2.0", {kServerC}, {}, &testing::TestKey());
+  const TestPackage package = MakePackage("2.0", {kServerC}, {kServerC}, &testing::TestKey());
   Upload(package);
   FleetOptions options = Options(400);
   options.failure_rate = 0.25;
@@ -243,7 +248,7 @@ TEST_F(FleetServerTest, InterruptedDownloadsResumeWithoutAByteTwice) {
 }
 
 TEST_F(FleetServerTest, ProductTokenIsSentAndRequired) {
-  const TestPackage package = MakePackage("2.0", {kServerC}, {}, &testing::TestKey());
+  const TestPackage package = MakePackage("2.0", {kServerC}, {kServerC}, &testing::TestKey());
   Upload(package);
   auto token =
       server_->Api("POST", std::string("/api/v1/products/") + testing::kProduct + "/device-token");

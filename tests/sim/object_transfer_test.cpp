@@ -77,6 +77,29 @@ TEST_F(ObjectReceiverTest, AWholeAnswerToARangeStartsOver) {
   EXPECT_TRUE(receiver.Finish().has_value());
 }
 
+// updatehub-ce answers a range with 200 and only the bytes from there on: appended, like the
+// agent does, when its length is exactly the rest; any other length is refused before a byte.
+TEST_F(ObjectReceiverTest, ATailAnswerToARangeIsAppended) {
+  ReceivedAlready(4000);
+  ObjectReceiver receiver(device_, object_);
+  ASSERT_TRUE(receiver.OnHead(Head(200, {{"content-length", "6000"}})).has_value());
+  EXPECT_FALSE(receiver.restarted());
+  EXPECT_EQ(device_.offset, 4000u);
+  ASSERT_TRUE(receiver.OnBody(std::string_view(bytes_).substr(4000)).has_value());
+  EXPECT_TRUE(receiver.Finish().has_value());
+  EXPECT_EQ(receiver.accepted(), 6000u);
+
+  for (const char* length : {"5999", "6001", "9999", "10001"}) {
+    DeviceState other;
+    other.hash = std::make_unique<Sha256>();
+    other.hash->Update(std::string_view(bytes_).substr(0, 4000));
+    other.offset = 4000;
+    ObjectReceiver refused(other, object_);
+    EXPECT_FALSE(refused.OnHead(Head(200, {{"content-length", length}})).has_value()) << length;
+    EXPECT_EQ(other.offset, 4000u) << "nothing taken from a refused reply";
+  }
+}
+
 TEST_F(ObjectReceiverTest, ErrorStatusesAreRefused) {
   for (int status : {404, 416, 500, 302}) {
     ObjectReceiver receiver(device_, object_);

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "agent/backend/worker_protocol.hpp"
 #include "core/fs.hpp"
 #include "core/json.hpp"
+#include "core/process.hpp"
 
 namespace uh::agent {
 namespace {
@@ -28,45 +28,6 @@ using nlohmann::json;
 
 // How often a running worker is checked for an abort.
 constexpr int kAbortPollMs = 100;
-
-class Pipe {
- public:
-  Pipe() {
-    if (::pipe2(fds_, O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
-  }
-  ~Pipe() {
-    Close(fds_[0]);
-    Close(fds_[1]);
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  [[nodiscard]] bool ok() const { return fds_[0] >= 0; }
-  [[nodiscard]] int read_end() const { return fds_[0]; }
-  [[nodiscard]] int write_end() const { return fds_[1]; }
-  // Our end, kept: the other end is closed.
-  int TakeRead() {
-    Close(fds_[1]);
-    return std::exchange(fds_[0], -1);
-  }
-  int TakeWrite() {
-    Close(fds_[0]);
-    return std::exchange(fds_[1], -1);
-  }
-
- private:
-  static void Close(int& fd) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-  int fds_[2];
-};
-
-// A running worker: its pid, and our ends of its stdin and stdout.
-struct Running {
-  pid_t pid = -1;
-  int in = -1;
-  int out = -1;
-};
 
 // What a worker said to one request.
 struct Outcome {
@@ -96,7 +57,7 @@ class WorkerBackend final : public UpdateBackend {
   Expected<ProbeResult> Probe(const ClientOptions& server, const nlohmann::json& device_fields,
                               int retries) override {
     auto answer =
-        Call(worker::kProbe,
+        Call(worker::Op::kProbe,
              {{"server", worker::ToJson(server)}, {"device", device_fields}, {"retries", retries}});
     if (!answer) return std::unexpected(std::move(answer).error());
     return worker::ProbeResultFrom(*answer);
@@ -104,14 +65,14 @@ class WorkerBackend final : public UpdateBackend {
 
   Expected<void> Report(const ClientOptions& server, const nlohmann::json& device_fields,
                         const ReportRequest& report) override {
-    return Void(Call(worker::kReport, {{"server", worker::ToJson(server)},
-                                       {"device", device_fields},
-                                       {"report", worker::ToJson(report)}}));
+    return Void(Call(worker::Op::kReport, {{"server", worker::ToJson(server)},
+                                           {"device", device_fields},
+                                           {"report", worker::ToJson(report)}}));
   }
 
   Expected<void> DownloadObject(const ClientOptions& server, const ObjectDownload& download,
                                 const std::atomic<bool>& abort) override {
-    return Void(Call(worker::kDownloadObject,
+    return Void(Call(worker::Op::kDownloadObject,
                      {{"server", worker::ToJson(server)}, {"download", worker::ToJson(download)}},
                      &abort));
   }
@@ -119,7 +80,7 @@ class WorkerBackend final : public UpdateBackend {
   Expected<void> DownloadUrl(const ClientOptions& server, const std::string& url,
                              const std::filesystem::path& dest, const std::atomic<bool>& abort,
                              std::uint64_t max_size) override {
-    return Void(Call(worker::kDownloadUrl,
+    return Void(Call(worker::Op::kDownloadUrl,
                      {{"server", worker::ToJson(server)},
                       {"url", url},
                       {"dest", dest.string()},
@@ -128,7 +89,7 @@ class WorkerBackend final : public UpdateBackend {
   }
 
   Expected<std::string> PackageUid(const std::string& metadata) override {
-    auto answer = Call(worker::kPackageUid, {{"metadata", metadata}});
+    auto answer = Call(worker::Op::kPackageUid, {{"metadata", metadata}});
     if (!answer) return std::unexpected(std::move(answer).error());
     if (!answer->is_string()) return Fail(Errc::kMalformed, "worker message (package-uid)");
     return answer->get<std::string>();
@@ -138,19 +99,20 @@ class WorkerBackend final : public UpdateBackend {
                                  const std::string& metadata,
                                  const std::string& signature) override {
     return Void(Call(
-        worker::kVerifySignature,
+        worker::Op::kVerifySignature,
         {{"public_key", public_key.string()}, {"metadata", metadata}, {"signature", signature}}));
   }
 
   Expected<UnpackedPackage> UnpackPackage(const std::filesystem::path& file,
                                           const std::filesystem::path& dir) override {
-    auto answer = Call(worker::kUnpackPackage, {{"file", file.string()}, {"dir", dir.string()}});
+    auto answer =
+        Call(worker::Op::kUnpackPackage, {{"file", file.string()}, {"dir", dir.string()}});
     if (!answer) return std::unexpected(std::move(answer).error());
     return worker::UnpackedPackageFrom(*answer);
   }
 
   Expected<UnpackedPackage> ReadPackage(const std::filesystem::path& file) override {
-    auto answer = Call(worker::kReadPackage, {{"file", file.string()}});
+    auto answer = Call(worker::Op::kReadPackage, {{"file", file.string()}});
     if (!answer) return std::unexpected(std::move(answer).error());
     return worker::UnpackedPackageFrom(*answer);
   }
@@ -158,24 +120,24 @@ class WorkerBackend final : public UpdateBackend {
   Expected<void> ExtractObject(const std::filesystem::path& file, const package::Object& object,
                                const std::filesystem::path& dest) override {
     return Void(Call(
-        worker::kExtractObject,
+        worker::Op::kExtractObject,
         {{"file", file.string()}, {"object", package::ToJson(object)}, {"dest", dest.string()}}));
   }
 
   Expected<void> VerifyObjectFile(const std::filesystem::path& file,
                                   const package::Object& object) override {
-    return Void(Call(worker::kVerifyObjectFile,
+    return Void(Call(worker::Op::kVerifyObjectFile,
                      {{"file", file.string()}, {"object", package::ToJson(object)}}));
   }
 
   Expected<void> CheckRequirements(const package::Object& object,
                                    const InstallContext& ctx) override {
-    return Void(Call(worker::kCheckRequirements, ObjectArgs(object, ctx)));
+    return Void(Call(worker::Op::kCheckRequirements, ObjectArgs(object, ctx)));
   }
 
   Expected<bool> AlreadyInstalled(const package::Object& object,
                                   const InstallContext& ctx) override {
-    auto answer = Call(worker::kAlreadyInstalled, ObjectArgs(object, ctx));
+    auto answer = Call(worker::Op::kAlreadyInstalled, ObjectArgs(object, ctx));
     if (!answer) return std::unexpected(std::move(answer).error());
     if (!answer->is_boolean()) {
       return Fail(Errc::kMalformed, "worker message (already-installed): not a boolean");
@@ -184,14 +146,14 @@ class WorkerBackend final : public UpdateBackend {
   }
 
   Expected<void> Install(const package::Object& object, const InstallContext& ctx) override {
-    return Void(Call(worker::kInstall, ObjectArgs(object, ctx)));
+    return Void(Call(worker::Op::kInstall, ObjectArgs(object, ctx)));
   }
 
   Expected<void> VerifyStreamed(const package::Object& object, const StreamTarget& target,
                                 const InstallContext& ctx) override {
     auto args = ObjectArgs(object, ctx);
     args["target"] = worker::ToJson(target);
-    return Void(Call(worker::kVerifyStreamed, std::move(args)));
+    return Void(Call(worker::Op::kVerifyStreamed, std::move(args)));
   }
 
   Expected<void> StreamInstall(const ClientOptions& server, const ObjectDownload& download,
@@ -200,7 +162,7 @@ class WorkerBackend final : public UpdateBackend {
     auto args = ObjectArgs(object, ctx);
     args["server"] = worker::ToJson(server);
     args["download"] = worker::ToJson(download);
-    return Void(Call(worker::kStreamInstall, std::move(args), &abort));
+    return Void(Call(worker::Op::kStreamInstall, std::move(args), &abort));
   }
 
   Expected<void> InstallFromPackage(const std::filesystem::path& file,
@@ -208,7 +170,7 @@ class WorkerBackend final : public UpdateBackend {
                                     const std::atomic<bool>& abort) override {
     auto args = ObjectArgs(object, ctx);
     args["file"] = file.string();
-    return Void(Call(worker::kInstallFromPackage, std::move(args), &abort));
+    return Void(Call(worker::Op::kInstallFromPackage, std::move(args), &abort));
   }
 
  private:
@@ -223,15 +185,16 @@ class WorkerBackend final : public UpdateBackend {
 
   // Sends `op` to the worker (started first if none runs) and returns its result value (or
   // its error). A worker that breaks the protocol is killed; the next call starts another.
-  Expected<json> Call(std::string_view op, json args, const std::atomic<bool>* abort = nullptr) {
+  Expected<json> Call(worker::Op op, json args, const std::atomic<bool>* abort = nullptr) {
     std::lock_guard lock(mutex_);
-    const std::string request = DumpJson({{"op", op}, {"args", std::move(args)}}) + "\n";
-    const std::string what = "updatehub-worker " + std::string(op);
+    const std::string request =
+        DumpJson({{"op", worker::OpName(op)}, {"args", std::move(args)}}) + "\n";
+    const std::string what = "updatehub-worker " + std::string(worker::OpName(op));
     if (!worker_) {
       auto started = Start();
       if (!started) return std::unexpected(started.error().WithContext(what));
     }
-    WriteRequest(worker_->in, request);
+    WriteRequest(worker_->in().get(), request);
     Outcome outcome = ReadResult(*worker_, abort);
     if (!outcome.broken.empty()) {
       Stop(/*kill=*/true);
@@ -239,13 +202,8 @@ class WorkerBackend final : public UpdateBackend {
     }
     if (!outcome.result) {
       const int status = Stop(/*kill=*/false);  // it closed its output: gone or going
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        return Fail(Errc::kNotFound, what + ": cannot run " + options_.program.string());
-      }
-      const std::string how = WIFSIGNALED(status)
-                                  ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                                  : "exited with status " + std::to_string(WEXITSTATUS(status));
-      return Fail(Errc::kInternal, what + " " + how + " without an answer");
+      return Fail(Errc::kInternal, what + (WIFSIGNALED(status) ? " was " : " ") +
+                                       DescribeWaitStatus(status) + " without an answer");
     }
     // An aborted worker exits after its answer; one that said more than its answer is not
     // trusted with the next request.
@@ -259,30 +217,14 @@ class WorkerBackend final : public UpdateBackend {
   }
 
   Expected<void> Start() {
-    Pipe in;
-    Pipe out;
-    if (!in.ok() || !out.ok()) return FailErrno("pipe");
-    std::string program = options_.program.string();
-    std::string name = "updatehub-worker";
-    char* argv[] = {name.data(), nullptr};
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) return FailErrno("fork");
-    if (pid == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);  // the daemon died before prctl
-      sigset_t none;
-      ::sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the daemon blocks SIGTERM for sigwait
-      ::signal(SIGPIPE, SIG_DFL);
-      if (::dup2(in.read_end(), STDIN_FILENO) < 0 || ::dup2(out.write_end(), STDOUT_FILENO) < 0) {
-        ::_exit(127);
-      }
-      ::execv(program.c_str(), argv);
-      ::_exit(127);
-    }
-    worker_ = Running{.pid = pid, .in = in.TakeWrite(), .out = out.TakeRead()};
+    SpawnOptions spawn;
+    spawn.program = options_.program;
+    spawn.pipe_stdin = true;
+    spawn.pipe_stderr = false;  // its stderr is ours
+    spawn.die_with_parent = true;
+    auto started = ChildProcess::Spawn({"updatehub-worker"}, spawn);
+    if (!started) return std::unexpected(std::move(started).error());
+    worker_ = std::move(*started);
     return {};
   }
 
@@ -290,24 +232,19 @@ class WorkerBackend final : public UpdateBackend {
   // (or at once, with `kill`) is killed. Returns its wait status.
   int Stop(bool kill) {
     if (!worker_) return 0;
-    ::close(worker_->in);
-    ::close(worker_->out);
-    const pid_t pid = worker_->pid;
+    ChildProcess worker = std::move(*worker_);
     worker_.reset();
-    if (kill) ::kill(pid, SIGKILL);
-    int status = 0;
-    const auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
-    while (true) {
-      const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
-      if (reaped == pid || (reaped < 0 && errno != EINTR)) return status;
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    worker.in().Close();
+    worker.out().Close();
+    if (!kill) {
+      const auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
+      do {
+        if (auto status = worker.TryWait()) return *status;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      } while (std::chrono::steady_clock::now() < deadline);
+      spdlog::warn("updatehub-worker {} did not exit: killed", worker.pid());
     }
-    spdlog::warn("updatehub-worker {} did not exit: killed", pid);
-    ::kill(pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return status;
+    return worker.Stop(std::chrono::milliseconds(0));
   }
 
   // The worker reads each request whole before it does anything, so this cannot block on it
@@ -340,23 +277,23 @@ class WorkerBackend final : public UpdateBackend {
 
   // Reads the worker's lines until its result line (or until it closes its output): log lines
   // are logged here. An abort is passed on as SIGTERM once.
-  static Outcome ReadResult(const Running& worker, const std::atomic<bool>* abort) {
+  static Outcome ReadResult(ChildProcess& worker, const std::atomic<bool>* abort) {
     Outcome outcome;
     std::string pending;
     char buffer[16 * 1024];
     while (!outcome.result) {
       if (abort && !outcome.signalled && abort->load()) {
-        ::kill(worker.pid, SIGTERM);
+        worker.Signal(SIGTERM);
         outcome.signalled = true;
       }
-      pollfd ready{worker.out, POLLIN, 0};
+      pollfd ready{worker.out().get(), POLLIN, 0};
       const int polled = ::poll(&ready, 1, kAbortPollMs);
       if (polled < 0 && errno != EINTR) {
         outcome.broken = std::string("poll: ") + std::strerror(errno);
         return outcome;
       }
       if (polled <= 0) continue;
-      const ssize_t n = ::read(worker.out, buffer, sizeof buffer);
+      const ssize_t n = ::read(worker.out().get(), buffer, sizeof buffer);
       if (n < 0) {
         if (errno == EINTR || errno == EAGAIN) continue;
         outcome.broken = std::string("read: ") + std::strerror(errno);
@@ -395,7 +332,7 @@ class WorkerBackend final : public UpdateBackend {
 
   WorkerBackendOptions options_;
   std::mutex mutex_;  // one call at a time
-  std::optional<Running> worker_;
+  std::optional<ChildProcess> worker_;
 };
 
 }  // namespace

@@ -38,10 +38,15 @@ json ToJson(const ClientOptions& options) {
               {"low_speed_limit", options.low_speed_limit},
               {"low_speed_time_s", options.low_speed_time.count()},
               {"request_timeout_ms", options.request_timeout.count()},
+              {"download_min_rate", options.download_min_rate},
+              {"download_time_allowance_ms", options.download_time_allowance.count()},
               {"user_agent", options.user_agent},
               {"max_metadata_bytes", options.max_metadata_bytes}};
   if (options.ca_file) out["ca_file"] = options.ca_file->string();
   PutOptional(out, "product_token", options.product_token);
+  PutOptional(out, "device_token", options.device_token);
+  if (options.client_certificate) out["client_certificate"] = options.client_certificate->string();
+  if (options.client_key) out["client_key"] = options.client_key->string();
   return out;
 }
 
@@ -53,10 +58,18 @@ Expected<ClientOptions> ClientOptionsFrom(const json& in) {
     options.low_speed_limit = in.at("low_speed_limit").get<std::uint32_t>();
     options.low_speed_time = std::chrono::seconds(in.at("low_speed_time_s").get<long>());
     options.request_timeout = std::chrono::milliseconds(in.at("request_timeout_ms").get<long>());
+    options.download_min_rate = in.at("download_min_rate").get<std::uint32_t>();
+    options.download_time_allowance =
+        std::chrono::milliseconds(in.at("download_time_allowance_ms").get<long>());
     options.user_agent = in.at("user_agent").get<std::string>();
     options.max_metadata_bytes = in.at("max_metadata_bytes").get<std::size_t>();
     if (auto ca = GetOptional<std::string>(in, "ca_file")) options.ca_file = *ca;
     options.product_token = GetOptional<std::string>(in, "product_token");
+    options.device_token = GetOptional<std::string>(in, "device_token");
+    if (auto cert = GetOptional<std::string>(in, "client_certificate")) {
+      options.client_certificate = *cert;
+    }
+    if (auto key = GetOptional<std::string>(in, "client_key")) options.client_key = *key;
     return options;
   });
 }

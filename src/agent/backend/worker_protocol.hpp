@@ -15,7 +15,9 @@
 //
 // Decoders check every field: a malformed message is a kMalformed error, never an exception.
 
+#include <array>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,22 +25,75 @@
 
 namespace uh::agent::worker {
 
-inline constexpr std::string_view kProbe = "probe";
-inline constexpr std::string_view kReport = "report";
-inline constexpr std::string_view kDownloadObject = "download-object";
-inline constexpr std::string_view kDownloadUrl = "download-url";
-inline constexpr std::string_view kPackageUid = "package-uid";
-inline constexpr std::string_view kVerifySignature = "verify-signature";
-inline constexpr std::string_view kUnpackPackage = "unpack-package";
-inline constexpr std::string_view kVerifyObjectFile = "verify-object-file";
-inline constexpr std::string_view kCheckRequirements = "check-requirements";
-inline constexpr std::string_view kAlreadyInstalled = "already-installed";
-inline constexpr std::string_view kInstall = "install";
-inline constexpr std::string_view kVerifyStreamed = "verify-streamed";
-inline constexpr std::string_view kStreamInstall = "stream-install";
-inline constexpr std::string_view kReadPackage = "read-package";
-inline constexpr std::string_view kExtractObject = "extract-object";
-inline constexpr std::string_view kInstallFromPackage = "install-from-package";
+// The operations, one per UpdateBackend call that crosses to the worker. This table is the one
+// place an operation is added: its name on the wire is here, the worker's dispatch switches
+// over Op (so the compiler names an operation it does not serve), and a test sends every name
+// to a real worker.
+enum class Op {
+  kProbe,
+  kReport,
+  kDownloadObject,
+  kDownloadUrl,
+  kPackageUid,
+  kVerifySignature,
+  kUnpackPackage,
+  kVerifyObjectFile,
+  kCheckRequirements,
+  kAlreadyInstalled,
+  kInstall,
+  kVerifyStreamed,
+  kStreamInstall,
+  kReadPackage,
+  kExtractObject,
+  kInstallFromPackage,
+};
+
+struct OpInfo {
+  Op op;
+  std::string_view name;
+};
+
+inline constexpr std::array<OpInfo, 16> kOps = {{
+    {Op::kProbe, "probe"},
+    {Op::kReport, "report"},
+    {Op::kDownloadObject, "download-object"},
+    {Op::kDownloadUrl, "download-url"},
+    {Op::kPackageUid, "package-uid"},
+    {Op::kVerifySignature, "verify-signature"},
+    {Op::kUnpackPackage, "unpack-package"},
+    {Op::kVerifyObjectFile, "verify-object-file"},
+    {Op::kCheckRequirements, "check-requirements"},
+    {Op::kAlreadyInstalled, "already-installed"},
+    {Op::kInstall, "install"},
+    {Op::kVerifyStreamed, "verify-streamed"},
+    {Op::kStreamInstall, "stream-install"},
+    {Op::kReadPackage, "read-package"},
+    {Op::kExtractObject, "extract-object"},
+    {Op::kInstallFromPackage, "install-from-package"},
+}};
+
+[[nodiscard]] constexpr std::string_view OpName(Op op) {
+  for (const auto& info : kOps) {
+    if (info.op == op) return info.name;
+  }
+  return "?";
+}
+
+[[nodiscard]] constexpr std::optional<Op> OpFromName(std::string_view name) {
+  for (const auto& info : kOps) {
+    if (info.name == name) return info.op;
+  }
+  return std::nullopt;
+}
+
+// Every Op has exactly one row, in order.
+[[nodiscard]] constexpr bool OpsTableIsComplete() {
+  for (std::size_t i = 0; i < kOps.size(); ++i) {
+    if (static_cast<std::size_t>(kOps[i].op) != i) return false;
+  }
+  return static_cast<std::size_t>(Op::kInstallFromPackage) + 1 == kOps.size();
+}
+static_assert(OpsTableIsComplete(), "worker::kOps must list every Op once, in order");
 
 // Largest request or result line taken (metadata is at most 1 MiB, encoded).
 inline constexpr std::size_t kMaxMessageBytes = 8 * 1024 * 1024;

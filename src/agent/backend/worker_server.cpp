@@ -117,44 +117,48 @@ const json& Field(const json& args, const char* key) {
 }
 
 // The server operations.
-Expected<json> ServeServer(UpdateBackend& backend, std::string_view op, const json& args) {
+Expected<json> ServeServer(UpdateBackend& backend, worker::Op op, const json& args) {
   auto server = worker::ClientOptionsFrom(Field(args, "server"));
   if (!server) return std::unexpected(std::move(server).error());
   const json& device = Field(args, "device");
-  if (op == worker::kProbe) {
+  if (op == worker::Op::kProbe) {
     const json& retries = Field(args, "retries");
     return Encode(
         backend.Probe(*server, device, retries.is_number_integer() ? retries.get<int>() : 0));
   }
-  if (op == worker::kReport) {
+  if (op == worker::Op::kReport) {
     auto report = worker::ReportRequestFrom(Field(args, "report"));
     if (!report) return std::unexpected(std::move(report).error());
     return Encode(backend.Report(*server, device, *report));
   }
-  if (op == worker::kDownloadObject) {
+  if (op == worker::Op::kDownloadObject) {
     auto download = worker::ObjectDownloadFrom(Field(args, "download"));
     if (!download) return std::unexpected(std::move(download).error());
     return Encode(backend.DownloadObject(*server, *download, g_abort));
   }
-  auto url = Text(args, "url");
-  auto dest = Text(args, "dest");
-  const json& max_size = Field(args, "max_size");
-  if (!url || !dest || !max_size.is_number_unsigned()) {
-    return Fail(Errc::kMalformed, "worker request: url, dest and max_size expected");
+  if (op == worker::Op::kDownloadUrl) {
+    auto url = Text(args, "url");
+    auto dest = Text(args, "dest");
+    const json& max_size = Field(args, "max_size");
+    if (!url || !dest || !max_size.is_number_unsigned()) {
+      return Fail(Errc::kMalformed, "worker request: url, dest and max_size expected");
+    }
+    return Encode(
+        backend.DownloadUrl(*server, *url, *dest, g_abort, max_size.get<std::uint64_t>()));
   }
-  return Encode(backend.DownloadUrl(*server, *url, *dest, g_abort, max_size.get<std::uint64_t>()));
+  return Fail(Errc::kInternal, "worker: not a server operation");
 }
 
 // The operations on one object and its install context.
-Expected<json> ServeObject(UpdateBackend& backend, std::string_view op, const json& args) {
+Expected<json> ServeObject(UpdateBackend& backend, worker::Op op, const json& args) {
   auto object = package::ObjectFromJson(Field(args, "object"));
   if (!object) return std::unexpected(std::move(object).error());
-  if (op == worker::kVerifyObjectFile) {
+  if (op == worker::Op::kVerifyObjectFile) {
     auto file = Text(args, "file");
     if (!file) return std::unexpected(std::move(file).error());
     return Encode(backend.VerifyObjectFile(*file, *object));
   }
-  if (op == worker::kExtractObject) {
+  if (op == worker::Op::kExtractObject) {
     auto file = Text(args, "file");
     auto dest = Text(args, "dest");
     if (!file || !dest) return Fail(Errc::kMalformed, "worker request: file and dest expected");
@@ -162,63 +166,75 @@ Expected<json> ServeObject(UpdateBackend& backend, std::string_view op, const js
   }
   auto ctx = worker::InstallContextFrom(Field(args, "context"));
   if (!ctx) return std::unexpected(std::move(ctx).error());
-  if (op == worker::kCheckRequirements) return Encode(backend.CheckRequirements(*object, *ctx));
-  if (op == worker::kAlreadyInstalled) return Encode(backend.AlreadyInstalled(*object, *ctx));
-  if (op == worker::kInstall) return Encode(backend.Install(*object, *ctx));
-  if (op == worker::kInstallFromPackage) {
+  if (op == worker::Op::kCheckRequirements) return Encode(backend.CheckRequirements(*object, *ctx));
+  if (op == worker::Op::kAlreadyInstalled) return Encode(backend.AlreadyInstalled(*object, *ctx));
+  if (op == worker::Op::kInstall) return Encode(backend.Install(*object, *ctx));
+  if (op == worker::Op::kInstallFromPackage) {
     auto file = Text(args, "file");
     if (!file) return std::unexpected(std::move(file).error());
     return Encode(backend.InstallFromPackage(*file, *object, *ctx, g_abort));
   }
-  if (op == worker::kStreamInstall) {
+  if (op == worker::Op::kStreamInstall) {
     auto server = worker::ClientOptionsFrom(Field(args, "server"));
     if (!server) return std::unexpected(std::move(server).error());
     auto download = worker::ObjectDownloadFrom(Field(args, "download"));
     if (!download) return std::unexpected(std::move(download).error());
     return Encode(backend.StreamInstall(*server, *download, *object, *ctx, g_abort));
   }
-  auto target = worker::StreamTargetFrom(Field(args, "target"));
-  if (!target) return std::unexpected(std::move(target).error());
-  return Encode(backend.VerifyStreamed(*object, *target, *ctx));
+  if (op == worker::Op::kVerifyStreamed) {
+    auto target = worker::StreamTargetFrom(Field(args, "target"));
+    if (!target) return std::unexpected(std::move(target).error());
+    return Encode(backend.VerifyStreamed(*object, *target, *ctx));
+  }
+  return Fail(Errc::kInternal, "worker: not an object operation");
 }
 
-Expected<json> Serve(UpdateBackend& backend, std::string_view op, const json& args) {
-  if (op == worker::kProbe || op == worker::kReport || op == worker::kDownloadObject ||
-      op == worker::kDownloadUrl) {
-    return ServeServer(backend, op, args);
-  }
-  if (op == worker::kVerifyObjectFile || op == worker::kCheckRequirements ||
-      op == worker::kAlreadyInstalled || op == worker::kInstall || op == worker::kVerifyStreamed ||
-      op == worker::kStreamInstall || op == worker::kExtractObject ||
-      op == worker::kInstallFromPackage) {
-    return ServeObject(backend, op, args);
-  }
-  if (op == worker::kVerifySignature) {
-    auto key = Text(args, "public_key");
-    auto metadata = Text(args, "metadata");
-    auto signature = Text(args, "signature");
-    if (!key || !metadata || !signature) {
-      return Fail(Errc::kMalformed, "worker request: public_key, metadata, signature expected");
+Expected<json> Serve(UpdateBackend& backend, std::string_view name, const json& args) {
+  const auto op = worker::OpFromName(name);
+  if (!op)
+    return Fail(Errc::kUnsupported, "worker request: unknown operation " + std::string(name));
+  switch (*op) {
+    case worker::Op::kProbe:
+    case worker::Op::kReport:
+    case worker::Op::kDownloadObject:
+    case worker::Op::kDownloadUrl:
+      return ServeServer(backend, *op, args);
+    case worker::Op::kVerifyObjectFile:
+    case worker::Op::kCheckRequirements:
+    case worker::Op::kAlreadyInstalled:
+    case worker::Op::kInstall:
+    case worker::Op::kVerifyStreamed:
+    case worker::Op::kStreamInstall:
+    case worker::Op::kExtractObject:
+    case worker::Op::kInstallFromPackage:
+      return ServeObject(backend, *op, args);
+    case worker::Op::kVerifySignature: {
+      auto key = Text(args, "public_key");
+      auto metadata = Text(args, "metadata");
+      auto signature = Text(args, "signature");
+      if (!key || !metadata || !signature) {
+        return Fail(Errc::kMalformed, "worker request: public_key, metadata, signature expected");
+      }
+      return Encode(backend.VerifySignature(*key, *metadata, *signature));
     }
-    return Encode(backend.VerifySignature(*key, *metadata, *signature));
+    case worker::Op::kPackageUid: {
+      auto metadata = Text(args, "metadata");
+      if (!metadata) return std::unexpected(std::move(metadata).error());
+      return Encode(backend.PackageUid(*metadata));
+    }
+    case worker::Op::kUnpackPackage: {
+      auto file = Text(args, "file");
+      auto dir = Text(args, "dir");
+      if (!file || !dir) return Fail(Errc::kMalformed, "worker request: file and dir expected");
+      return Encode(backend.UnpackPackage(*file, *dir));
+    }
+    case worker::Op::kReadPackage: {
+      auto file = Text(args, "file");
+      if (!file) return std::unexpected(std::move(file).error());
+      return Encode(backend.ReadPackage(*file));
+    }
   }
-  if (op == worker::kPackageUid) {
-    auto metadata = Text(args, "metadata");
-    if (!metadata) return std::unexpected(std::move(metadata).error());
-    return Encode(backend.PackageUid(*metadata));
-  }
-  if (op == worker::kUnpackPackage) {
-    auto file = Text(args, "file");
-    auto dir = Text(args, "dir");
-    if (!file || !dir) return Fail(Errc::kMalformed, "worker request: file and dir expected");
-    return Encode(backend.UnpackPackage(*file, *dir));
-  }
-  if (op == worker::kReadPackage) {
-    auto file = Text(args, "file");
-    if (!file) return std::unexpected(std::move(file).error());
-    return Encode(backend.ReadPackage(*file));
-  }
-  return Fail(Errc::kUnsupported, "worker request: unknown operation " + std::string(op));
+  return Fail(Errc::kInternal, "worker request: unhandled operation " + std::string(name));
 }
 
 }  // namespace

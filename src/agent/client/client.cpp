@@ -1,5 +1,6 @@
 #include "agent/client/client.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "agent/client/curl_session.hpp"
@@ -41,6 +42,18 @@ class CurlClient final : public Client {
 };
 
 }  // namespace
+
+std::optional<std::chrono::milliseconds> DownloadTimeLimit(const ClientOptions& options,
+                                                           std::uint64_t bytes) {
+  if (options.download_min_rate == 0) return std::nullopt;
+  // Capped far beyond any real transfer so that a huge size cannot overflow the clock.
+  constexpr std::uint64_t kMaxSeconds = 10ULL * 365 * 24 * 3600;
+  const std::uint64_t rate = options.download_min_rate;
+  const std::uint64_t seconds = std::min(bytes / rate, kMaxSeconds);
+  const std::uint64_t millis = (bytes % rate) * 1000 / rate;
+  return options.download_time_allowance + std::chrono::seconds(seconds) +
+         std::chrono::milliseconds(millis);
+}
 
 Expected<std::unique_ptr<Client>> MakeClient(ClientOptions options) {
   auto session = detail::CurlSession::Create(std::move(options));

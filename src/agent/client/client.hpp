@@ -34,17 +34,38 @@ struct ClientOptions {
   // A transfer slower than `low_speed_limit` bytes/s for `low_speed_time` fails with kTimeout.
   std::uint32_t low_speed_limit = 1;
   std::chrono::seconds low_speed_time{60};
-  // Whole-request limit for probe and report (downloads have none: objects can be large).
+  // Whole-request limit for probe and report (downloads have DownloadTimeLimit instead).
   std::chrono::milliseconds request_timeout{std::chrono::seconds(120)};
+  // A download must be over within download_time_allowance + (bytes still to fetch) /
+  // download_min_rate, or it is cut with kTimeout (and resumed by a later attempt): a server
+  // trickling an object at a few bytes a second never satisfies the low-speed limit, yet would
+  // hold the agent for ever. The defaults suit slow cellular fleets: 8 KiB/s (64 kbit/s) is
+  // what a weak 2G EDGE link still sustains, so only a stuck or hostile server is that slow
+  // over a whole object; the 5 minutes cover connecting and TLS on a poor link and the stalls
+  // of a cell handover. Being cut costs little, as the next attempt resumes where this one
+  // stopped. A rate of 0 means no deadline.
+  std::uint32_t download_min_rate = 8 * 1024;  // bytes per second
+  std::chrono::milliseconds download_time_allowance{std::chrono::minutes(5)};
   std::string user_agent = DefaultUserAgent();
   // Sent as `UH-Product-Token`, only to the origin of `server_url` (never to a redirect target
   // elsewhere, such as a CDN).
   std::optional<std::string> product_token{};
+  // The device's own secret (64 lowercase hex), sent as `UH-Device-Token`, only to the origin
+  // of `server_url` as product_token.
+  std::optional<std::string> device_token{};
+  // A client certificate and its key (PEM, both or neither) presented for mutual TLS, only to
+  // the origin of `server_url`.
+  std::optional<std::filesystem::path> client_certificate{};
+  std::optional<std::filesystem::path> client_key{};
   // Largest metadata a probe accepts.
   std::size_t max_metadata_bytes = 1024 * 1024;
 
   bool operator==(const ClientOptions&) const = default;
 };
+
+// How long a download of `bytes` (still to fetch) may take; none when download_min_rate is 0.
+[[nodiscard]] std::optional<std::chrono::milliseconds> DownloadTimeLimit(
+    const ClientOptions& options, std::uint64_t bytes);
 
 // Probe answers.
 struct NoUpdate {};

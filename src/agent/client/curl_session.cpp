@@ -67,9 +67,14 @@ struct HopState {
   std::size_t redirect_body_bytes = 0;
   bool redirect_body_cut = false;
   bool cancelled = false;
+  bool past_deadline = false;
   std::optional<Error> error;
 
   [[nodiscard]] bool Aborted() const { return abort != nullptr && abort->load(); }
+  [[nodiscard]] bool PastDeadline() const {
+    const TransferDeadline* deadline = sink->deadline();
+    return deadline != nullptr && std::chrono::steady_clock::now() >= deadline->at;
+  }
 };
 
 std::string_view Trim(std::string_view text) {
@@ -144,6 +149,11 @@ std::size_t OnBodyData(char* data, std::size_t size, std::size_t count, void* us
     hop.error = Error(Errc::kMalformed, "body before the end of the headers");
     return 0;
   }
+  // Checked here too: a reply that arrives whole after the deadline must not count as in time.
+  if (hop.PastDeadline()) {
+    hop.past_deadline = true;
+    return 0;
+  }
   if (auto accepted = hop.sink->OnBody(std::string_view(data, n)); !accepted) {
     hop.error = std::move(accepted.error());
     return 0;
@@ -151,10 +161,26 @@ std::size_t OnBodyData(char* data, std::size_t size, std::size_t count, void* us
   return n;
 }
 
-// Called by libcurl about once a second even when nothing arrives, so an abort is noticed on a
-// stalled connection too.
+// Called by libcurl about once a second even when nothing arrives, so an abort or a deadline
+// is noticed on a stalled or trickling connection too.
 int OnProgressTick(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<HopState*>(user)->Aborted() ? 1 : 0;
+  auto& hop = *static_cast<HopState*>(user);
+  if (hop.Aborted()) return 1;
+  if (hop.PastDeadline()) {
+    hop.past_deadline = true;
+    return 1;
+  }
+  return 0;
+}
+
+std::string Seconds(std::chrono::milliseconds duration) {
+  const auto millis = duration.count();
+  std::string text = std::to_string(millis / 1000);
+  if (millis % 1000 != 0) {
+    const std::string fraction = std::to_string(1000 + millis % 1000);
+    text += "." + fraction.substr(1);
+  }
+  return text + " s";
 }
 
 Error TransportError(CURLcode code, const char* detail) {
@@ -183,6 +209,18 @@ void Append(HeaderList& list, const std::string& line) {
 }
 
 }  // namespace
+
+std::optional<TransferDeadline> DownloadDeadline(const ClientOptions& options,
+                                                 std::uint64_t bytes) {
+  const auto limit = DownloadTimeLimit(options, bytes);
+  if (!limit) return std::nullopt;
+  return TransferDeadline{.at = std::chrono::steady_clock::now() + *limit,
+                          .reckoning = "past the download deadline: not over within " +
+                                       Seconds(*limit) + " (an allowance of " +
+                                       Seconds(options.download_time_allowance) + " plus " +
+                                       std::to_string(bytes) + " bytes at the minimum rate of " +
+                                       std::to_string(options.download_min_rate) + " bytes/s)"};
+}
 
 std::optional<std::string> ResponseHead::Header(std::string_view lowercase_name) const {
   const auto it = headers.find(std::string(lowercase_name));
@@ -256,8 +294,13 @@ Expected<ResponseHead> CurlSession::PerformHop(const HttpRequest& request, const
     Append(headers, "Content-Type: application/json");
   }
   for (const auto& line : request.headers) Append(headers, line);
-  if (options_.product_token && OriginOf(url) == server_origin_) {
+  // The credentials are for the server only, never for a CDN a download is redirected to.
+  const bool at_server = OriginOf(url) == server_origin_;
+  if (at_server && options_.product_token) {
     Append(headers, "UH-Product-Token: " + *options_.product_token);
+  }
+  if (at_server && options_.device_token) {
+    Append(headers, "UH-Device-Token: " + *options_.device_token);
   }
   Append(headers, "Expect:");  // no "100-continue" round trip before a POST body
 
@@ -270,6 +313,10 @@ Expected<ResponseHead> CurlSession::PerformHop(const HttpRequest& request, const
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   if (options_.ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file->c_str());
+  if (at_server && options_.client_certificate && options_.client_key) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.client_certificate->c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.client_key->c_str());
+  }
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.low_speed_limit));
@@ -313,6 +360,7 @@ Expected<ResponseHead> CurlSession::PerformHop(const HttpRequest& request, const
   curl_easy_reset(curl);
 
   if (hop.error) return std::unexpected(std::move(*hop.error));
+  if (hop.past_deadline) return Fail(Errc::kTimeout, sink.deadline()->reckoning);
   if (hop.cancelled || code == CURLE_ABORTED_BY_CALLBACK) {
     return Fail(Errc::kCancelled, "aborted");
   }

@@ -2,10 +2,12 @@
 
 // One libcurl easy handle (connections are kept alive between requests) and the policy every
 // request shares: TLS verification, http(s) only, timeouts, proxies from the environment,
-// redirects followed by hand so that the product token never leaves the server's origin.
+// redirects followed by hand so that the tokens and the client certificate never leave the
+// server's origin.
 // Internal to the client library.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,6 +28,17 @@ struct ResponseHead {
   [[nodiscard]] std::optional<std::string> Header(std::string_view lowercase_name) const;
 };
 
+// A time by which a transfer must be over, and how it was reckoned (for the error message).
+struct TransferDeadline {
+  std::chrono::steady_clock::time_point at{};
+  std::string reckoning{};
+};
+
+// The deadline of a download of `bytes` still to fetch, starting now (DownloadTimeLimit); none
+// when the options set no minimum rate.
+[[nodiscard]] std::optional<TransferDeadline> DownloadDeadline(const ClientOptions& options,
+                                                               std::uint64_t bytes);
+
 // Where a response goes: its head once all headers are in (not for redirects that are
 // followed), then its body in pieces. An error from either stops the transfer and becomes the
 // result of Perform.
@@ -34,6 +47,9 @@ class ResponseSink {
   virtual ~ResponseSink() = default;
   [[nodiscard]] virtual Expected<void> OnHead(const ResponseHead& head) = 0;
   [[nodiscard]] virtual Expected<void> OnBody(std::string_view data) = 0;
+  // When set, the transfer fails with kTimeout once this passes (checked about once a second,
+  // through redirects). Read as the response comes, so a sink may set it once the size is known.
+  [[nodiscard]] virtual const TransferDeadline* deadline() const { return nullptr; }
 };
 
 // A response the caller cannot use (an error status): the start of its body is kept for the

@@ -143,6 +143,17 @@ class ObjectSink final : public ResponseSink {
  public:
   ObjectSink(Writer& writer, std::uint64_t size) : writer_(writer), size_(size) {}
 
+  // The transfer's deadline. With `options`, a reply that restarts the object from its first
+  // byte gets a new deadline for the whole object (the first one covered only the rest).
+  void set_deadline(std::optional<TransferDeadline> deadline,
+                    const ClientOptions* options = nullptr) {
+    deadline_ = std::move(deadline);
+    rearm_options_ = options;
+  }
+  [[nodiscard]] const TransferDeadline* deadline() const override {
+    return deadline_ ? &*deadline_ : nullptr;
+  }
+
   // Called after every `step` bytes of body.
   void set_checkpoint(std::uint64_t step, std::function<Expected<void>()> checkpoint) {
     step_ = std::max<std::uint64_t>(step, 1);
@@ -165,6 +176,9 @@ class ObjectSink final : public ResponseSink {
       }
       spdlog::info("the server sent the whole object instead of a range: starting over");
       restarted_ = true;
+      if (deadline_ && rearm_options_ != nullptr) {
+        deadline_ = DownloadDeadline(*rearm_options_, size_);
+      }
       return writer_.Restart();
     }
     if (head.status == 416) {
@@ -202,9 +216,12 @@ class ObjectSink final : public ResponseSink {
   std::uint64_t step_ = 0;
   std::uint64_t checkpointed_ = 0;
   bool restarted_ = false;
+  std::optional<TransferDeadline> deadline_;
+  const ClientOptions* rearm_options_ = nullptr;
 };
 
-// The GET of an object from byte `start`: no whole-request limit (objects can be large).
+// The GET of an object from byte `start`: no whole-request limit (objects can be large; the
+// sink holds a deadline reckoned from the object's size instead).
 HttpRequest ObjectRequest(const std::string& url, std::uint64_t start,
                           const DownloadControl& control) {
   HttpRequest request;
@@ -297,6 +314,8 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
     return {};
   };
   if (d.stream) sink.set_checkpoint(d.stream->checkpoint_bytes, keep);
+  // Reckoned from the bytes still to fetch: a resumed download is not charged for earlier ones.
+  sink.set_deadline(DownloadDeadline(session.options(), d.size - start), &session.options());
   auto head = session.Perform(ObjectRequest(url, start, control), sink);
 
   // Whatever arrived stays (synced, as a crash must not leave a longer file of zeroes behind, and
@@ -338,10 +357,14 @@ bool PauseUnlessAborted(const DownloadControl& control, std::chrono::millisecond
 Expected<void> Stream(CurlSession& session, const std::string& url, const ObjectDownload& d,
                       const Client::ObjectConsumer& consume, const DownloadControl& control) {
   ConsumerWriter writer(consume, d.size, control);
+  // One deadline for the whole call, resumes included: nothing outlives it (the next call starts
+  // from byte 0), and a server that keeps trickling and cutting cannot hold the install forever.
+  const auto deadline = DownloadDeadline(session.options(), d.size);
   int fruitless = 0;  // resumes in a row that brought nothing
   for (;;) {
     const auto before = writer.written();
     ObjectSink<ConsumerWriter> sink(writer, d.size);
+    sink.set_deadline(deadline);
     auto head = session.Perform(ObjectRequest(url, before, control), sink);
     auto flushed = writer.Flush();
     if (auto refused = sink.unwanted()) return std::unexpected(std::move(*refused));
@@ -352,7 +375,8 @@ Expected<void> Stream(CurlSession& session, const std::string& url, const Object
     if (writer.written() == d.size) break;
     const auto code = head.error().code();
     if (writer.written() > before) fruitless = 0;
-    if ((code != Errc::kIo && code != Errc::kTimeout) || writer.written() == 0 ||
+    const bool past_deadline = deadline && std::chrono::steady_clock::now() >= deadline->at;
+    if ((code != Errc::kIo && code != Errc::kTimeout) || past_deadline || writer.written() == 0 ||
         fruitless >= Client::kStreamResumes) {
       return std::unexpected(std::move(head).error());
     }

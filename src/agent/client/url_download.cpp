@@ -13,8 +13,18 @@ namespace {
 
 class UrlSink final : public ResponseSink {
  public:
-  UrlSink(FileWriter& writer, std::filesystem::path directory, std::uint64_t max_size)
-      : writer_(writer), directory_(std::move(directory)), max_size_(max_size) {}
+  // Until the reply says how large the package is, the deadline is reckoned from `max_size`.
+  UrlSink(FileWriter& writer, std::filesystem::path directory, std::uint64_t max_size,
+          const ClientOptions& options)
+      : writer_(writer),
+        directory_(std::move(directory)),
+        max_size_(max_size),
+        options_(options),
+        deadline_(DownloadDeadline(options, max_size)) {}
+
+  [[nodiscard]] const TransferDeadline* deadline() const override {
+    return deadline_ ? &*deadline_ : nullptr;
+  }
 
   Expected<void> OnHead(const ResponseHead& head) override {
     if (head.status != 200) {
@@ -28,6 +38,7 @@ class UrlSink final : public ResponseSink {
     if (*length > max_size_) return TooLarge();
     UH_TRY(CheckFreeSpace(directory_, *length));
     writer_.set_total(*length);
+    if (deadline_) deadline_ = DownloadDeadline(options_, *length);
     return {};
   }
 
@@ -48,6 +59,8 @@ class UrlSink final : public ResponseSink {
   FileWriter& writer_;
   std::filesystem::path directory_;
   std::uint64_t max_size_;
+  const ClientOptions& options_;
+  std::optional<TransferDeadline> deadline_;
   UnwantedReply unwanted_;
 };
 
@@ -57,7 +70,7 @@ Expected<void> Download(CurlSession& session, const std::string& url,
   auto file = OpenReadWrite(dest, true);
   if (!file) return std::unexpected(std::move(file).error());
   FileWriter writer(*file, Sha256(), 0, 0, control);
-  UrlSink sink(writer, DirectoryOf(dest), max_size);
+  UrlSink sink(writer, DirectoryOf(dest), max_size, session.options());
   HttpRequest request;
   request.url = url;
   request.api_headers = false;  // any web server, not necessarily an UpdateHub one

@@ -27,6 +27,9 @@ Expected<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config, DaemonOptio
     slots.dir = daemon->config_.update.slot_commands_dir;
     daemon->bootloader_ = std::make_unique<SlotCommands>(std::move(slots));
   }
+  auto credentials = LoadDeviceCredentials(daemon->config_.network);
+  if (!credentials) return std::unexpected(credentials.error());
+  daemon->credentials_ = std::move(*credentials);
   auto runtime = LoadRuntimeSettings(daemon->config_.storage.runtime_settings);
   if (!runtime) return std::unexpected(runtime.error().WithContext("runtime settings"));
   if (runtime->warning) spdlog::warn("{}", *runtime->warning);
@@ -42,9 +45,27 @@ ClientOptions Daemon::ServerOptions(const std::string& server) const {
   ClientOptions options;
   options.server_url = server;
   if (!config_.network.ca_file.empty()) options.ca_file = config_.network.ca_file;
-  if (!config_.network.product_token.empty()) {
-    options.product_token = config_.network.product_token;
+  // The device's secrets go only to the configured server: a probe of another server asked
+  // through the local API (`updatehub client probe --server URL`) gets none of them.
+  const auto trimmed = [](std::string_view url) {
+    while (url.ends_with('/')) url.remove_suffix(1);
+    return url;
+  };
+  if (trimmed(server) != trimmed(config_.network.server_address)) {
+    if (!config_.network.product_token.empty() || credentials_.device_token ||
+        credentials_.client_certificate) {
+      spdlog::info("{} is not the configured server: no token or client certificate sent", server);
+    }
+  } else {
+    if (!config_.network.product_token.empty()) {
+      options.product_token = config_.network.product_token;
+    }
+    options.device_token = credentials_.device_token;
+    options.client_certificate = credentials_.client_certificate;
+    options.client_key = credentials_.client_key;
   }
+  options.download_min_rate = config_.network.download_min_rate;
+  options.download_time_allowance = config_.network.download_time_allowance;
   return options;
 }
 
@@ -90,6 +111,7 @@ void Daemon::Run() {
     spdlog::debug("state {}", NameOf(current));
     // Waiting for the next probe or request: the backend's worker (and its memory) goes.
     if (current == StateId::kPoll || current == StateId::kPark) backend_->Release();
+    running_ = current;
     const Event event = RunState(current);
     {
       std::lock_guard lock(mutex_);
@@ -99,7 +121,7 @@ void Daemon::Run() {
     if (!next) {
       error_ = uh::Error(Errc::kInternal, "no transition from " + std::string(NameOf(current)) +
                                               " on " + std::string(NameOf(event)));
-      failed_status_ = std::string(NameOf(current));
+      failed_in_ = current;
       next = StateId::kError;
     }
     spdlog::info("{} --{}--> {}", NameOf(current), NameOf(event), NameOf(*next));

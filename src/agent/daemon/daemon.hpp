@@ -25,6 +25,7 @@
 #include "agent/device/bootloader.hpp"
 #include "agent/device/callbacks.hpp"
 #include "agent/device/config.hpp"
+#include "agent/device/device_credentials.hpp"
 #include "agent/device/firmware_metadata.hpp"
 #include "agent/device/runtime_settings.hpp"
 #include "agent/install/installer.hpp"
@@ -131,7 +132,9 @@ class Daemon final : public AgentControl {
   // The state-change-callback for entering `state`; kCancelled, kFailed or nothing.
   std::optional<Event> EnterCallback(std::string_view state);
   void Report(const std::string& status);
-  Event Failed(std::string_view status, const uh::Error& error);
+  // Records `error` as the failure of the state running now (what an "error" report says of it
+  // is derived from that state: FailedStepOf) and returns kFailed.
+  Event Failed(const uh::Error& error);
   std::filesystem::path ObjectPath(const std::string& sha256) const;
   // Whether the local API may hand the daemon a request now (mutex_ held): idle, and no request
   // pending or being taken up.
@@ -170,12 +173,14 @@ class Daemon final : public AgentControl {
   void FinishProbeRequest(ProbeOutcome outcome);
   // The package uid of metadata, through the backend (nullopt, logged, when it cannot answer).
   PackageUidOf UidOf();
-  // How to reach `server` (a URL), with the configured CA file and product token.
+  // How to reach `server` (a URL), with the configured CA file, tokens, client certificate and
+  // download deadline.
   ClientOptions ServerOptions(const std::string& server) const;
   // The server of the update in progress (update_server_, or the configured one).
   ClientOptions UpdateServerOptions() const;
 
   AgentConfig config_;
+  DeviceCredentials credentials_;  // read (or the token created) once, by Create
   DaemonOptions options_;
   std::unique_ptr<Bootloader> bootloader_;
   std::unique_ptr<UpdateBackend> backend_;
@@ -192,7 +197,8 @@ class Daemon final : public AgentControl {
   std::optional<Offer> offer_;
   std::optional<UpdateState> update_;
   int active_slot_ = 0;
-  std::string failed_status_;  // the report status of the step that failed
+  StateId running_ = StateId::kEntryPoint;  // the state whose step runs now
+  StateId failed_in_ = StateId::kError;     // the state whose step failed (error_)
   std::optional<uh::Error> error_;
   std::optional<std::int64_t> extra_poll_;  // Add-Extra-Poll from the last probe
   std::string probe_server_;                // a custom server for the next probe, from the API

@@ -12,9 +12,7 @@ Event Daemon::EntryPoint() {
   if (runtime_.update.upgrade_to_installation) return Event::kFirstBoot;
   auto loaded = LoadUpdateState(config_.storage.state_file, UidOf());
   if (!loaded) {
-    error_ = loaded.error().WithContext("reading the update state");
-    failed_status_ = "entry_point";
-    return Event::kFailed;
+    return Failed(loaded.error().WithContext("reading the update state"));
   }
   if (loaded->warning) spdlog::warn("{}", *loaded->warning);
   if (loaded->state) {
@@ -63,9 +61,7 @@ Event Daemon::TakeRequest(const Request& request) {
     return Event::kProbeNow;
   }
   if (auto prepared = PrepareInstall(request); !prepared) {
-    error_ = prepared.error();
-    failed_status_ = "";
-    return Event::kFailed;
+    return Failed(prepared.error());
   }
   return Event::kUpdate;
 }
@@ -144,7 +140,7 @@ Event Daemon::Validate() {
   auto active = bootloader_->ActiveSlot();
   if (!active) {
     finish();
-    return Failed("rebooting", active.error().WithContext("reading the active slot"));
+    return Failed(active.error().WithContext("reading the active slot"));
   }
   if (*active != target) {
     // The bootloader gave up on the new slot (boot limit) and went back to the old one. Its
@@ -153,10 +149,10 @@ Event Daemon::Validate() {
       spdlog::error("confirming slot {}: {}", *active, validated.error().message());
     }
     finish();
-    return Failed("rebooting", uh::Error(Errc::kIntegrity,
-                                         "the new slot " + std::to_string(target) +
-                                             " did not boot; the bootloader went back to slot " +
-                                             std::to_string(*active)));
+    return Failed(
+        uh::Error(Errc::kIntegrity, "the new slot " + std::to_string(target) +
+                                        " did not boot; the bootloader went back to slot " +
+                                        std::to_string(*active)));
   }
   if (auto valid = callbacks_.Validate(); !valid) {
     const int previous = update_ ? update_->previous_slot : 1 - target;
@@ -173,7 +169,7 @@ Event Daemon::Validate() {
     if (auto rolled = callbacks_.Rollback(); !rolled) {
       spdlog::warn("rollback-callback: {}", rolled.error().message());
     }
-    failed_status_ = "rebooting";
+    failed_in_ = running_;
     error_ = uh::Error(error_->code(),
                        error_->message() + "; rolled back to slot " + std::to_string(previous));
     Report("error");
@@ -202,11 +198,14 @@ Event Daemon::Validate() {
 Event Daemon::HandleError() {
   const uh::Error error =
       error_.value_or(uh::Error(Errc::kInternal, "an unknown error stopped the update"));
+  const StateId failed_in = failed_in_;
   spdlog::error("update failed: {}", error.message());
   if (auto stop = EnterCallback("error"); stop == Event::kFailed) {
     spdlog::warn("state-change-callback error: {}", error_->message());
   }
+  // The callback's own failure is only logged: the report is about the update's.
   error_ = error;
+  failed_in_ = failed_in;
   if (auto called = callbacks_.ReportError(error.message()); !called) {
     spdlog::warn("error-callback: {}", called.error().message());
   }
@@ -240,7 +239,7 @@ Event Daemon::HandleError() {
   offer_.reset();
   update_.reset();
   error_.reset();
-  failed_status_.clear();
+  failed_in_ = StateId::kError;
   return Event::kRecovered;
 }
 

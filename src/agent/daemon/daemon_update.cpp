@@ -39,8 +39,7 @@ bool ModeAllowed(const std::vector<std::string>& allowed, package::Mode mode) {
 std::optional<Event> Daemon::EnterCallback(std::string_view state) {
   auto action = callbacks_.StateChange(state);
   if (!action) {
-    error_ = action.error().WithContext("state-change-callback " + std::string(state));
-    return Event::kFailed;
+    return Failed(action.error().WithContext("state-change-callback " + std::string(state)));
   }
   if (*action == CallbackAction::kCancel) {
     spdlog::info("state-change-callback cancelled {}", state);
@@ -55,7 +54,7 @@ void Daemon::Report(const std::string& status) {
   report.status = status;
   report.package_uid = offer_->package_uid;
   if (status == "error" && error_) {
-    report.previous_state = failed_status_;
+    report.previous_state = std::string(FailedStepOf(failed_in_));
     report.error_message = error_->message();
     if (options_.recent_log) report.current_log = options_.recent_log();
   }
@@ -73,9 +72,9 @@ std::string Daemon::BootId() const {
   return text;
 }
 
-Event Daemon::Failed(std::string_view status, const uh::Error& error) {
+Event Daemon::Failed(const uh::Error& error) {
   error_ = error;
-  failed_status_ = std::string(status);
+  failed_in_ = running_;
   return Event::kFailed;
 }
 
@@ -123,7 +122,7 @@ Event Daemon::Validation() {
   // failed probe (HandleError saves it), and the next probe backs off.
   const auto invalid = [&](uh::Error error) {
     if (offer_->remote) ++runtime_.polling.retries;
-    return Failed("validation", std::move(error).WithContext("package " + uid));
+    return Failed(std::move(error).WithContext("package " + uid));
   };
   if (offer_->remote && runtime_.update.applied_package_uid == uid) {
     // The server has not seen the new version yet (or keeps offering it): nothing to do
@@ -203,7 +202,7 @@ Event Daemon::Validation() {
   if (offer_->remote) runtime_.polling.retries = 0;  // the probe brought a usable offer
   // From here on a restart resumes this update instead of waiting for the next poll.
   if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
-    return Failed("downloading", saved.error());
+    return Failed(saved.error());
   }
   runtime_.polling.now = false;
   if (auto saved = SaveRuntime(); !saved)
@@ -214,7 +213,7 @@ Event Daemon::Validation() {
 Event Daemon::Download() {
   if (auto stop = EnterCallback("download")) return *stop;
   if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
-    return Failed("downloading", saved.error());
+    return Failed(saved.error());
   }
   Report("downloading");
   // A resumed update may find it gone (a download directory on tmpfs, after a power cut).
@@ -243,7 +242,7 @@ Event Daemon::Download() {
         update_.reset();
         return Event::kCancelled;
       }
-      return Failed("downloading", fetched.error().WithContext(object->filename));
+      return Failed(fetched.error().WithContext(object->filename));
     }
   }
   downloading_ = false;
@@ -313,7 +312,7 @@ Event Daemon::Install() {
   if (auto stop = EnterCallback("install")) return *stop;
   update_->phase = UpdatePhase::kInstalling;
   if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
-    return Failed("installing", saved.error());
+    return Failed(saved.error());
   }
   Report("installing");
   for (const auto& object : ObjectsForSlot()) {
@@ -329,14 +328,14 @@ Event Daemon::Install() {
       if (auto ok = backend_->VerifyStreamed(object, *target, ctx); !ok) {
         std::error_code ec;
         std::filesystem::remove(StreamProgressPath(object.sha256sum), ec);
-        return Failed("installing", ok.error());
+        return Failed(ok.error());
       }
       spdlog::info("{}: streamed into {} and verified", object.filename, target->device);
       continue;
     }
     // Again: the files may have been damaged since (a power cut, a full disk).
     if (auto ok = backend_->VerifyObjectFile(ObjectPath(object.sha256sum), object); !ok) {
-      return Failed("installing", ok.error());
+      return Failed(ok.error());
     }
     auto skip = backend_->AlreadyInstalled(object, ctx);
     if (skip && *skip) {
@@ -345,7 +344,7 @@ Event Daemon::Install() {
     }
     spdlog::info("installing {} ({})", object.filename, package::ModeName(object.mode));
     if (auto installed = backend_->Install(object, ctx); !installed) {
-      return Failed("installing", installed.error());
+      return Failed(installed.error());
     }
   }
   Report("installed");
@@ -386,16 +385,16 @@ Event Daemon::Reboot() {
     update_->phase = UpdatePhase::kRebooting;
     update_->boot_id = BootId();
     if (auto saved = SaveUpdateState(config_.storage.state_file, *update_); !saved) {
-      return Failed("rebooting", saved.error());
+      return Failed(saved.error());
     }
     // Switch, then record it for the first boot of the new slot. Cut off in between, the
     // agent finds the update in phase rebooting without the record and does this step again.
     if (auto switched = bootloader_->SetActiveSlot(update_->target_slot); !switched) {
-      return Failed("rebooting", switched.error().WithContext("switching slots"));
+      return Failed(switched.error().WithContext("switching slots"));
     }
     runtime_.update.upgrade_to_installation = update_->target_slot;
     if (auto saved = SaveRuntimeSettings(config_.storage.runtime_settings, runtime_); !saved) {
-      return Failed("rebooting", saved.error());
+      return Failed(saved.error());
     }
     Report("rebooting");
     RemoveUpdateFiles();
@@ -403,10 +402,10 @@ Event Daemon::Reboot() {
   backend_->Release();
   spdlog::info("rebooting: {}", fmt::join(config_.update.reboot_command, " "));
   auto rebooted = RunProcess(config_.update.reboot_command);
-  if (!rebooted) return Failed("rebooting", rebooted.error().WithContext("reboot command"));
+  if (!rebooted) return Failed(rebooted.error().WithContext("reboot command"));
   if (!rebooted->Succeeded()) {
-    return Failed("rebooting", uh::Error(Errc::kIo, "reboot command " + rebooted->Describe() +
-                                                        ": " + rebooted->err));
+    return Failed(
+        uh::Error(Errc::kIo, "reboot command " + rebooted->Describe() + ": " + rebooted->err));
   }
   // The system takes us down now; waking up here means it did not.
   (void)WaitForRequest(std::chrono::steady_clock::now() + options_.reboot_timeout);
@@ -414,7 +413,7 @@ Event Daemon::Reboot() {
     std::lock_guard lock(mutex_);
     if (stopping_) return Event::kCancelled;
   }
-  return Failed("rebooting", uh::Error(Errc::kTimeout, "the device did not reboot"));
+  return Failed(uh::Error(Errc::kTimeout, "the device did not reboot"));
 }
 
 }  // namespace uh::agent

@@ -148,4 +148,28 @@ bool IsIdle(StateId state) {
          state == S::kValidation;
 }
 
+std::string_view FailedStepOf(StateId state) {
+  switch (state) {
+    case StateId::kEntryPoint:
+      return "entry_point";
+    case StateId::kPark:
+    case StateId::kPoll:
+      return "";
+    case StateId::kProbe:
+      return "probe";
+    case StateId::kValidation:
+      return "validation";
+    case StateId::kDownload:
+      return "downloading";
+    case StateId::kInstall:
+      return "installing";
+    case StateId::kReboot:
+    case StateId::kValidate:
+      return "rebooting";
+    case StateId::kError:
+      return "error";
+  }
+  return "";
+}
+
 }  // namespace uh::agent

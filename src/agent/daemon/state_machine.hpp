@@ -59,4 +59,10 @@ enum class Event {
 // The states that accept local API requests (probe, installs): the idle ones.
 [[nodiscard]] bool IsIdle(StateId state);
 
+// What a report says of a failure in `state` (its previous-state): the report status of that
+// state's step ("downloading", "installing", "rebooting", ...), "validation" for a refused
+// package, "entry_point" for an update state that cannot be read, "" for a local install that
+// could not start. The one place that maps a failure to the wire.
+[[nodiscard]] std::string_view FailedStepOf(StateId state);
+
 }  // namespace uh::agent

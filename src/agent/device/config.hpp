@@ -20,6 +20,15 @@
 // Our extensions (TOML only; upstream agents reject them as unknown keys):
 //   [network]  ca_file           CA bundle for https instead of the system's; "" = system
 //              product_token     sent to servers that authenticate devices per product; "" = none
+//              device_token_file "": the device's own secret (64 hex digits), sent as
+//                                UH-Device-Token; created with a random one at start when
+//                                missing (mode 0600); "" = none
+//              client_certificate, client_key  "": PEM files presented for mutual TLS to the
+//                                server; both or neither, and they must exist at start
+//              download_min_rate 8192 (bytes/s) and download_time_allowance "5m": a download
+//                                is cut (and resumed at the next attempt) once it has taken
+//                                longer than the allowance plus its size at this rate;
+//                                a rate of 0 means no such deadline
 //   [storage]  state_file        the in-progress update state; default: "state.json" in the
 //                                directory of runtime_settings
 //   [polling]  jitter_percent    0..50, default 10: each wait is randomly up to this much
@@ -42,6 +51,7 @@
 // unknown keys are only warnings, as they were for the v1 agents.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -57,6 +67,12 @@ struct NetworkConfig {
   std::string listen_socket = "localhost:8080";
   std::filesystem::path ca_file;
   std::string product_token;
+  std::filesystem::path device_token_file;
+  std::filesystem::path client_certificate;
+  std::filesystem::path client_key;
+  // As ClientOptions' defaults, where the reasons are.
+  std::uint32_t download_min_rate = 8 * 1024;
+  std::chrono::seconds download_time_allowance = std::chrono::minutes(5);
 };
 
 struct StorageConfig {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "agent/device/duration.hpp"
 
@@ -55,6 +56,38 @@ Expected<void> SetProductToken(AgentConfig& config, const ConfigValue& value) {
     return Invalid("must not contain control characters");
   }
   config.network.product_token = Text(value);
+  return {};
+}
+
+Expected<void> SetDeviceTokenFile(AgentConfig& config, const ConfigValue& value) {
+  config.network.device_token_file = Text(value);
+  return {};
+}
+
+Expected<void> SetClientCertificate(AgentConfig& config, const ConfigValue& value) {
+  config.network.client_certificate = Text(value);
+  return {};
+}
+
+Expected<void> SetClientKey(AgentConfig& config, const ConfigValue& value) {
+  config.network.client_key = Text(value);
+  return {};
+}
+
+Expected<void> SetDownloadMinRate(AgentConfig& config, const ConfigValue& value) {
+  const auto rate = std::get<std::int64_t>(value);
+  if (rate < 0 || rate > std::numeric_limits<std::uint32_t>::max()) {
+    return Invalid(std::to_string(rate) +
+                   " is not a rate in bytes per second (0 means no download deadline)");
+  }
+  config.network.download_min_rate = static_cast<std::uint32_t>(rate);
+  return {};
+}
+
+Expected<void> SetDownloadTimeAllowance(AgentConfig& config, const ConfigValue& value) {
+  auto allowance = ParseDuration(Text(value));
+  if (!allowance) return std::unexpected(allowance.error());
+  config.network.download_time_allowance = *allowance;
   return {};
 }
 
@@ -159,6 +192,11 @@ constexpr ConfigKey kKeys[] = {
     {"network", "listen_socket", "Network", "ListenSocket", kString, SetListenSocket},
     {"network", "ca_file", "", "", kString, SetCaFile},
     {"network", "product_token", "", "", kString, SetProductToken},
+    {"network", "device_token_file", "", "", kString, SetDeviceTokenFile},
+    {"network", "client_certificate", "", "", kString, SetClientCertificate},
+    {"network", "client_key", "", "", kString, SetClientKey},
+    {"network", "download_min_rate", "", "", kInteger, SetDownloadMinRate},
+    {"network", "download_time_allowance", "", "", kString, SetDownloadTimeAllowance},
     {"storage", "read_only", "Storage", "ReadOnly", kBool, SetReadOnly},
     {"storage", "runtime_settings", "Storage", "RuntimeSettingsPath", kString, SetRuntimeSettings},
     {"storage", "state_file", "", "", kString, SetStateFile},
@@ -239,10 +277,15 @@ std::string_view KindName(ValueKind kind) {
   return "a value";
 }
 
-void FinishConfig(AgentConfig& config, const std::set<std::string>& keys_set) {
+Expected<void> FinishConfig(AgentConfig& config, const std::set<std::string>& keys_set) {
   if (!keys_set.contains("storage.state_file")) {
     config.storage.state_file = config.storage.runtime_settings.parent_path() / "state.json";
   }
+  if (config.network.client_certificate.empty() != config.network.client_key.empty()) {
+    return Invalid(
+        "network.client_certificate and network.client_key go together: set both or neither");
+  }
+  return {};
 }
 
 }  // namespace uh::agent::device_internal

@@ -42,8 +42,11 @@ struct ConfigKey {
 [[nodiscard]] std::string KeyNames(std::string_view section);
 [[nodiscard]] std::string_view KindName(ValueKind kind);
 
-// Values derived from others once every key is read: the state file's default directory.
-void FinishConfig(AgentConfig& config, const std::set<std::string>& keys_set);
+// Values derived from others once every key is read (the state file's default directory), and
+// the rules that tie keys together (a client certificate needs its key). Errors name keys only;
+// the front end adds the file.
+[[nodiscard]] Expected<void> FinishConfig(AgentConfig& config,
+                                          const std::set<std::string>& keys_set);
 
 // The two front ends (config_readers.cpp); `origin` names the file in messages.
 [[nodiscard]] Expected<LoadedConfig> ReadTomlConfig(std::string_view text, std::string_view origin);

@@ -151,7 +151,9 @@ Expected<LoadedConfig> ReadTomlConfig(std::string_view text, std::string_view or
       keys_set.insert(name);
     }
   }
-  FinishConfig(loaded.config, keys_set);
+  if (auto finished = FinishConfig(loaded.config, keys_set); !finished) {
+    return Fail(Errc::kInvalidArgument, std::string(origin) + ": " + finished.error().message());
+  }
   return loaded;
 }
 
@@ -178,7 +180,9 @@ Expected<LoadedConfig> ReadLegacyIniConfig(std::string_view text, std::string_vi
       return Fail(Errc::kInvalidArgument, where + applied.error().message());
     }
   }
-  FinishConfig(loaded.config, keys_set);
+  if (auto finished = FinishConfig(loaded.config, keys_set); !finished) {
+    return Fail(Errc::kInvalidArgument, std::string(origin) + ": " + finished.error().message());
+  }
   return loaded;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "server/http/http.hpp"
+#include "server/http/rate_limit.hpp"
 
 namespace uh::server::http {
 
@@ -64,10 +65,29 @@ class ConnectionRegistry {
 };
 
 struct ServerContext {
+  explicit ServerContext(ServerOptions server_options)
+      : options(std::move(server_options)),
+        per_address(options.max_connections_per_address),
+        requests(KeyedRateLimiter::Options{.per_second = options.requests_per_second_per_address,
+                                           .burst = options.request_burst_per_address,
+                                           .max_keys = options.max_tracked_addresses}) {}
+
+  // Whether a request from `address` is within its rate; counts the refusal when not.
+  [[nodiscard]] std::optional<std::chrono::seconds> TakeRequest(const std::string& address) {
+    auto wait = requests.Take(address, std::chrono::steady_clock::now().time_since_epoch());
+    if (wait) Refused(ServerOptions::Refusal::kRequest);
+    return wait;
+  }
+  void Refused(ServerOptions::Refusal refusal) const {
+    if (options.on_refused) options.on_refused(refusal);
+  }
+
   ServerOptions options;
   std::shared_ptr<const Router> router;
   std::atomic<bool> stopping{false};
   ConnectionRegistry connections;
+  ConnectionsPerAddress per_address;
+  KeyedRateLimiter requests;
 
   // The TLS context for connections accepted now (null for plain HTTP). A reload replaces it;
   // each connection holds the one it started with.

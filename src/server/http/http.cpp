@@ -91,6 +91,9 @@ Response Response::FromError(const uh::Error& error) {
     case Errc::kCancelled:
       status = 409;
       break;
+    case Errc::kForbidden:
+      status = 403;
+      break;
     case Errc::kIo:
     case Errc::kInternal:
       status = 500;

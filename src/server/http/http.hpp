@@ -36,6 +36,11 @@ struct Request {
   std::filesystem::path body_file;             // routes that stream their body to a temporary file;
                                                // the file is removed after the handler returns
   std::string remote_address;
+  std::chrono::steady_clock::time_point received{};  // when its head was read (access log)
+  bool tls = false;                                  // arrived over TLS
+  // The client certificate chain sent in the TLS handshake, DER, the client's own first; empty
+  // without one. Not verified by the handshake: device authentication checks it per product.
+  std::vector<std::string> peer_certificates;
 
   // The header's value, or "" when absent; `name` in any case.
   [[nodiscard]] std::string Header(std::string_view name) const;
@@ -127,10 +132,20 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{300};  // to send a response
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_connections = 10000;
-  std::filesystem::path temp_dir;  // where streamed bodies go; must exist
+  // Per client address, so that one host cannot take what all share (a fleet behind one NAT is
+  // one address: raise these for it). Over the connection cap a connection gets a 429 and is
+  // closed unread; over the request rate a request gets 429 with Retry-After. 0: no limit.
+  std::size_t max_connections_per_address = 256;
+  double requests_per_second_per_address = 200;
+  double request_burst_per_address = 400;
+  std::size_t max_tracked_addresses = 65536;  // rate-limit state kept for this many addresses
+  std::filesystem::path temp_dir;             // where streamed bodies go; must exist
   std::optional<TlsOptions> tls;
   // Called after each response with method, target, status and bytes sent (metrics, logs).
   std::function<void(const Request&, int status, std::uint64_t bytes)> on_response;
+  // Called for each connection or request refused by the per-address limits (metrics).
+  enum class Refusal { kConnection, kRequest };
+  std::function<void(Refusal)> on_refused;
 };
 
 class HttpServer {

@@ -32,15 +32,25 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 // The interface's default grace, for a server destroyed without Stop.
 constexpr auto kDestructorGrace = std::chrono::seconds(10);
 
-// Beyond max_connections: a best-effort 503 without waiting on the peer, then close.
-void Refuse(tcp::socket socket) {
-  static const std::string kBody = R"({"error":"too many connections"})";
-  static const std::string kAnswer =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
-      std::to_string(kBody.size()) + "\r\nConnection: close\r\n\r\n" + kBody;
+std::string RefusalAnswer(std::string_view status_line, std::string_view extra_headers,
+                          std::string_view body) {
+  return "HTTP/1.1 " + std::string(status_line) +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n" + std::string(extra_headers) + "Connection: close\r\n\r\n" + std::string(body);
+}
+
+// Beyond max_connections (503) or the address's share of them (429): a best-effort answer
+// without waiting on the peer, then close.
+void Refuse(tcp::socket socket, bool per_address) {
+  static const std::string kTooMany = RefusalAnswer("503 Service Unavailable", "Retry-After: 1\r\n",
+                                                    R"({"error":"too many connections"})");
+  static const std::string kTooManyFromAddress =
+      RefusalAnswer("429 Too Many Requests", "Retry-After: 1\r\n",
+                    R"({"error":"too many connections from this address"})");
+  const std::string& answer = per_address ? kTooManyFromAddress : kTooMany;
   ErrorCode ignored;
   socket.non_blocking(true, ignored);
-  socket.write_some(asio::buffer(kAnswer), ignored);
+  socket.write_some(asio::buffer(answer), ignored);
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
 }
@@ -149,12 +159,19 @@ class ServerImpl final : public HttpServer {
       });
       return;
     }
+    ErrorCode address_ec;
+    const auto peer = socket.remote_endpoint(address_ec);
+    const std::string address = address_ec ? std::string() : peer.address().to_string();
     if (context_->connections.size() >= context_->options.max_connections) {
-      Refuse(std::move(socket));
+      context_->Refused(ServerOptions::Refusal::kConnection);
+      Refuse(std::move(socket), false);
+    } else if (!context_->per_address.Open(address)) {
+      context_->Refused(ServerOptions::Refusal::kConnection);
+      Refuse(std::move(socket), true);
     } else if (context_->options.tls) {
-      std::make_shared<TlsSession>(context_, std::move(socket))->Start();
+      std::make_shared<TlsSession>(context_, std::move(socket), address)->Start();
     } else {
-      std::make_shared<PlainSession>(context_, std::move(socket))->Start();
+      std::make_shared<PlainSession>(context_, std::move(socket), address)->Start();
     }
     Accept();
   }
@@ -185,15 +202,16 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options,
     return Fail(Errc::kInvalidArgument,
                 "temporary directory " + options.temp_dir.string() + " does not exist");
   }
-  auto context = std::make_shared<ServerContext>();
+  std::shared_ptr<boost::asio::ssl::context> tls;
   if (options.tls) {
-    auto tls = MakeTlsContext(*options.tls);
-    if (!tls) return std::unexpected(tls.error());
-    context->SetTls(std::move(*tls));
+    auto made = MakeTlsContext(*options.tls);
+    if (!made) return std::unexpected(made.error());
+    tls = std::move(*made);
   }
   const unsigned threads =
       options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  context->options = std::move(options);
+  auto context = std::make_shared<ServerContext>(std::move(options));
+  context->SetTls(std::move(tls));
   context->router = std::move(router);
   auto server = std::make_unique<ServerImpl>(std::move(context), threads);
   UH_TRY(server->Listen());

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "server/http/text.hpp"
+#include "server/http/tls_context.hpp"
 #include "server/http/wire.hpp"
 
 namespace uh::server::http {
@@ -32,6 +33,12 @@ bool IsParseError(const beast::error_code& ec) {
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
+// Writing a streamed body failed for want of room: the disk is full (ENOSPC) or the file is
+// larger than the process may write (EFBIG, RLIMIT_FSIZE). The client gets 507, not a reset.
+bool IsStorageFull(const beast::error_code& ec) {
+  return ec == boost::system::errc::no_space_on_device || ec == boost::system::errc::file_too_large;
+}
+
 template <class Stream>
 Stream MakeStream(asio::ssl::context* tls, asio::ip::tcp::socket socket) {
   if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -44,17 +51,16 @@ Stream MakeStream(asio::ssl::context* tls, asio::ip::tcp::socket socket) {
 }  // namespace
 
 template <class Stream>
-Session<Stream>::Session(std::shared_ptr<ServerContext> server, asio::ip::tcp::socket socket)
+Session<Stream>::Session(std::shared_ptr<ServerContext> server, asio::ip::tcp::socket socket,
+                         std::string remote)
     : server_(std::move(server)),
       tls_(kTls ? server_->CurrentTls() : nullptr),
-      stream_(MakeStream<Stream>(tls_.get(), std::move(socket))) {
-  ErrorCode ec;
-  const auto endpoint = tcp().socket().remote_endpoint(ec);
-  if (!ec) remote_ = endpoint.address().to_string();
-}
+      stream_(MakeStream<Stream>(tls_.get(), std::move(socket))),
+      remote_(std::move(remote)) {}
 
 template <class Stream>
 Session<Stream>::~Session() {
+  server_->per_address.Close(remote_);
   server_->connections.Remove(this);
 }
 
@@ -137,9 +143,16 @@ void Session<Stream>::OnHead(ErrorCode ec) {
   auto request = ToRequest(head, remote_);
   if (!request) return Send(Response::FromError(request.error()), true);
   request_ = std::move(*request);
+  if constexpr (kTls) {
+    request_.tls = true;
+    request_.peer_certificates = PeerCertificateChain(stream_.native_handle());
+  }
 
   const bool has_body = !head_parser_->is_done();
   unread_input_ = has_body;
+  if (auto wait = server_->TakeRequest(remote_)) {
+    return Send(TooManyRequests(*wait, "too many requests from this address"), has_body);
+  }
   auto match = server_->router->Find(request_.method, request_.path);
   if (match.route == nullptr) {
     if (match.status != 405) return Send(Response::Error(404, "not found"), has_body);
@@ -191,6 +204,9 @@ void Session<Stream>::StartBody() {
   auto temp = TempFile::Create(server_->options.temp_dir);
   if (!temp) {
     spdlog::error("cannot store a request body: {}", temp.error().message());
+    if (temp.error().code() == Errc::kNoSpace) {
+      return Send(Response::Error(507, "insufficient storage: " + temp.error().message()), true);
+    }
     return Send(Response::Error(500, "cannot store request body"), true);
   }
   upload_.emplace(std::move(*temp));
@@ -222,6 +238,10 @@ void Session<Stream>::OnBody(Parser& parser, ErrorCode ec) {
     return Send(Response::Error(413, "request body too large"), true);
   }
   if (IsParseError(ec)) return Send(Response::Error(400, "malformed request body"), true);
+  if (IsStorageFull(ec)) {
+    spdlog::error("storing a request body from {}: {}", remote_, ec.message());
+    return Send(Response::Error(507, "insufficient storage: " + ec.message()), true);
+  }
   if (ec) return Abort();
   ReadBody(parser);
 }

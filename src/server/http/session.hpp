@@ -32,7 +32,10 @@ namespace uh::server::http {
 template <class Stream>
 class Session final : public Connection, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(std::shared_ptr<ServerContext> server, boost::asio::ip::tcp::socket socket);
+  // `remote` is the client's address, whose connection count (ServerContext::per_address) the
+  // session closes when it goes.
+  Session(std::shared_ptr<ServerContext> server, boost::asio::ip::tcp::socket socket,
+          std::string remote);
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

@@ -115,7 +115,32 @@ Expected<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const TlsOptions& o
   }
   UH_TRY(SetCiphers(ctx, options));
   UH_TRY(UseCertificate(*context, options));
+  // Ask for a client certificate, accept the handshake with any or none: the handshake cannot
+  // know which product's CA applies, and devices of other products send none.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
   return context;
+}
+
+std::vector<std::string> PeerCertificateChain(SSL* ssl) {
+  std::vector<std::string> chain;
+  auto append = [&chain](X509* certificate) {
+    unsigned char* der = nullptr;
+    const int size = i2d_X509(certificate, &der);
+    if (size <= 0) return;
+    chain.emplace_back(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size));
+    OPENSSL_free(der);
+  };
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (leaf == nullptr) return chain;
+  append(leaf);
+  // On a server this chain leaves out the client's own certificate.
+  if (const STACK_OF(X509)* rest = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(rest); ++i) {
+      X509* certificate = sk_X509_value(rest, i);
+      if (X509_cmp(certificate, leaf) != 0) append(certificate);
+    }
+  }
+  return chain;
 }
 
 }  // namespace uh::server::http

@@ -1,12 +1,15 @@
 #pragma once
 
 // The server's TLS policy in one place: one function builds the OpenSSL context from
-// TlsOptions, at start and again on each reload. Client certificate verification (mtls
-// products) belongs here too when it comes.
+// TlsOptions, at start and again on each reload. Clients are asked for a certificate but the
+// handshake does not require or verify one: each mtls product verifies its devices' chains
+// against its own CA (server/device_auth.hpp), so that other products' devices still connect.
 
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/http/http.hpp"
 
@@ -25,5 +28,8 @@ inline constexpr std::string_view kDefaultTlsCiphers =
 // compression, the server's cipher order; no session tickets (see tls_context.cpp).
 [[nodiscard]] Expected<std::shared_ptr<boost::asio::ssl::context>> MakeTlsContext(
     const TlsOptions& options);
+
+// The certificates the client sent, DER, its own first; empty when it sent none.
+[[nodiscard]] std::vector<std::string> PeerCertificateChain(SSL* ssl);
 
 }  // namespace uh::server::http

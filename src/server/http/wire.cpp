@@ -136,6 +136,7 @@ Expected<Request> ToRequest(const RequestHead& head, std::string remote_address)
     }
   }
   request.remote_address = std::move(remote_address);
+  request.received = std::chrono::steady_clock::now();
   return request;
 }
 

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "server/audit.hpp"
 #include "server/server_app.hpp"
+#include "server/server_log.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"updatehub-server: the UpdateHub-compatible management server"};
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   std::string tls_ciphers;
   std::string tls_ciphersuites;
   std::string log_level;
+  std::string log_format;
+  bool access_log = false;
   unsigned threads = 0;
   std::optional<unsigned> waiting_poll_seconds;
   app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
@@ -40,6 +43,10 @@ int main(int argc, char** argv) {
                  "seconds (Add-Extra-Poll; default 0: no)")
       ->check(CLI::Range(0, 86400));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
+  app.add_option("--log-format", log_format,
+                 "text or json: one JSON object per line (default text)")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--access-log", access_log, "Log a line per request at info level (default off)");
   auto* reset = app.add_subcommand(
       "reset-admin-password",
       "Set a new password for the user 'admin' (created if missing) and revoke its tokens, then "
@@ -75,9 +82,16 @@ int main(int argc, char** argv) {
   if (!tls_ciphers.empty()) config.tls_ciphers = tls_ciphers;
   if (!tls_ciphersuites.empty()) config.tls_ciphersuites = tls_ciphersuites;
   if (!log_level.empty()) config.log_level = log_level;
+  if (!log_format.empty()) config.log_format = log_format;
+  if (access_log) config.access_log = true;
   if (threads != 0) config.threads = threads;
   if (waiting_poll_seconds) config.waiting_poll_seconds = *waiting_poll_seconds;
-  if (auto logging = uh::SetupLogging(config.log_level); !logging) {
+  auto format = uh::server::ParseLogFormat(config.log_format);
+  if (!format) {
+    std::cerr << "updatehub-server: " << format.error().message() << "\n";
+    return 1;
+  }
+  if (auto logging = uh::server::SetupServerLogging(config.log_level, *format); !logging) {
     std::cerr << "updatehub-server: " << logging.error().message() << "\n";
     return 1;
   }
@@ -133,6 +147,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A file-size limit (ulimit -f) must fail the write (EFBIG: 507 for an upload), not kill us.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   auto server = uh::server::ServerApp::Start(config, password != nullptr ? password : "");
   if (!server) {

@@ -25,6 +25,12 @@ struct Product {
   std::string device_token_hash;
   // Rollouts must not take devices to an older version than they run (uh::CompareVersions).
   bool forbid_downgrades = false;
+  // How its devices prove who they are (docs/device-authentication.md): "none",
+  // "product-token", "device-token" or "mtls"; whether unknown devices may enrol ("off",
+  // "manual", "auto"); the PEM of the CA that issues its device certificates (mtls).
+  std::string device_auth = "none";
+  std::string enrolment = "off";
+  std::string client_ca{};
 };
 
 struct SigningKey {
@@ -63,6 +69,10 @@ struct Device {
   std::string version;
   std::string last_seen;
   std::string created_at;
+  // "accepted", "pending" (enrolled, awaiting an operator) or "rejected".
+  std::string auth_state = "accepted";
+  // sha256 hex of the device's own secret (device-token products); "" for none. Never shown.
+  std::string token_hash{};
 };
 
 // What a probe tells the server about a device.
@@ -140,9 +150,13 @@ struct DeviceFilter {
 struct User {
   std::int64_t id = 0;
   std::string name;
-  std::string password_hash;  // argon2id encoded string
-  bool admin = false;
+  std::string password_hash;    // argon2id encoded string
+  std::string role = "viewer";  // "admin", "release-manager" or "viewer" (server/access.hpp)
+  // The products the user may act on; empty for every product.
+  std::vector<std::string> products;
   std::string created_at;
+
+  [[nodiscard]] bool IsAdmin() const { return role == "admin"; }
 };
 
 struct Token {
@@ -152,6 +166,10 @@ struct Token {
   std::string name;        // for API tokens
   std::string expires_at;  // "" for no expiry
   std::string created_at;
+  // Space-separated scopes (server/access.hpp) the token is limited to, within its user's role;
+  // "" for everything the role allows.
+  std::string scopes;
+  std::string last_used_at;  // "" when never used
 };
 
 class Store {
@@ -162,7 +180,8 @@ class Store {
   [[nodiscard]] virtual Expected<Product> CreateProduct(const Product& product) = 0;
   [[nodiscard]] virtual Expected<std::optional<Product>> GetProduct(const std::string& uid) = 0;
   [[nodiscard]] virtual Expected<std::vector<Product>> ListProducts() = 0;
-  // Sets (or clears, with "") the device token hash; false for an unknown product.
+  // Sets (or clears, with "") the device token hash; false for an unknown product. Setting one
+  // moves a product from device_auth "none" to "product-token"; clearing it moves it back.
   [[nodiscard]] virtual Expected<bool> SetDeviceTokenHash(const std::string& uid,
                                                           const std::string& token_hash) = 0;
 
@@ -199,6 +218,26 @@ class Store {
   [[nodiscard]] virtual Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
   // Moves last_seen forward (never back) for many devices in one transaction.
   [[nodiscard]] virtual Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) = 0;
+
+  // --- Device authentication (docs/device-authentication.md) ---------------------------------
+  // Sets a product's device_auth, enrolment and client_ca; false for an unknown product.
+  [[nodiscard]] virtual Expected<bool> SetProductDeviceAuth(const std::string& uid,
+                                                            const std::string& device_auth,
+                                                            const std::string& enrolment,
+                                                            const std::string& client_ca) = 0;
+  // Creates a device with its auth_state and token_hash; nullopt (and nothing changed) when the
+  // product already has a device of that identity.
+  [[nodiscard]] virtual Expected<std::optional<Device>> CreateDevice(
+      const DeviceProbe& probe, const std::string& auth_state, const std::string& token_hash) = 0;
+  // False for an unknown device.
+  [[nodiscard]] virtual Expected<bool> SetDeviceAuthState(std::int64_t id,
+                                                          const std::string& auth_state) = 0;
+  [[nodiscard]] virtual Expected<bool> SetDeviceSecretHash(std::int64_t id,
+                                                           const std::string& token_hash) = 0;
+  // The product's device whose token_hash this is (token_hash must not be "").
+  [[nodiscard]] virtual Expected<std::optional<Device>> FindDeviceBySecretHash(
+      const std::string& product_uid, const std::string& token_hash) = 0;
+  // --- end of device authentication ----------------------------------------------------------
 
   // Reports
   [[nodiscard]] virtual Expected<Report> InsertReport(const Report& report) = 0;
@@ -238,6 +277,16 @@ class Store {
   [[nodiscard]] virtual Expected<std::optional<Token>> FindToken(const std::string& token_hash,
                                                                  const std::string& now) = 0;
   [[nodiscard]] virtual Expected<bool> DeleteToken(const std::string& token_hash) = 0;
+  // A user's tokens (every user's with 0), expired ones included, oldest first.
+  [[nodiscard]] virtual Expected<std::vector<Token>> ListTokens(std::int64_t user_id) = 0;
+  // Records when the token was last used.
+  [[nodiscard]] virtual Expected<void> TouchToken(const std::string& token_hash,
+                                                  const std::string& at) = 0;
+  // Sets a user's role and products; false for an unknown user.
+  [[nodiscard]] virtual Expected<bool> SetUserRole(std::int64_t id, const std::string& role,
+                                                   const std::vector<std::string>& products) = 0;
+  // A signing key by id (for checking who may delete it).
+  [[nodiscard]] virtual Expected<std::optional<SigningKey>> GetKey(std::int64_t id) = 0;
 
   // The audit log. AppendAudit assigns id, prev_hash and hash in one transaction with reading
   // the last row, so that concurrent appends still make one chain.

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "agent/backend/local_backend.hpp"
+#include "agent/backend/worker_protocol.hpp"
 #include "core/hash.hpp"
 #include "package/package_reader.hpp"
 #include "support/test_support.hpp"
@@ -92,6 +93,36 @@ TEST(WorkerBackend, TheWorkerAnswersEachLineAndGoesOnAfterABadOne) {
   EXPECT_THAT(answers[0].dump(), HasSubstr("{op, args} expected"));
   EXPECT_THAT(answers[1].dump(), HasSubstr("{op, args} expected"));
   EXPECT_EQ(answers[2], nlohmann::json({{"ok", Sha256Hex("{}")}}));
+}
+
+// Every operation of the op table is served by the real worker: sent with no arguments, each is
+// refused as a malformed request, never as an unknown operation.
+TEST(WorkerBackend, TheWorkerServesEveryOperationOfTheTable) {
+  std::string input;
+  for (const auto& info : worker::kOps) {
+    input += nlohmann::json({{"op", info.name}, {"args", nlohmann::json::object()}}).dump() + "\n";
+  }
+  input += R"({"op": "no-such-op", "args": {}})"
+           "\n";
+  uh::testing::TempDir dir;
+  uh::testing::WriteFile(dir / "requests", input);
+  const auto run = uh::testing::Run(
+      {"sh", "-c", std::string(UH_WORKER_PROGRAM) + " < " + (dir / "requests").string()});
+  EXPECT_EQ(run.status, 0) << run.err;
+  std::istringstream lines(run.out);
+  std::vector<nlohmann::json> answers;
+  for (std::string line; std::getline(lines, line);) {
+    auto parsed = nlohmann::json::parse(line, nullptr, false);
+    if (parsed.contains("log")) continue;
+    answers.push_back(std::move(parsed));
+  }
+  ASSERT_EQ(answers.size(), worker::kOps.size() + 1) << run.out;
+  for (std::size_t i = 0; i < worker::kOps.size(); ++i) {
+    SCOPED_TRACE(worker::kOps[i].name);
+    ASSERT_TRUE(answers[i].contains("error")) << answers[i].dump();
+    EXPECT_EQ(answers[i]["error"]["code"], static_cast<int>(Errc::kMalformed)) << answers[i].dump();
+  }
+  EXPECT_THAT(answers.back().dump(), HasSubstr("unknown operation no-such-op"));
 }
 
 // One worker process takes every call until the backend is released; then it is gone (reaped,

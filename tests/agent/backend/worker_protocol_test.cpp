@@ -23,6 +23,11 @@ TEST(WorkerProtocol, ServerOptionsRoundTrip) {
   options.request_timeout = std::chrono::milliseconds(4321);
   options.user_agent = "ua";
   options.max_metadata_bytes = 99;
+  options.download_min_rate = 1234;
+  options.download_time_allowance = std::chrono::milliseconds(5678);
+  options.device_token = std::string(64, 'f');
+  options.client_certificate = "/etc/updatehub/device.crt";
+  options.client_key = "/etc/updatehub/device.key";
   auto back = ClientOptionsFrom(json::parse(DumpJson(ToJson(options))));
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->server_url, options.server_url);
@@ -34,11 +39,17 @@ TEST(WorkerProtocol, ServerOptionsRoundTrip) {
   EXPECT_EQ(back->request_timeout, options.request_timeout);
   EXPECT_EQ(back->user_agent, "ua");
   EXPECT_EQ(back->max_metadata_bytes, 99u);
+  // Every field, including those added later: ToJson and ClientOptionsFrom stay symmetric.
+  EXPECT_EQ(*back, options);
 
   auto plain = ClientOptionsFrom(ToJson(ClientOptions{.server_url = "http://x"}));
   ASSERT_TRUE(plain);
   EXPECT_FALSE(plain->ca_file);
   EXPECT_FALSE(plain->product_token);
+  EXPECT_FALSE(plain->device_token);
+  EXPECT_FALSE(plain->client_certificate);
+  EXPECT_FALSE(plain->client_key);
+  EXPECT_EQ(*plain, ClientOptions{.server_url = "http://x"});
 }
 
 TEST(WorkerProtocol, EveryProbeAnswerRoundTrips) {

@@ -36,6 +36,7 @@ struct SeenRequest {
   std::string target;
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
+  std::vector<std::string> peer_certificates;  // the client's TLS certificate chain, DER
 
   [[nodiscard]] std::string Header(const std::string& lowercase_name) const {
     const auto it = headers.find(lowercase_name);
@@ -61,7 +62,7 @@ class RecordingServer {
           {
             std::lock_guard lock(mutex_);
             seen_.push_back({std::string(http::MethodName(request.method)), request.target,
-                             request.headers, request.body});
+                             request.headers, request.body, request.peer_certificates});
           }
           return handler(request);
         },
@@ -74,6 +75,7 @@ class RecordingServer {
     options.port = 0;
     options.threads = 2;
     options.temp_dir = temp_dir_;
+    tls_ = tls.has_value();
     options.tls = std::move(tls);
     auto started = http::HttpServer::Start(options, router_);
     ASSERT_TRUE(started) << started.error().message();
@@ -81,7 +83,8 @@ class RecordingServer {
   }
 
   [[nodiscard]] std::string Url(std::string_view path = "") const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
+    return std::string(tls_ ? "https" : "http") +
+           "://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
   }
   [[nodiscard]] std::uint16_t port() const { return server_->port(); }
   [[nodiscard]] std::vector<SeenRequest> seen() const {
@@ -93,6 +96,7 @@ class RecordingServer {
   std::filesystem::path temp_dir_;
   std::shared_ptr<http::Router> router_ = std::make_shared<http::Router>();
   std::unique_ptr<http::HttpServer> server_;
+  bool tls_ = false;
   mutable std::mutex mutex_;
   std::vector<SeenRequest> seen_;
 };

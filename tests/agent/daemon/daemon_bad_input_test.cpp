@@ -187,6 +187,25 @@ TEST_F(DaemonBadInputTest, DownloadsFailOnceTheRetriesAreSpentOrWhenTheServerRef
   EXPECT_EQ(server_.Downloads(kRootfs), 1 + DaemonOptions{}.download_retries);
 }
 
+// A download past its deadline (network.download_min_rate, download_time_allowance) is a
+// timeout like any other: retried after the download back-off, resumed, and once the retries
+// are spent an error report. Through updatehub-worker processes, so the deadline crosses the
+// worker protocol. The first object (data.tar.gz, 212 bytes) at 1000 bytes/s with no allowance
+// must be over within 0.212 s; the server answers after 0.4 s.
+TEST_F(DaemonBadInputTest, ADownloadPastItsDeadlineIsRetriedAfterAWaitThenFails) {
+  device_.worker = true;
+  device_.config.network.download_min_rate = 1000;
+  device_.config.network.download_time_allowance = 0s;
+  server_.DelayDownloads(400ms);
+  server_.Offer(Metadata());
+  json report = RunToError();
+  EXPECT_EQ(report["previous-state"], "downloading");
+  EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("minimum rate"));
+  // The first object the update fetches, whichever it is, and nothing after it.
+  EXPECT_EQ(server_.Downloads(kRootfs) + server_.Downloads(kTarball),
+            1 + DaemonOptions{}.download_retries);
+}
+
 TEST_F(DaemonBadInputTest, ADownloadTheServerRefusesIsNotRetried) {
   server_.Offer(Metadata());
   server_.FailDownloads(kRootfs, 403, 1000);

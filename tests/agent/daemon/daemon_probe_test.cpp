@@ -11,6 +11,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "agent/backend/local_backend.hpp"
+#include "core/hash.hpp"
 #include "fake_server.hpp"
 
 namespace uh::agent {
@@ -139,6 +141,68 @@ TEST_F(DaemonProbeTest, AnOfferAlreadyInstalledWaitsForTheNextRegularPoll) {
   auto settings = LoadRuntimeSettings(device_.config.storage.runtime_settings);
   ASSERT_TRUE(settings);
   EXPECT_EQ(settings->settings.polling.retries, 0u);
+}
+
+// network.device_token_file: created with a fresh secret at the first start when missing, sent
+// as UH-Device-Token with every probe, and the same secret after a restart.
+TEST_F(DaemonProbeTest, TheDeviceTokenIsCreatedAtTheFirstStartAndKeptAcrossRestarts) {
+  uh::testing::TempDir dir;
+  const auto token_file = dir / "var" / "device-token";
+  device_.config.network.device_token_file = token_file;
+  const auto first = RunUntilProbes(1);
+  ASSERT_TRUE(std::filesystem::exists(token_file));
+  const std::string token = uh::testing::ReadFile(token_file).substr(0, 64);
+  EXPECT_TRUE(IsLowerHexSha256(token)) << token;
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].device_token, token);
+
+  const auto again = RunUntilProbes(2);  // a restart
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[1].device_token, token);
+  EXPECT_EQ(uh::testing::ReadFile(token_file), token + "\n");
+}
+
+// A probe of another server, asked through the local API, carries none of the device's
+// secrets: a local program cannot have them sent where it likes.
+TEST_F(DaemonProbeTest, AnotherServerAskedForLocallyGetsNoDeviceSecrets) {
+  uh::testing::TempDir dir;
+  device_.config.network.device_token_file = dir / "device-token";
+  device_.config.network.product_token = "product secret";
+  FakeServer other;
+  ASSERT_TRUE(
+      device_.RunUntil([&] { return other.Probes() >= 1 && server_.Probes() >= 1; }, nullptr,
+                       [&](Daemon& daemon) {
+                         // Once the first probe is over and the daemon waits.
+                         EXPECT_TRUE(testing::WaitFor([&] {
+                           return server_.Probes() >= 1 && daemon.state() == StateId::kPoll;
+                         }));
+                         const auto outcome = daemon.RequestProbe(other.Url());
+                         EXPECT_EQ(outcome.kind, ProbeOutcome::Kind::kNoUpdate) << outcome.detail;
+                       }));
+  const auto theirs = other.ProbeLog();
+  ASSERT_FALSE(theirs.empty());
+  EXPECT_EQ(theirs[0].device_token, "");
+  const auto ours = server_.ProbeLog();
+  ASSERT_FALSE(ours.empty());
+  EXPECT_EQ(ours[0].device_token.size(), 64u) << "the configured server gets it";
+}
+
+// A token file that holds something else stops the agent at start, naming the file.
+TEST_F(DaemonProbeTest, ABadDeviceTokenFileStopsTheAgentAtStart) {
+  uh::testing::TempDir dir;
+  const auto token_file = dir / "device-token";
+  uh::testing::WriteFile(token_file, "not a token\n");
+  device_.config.network.device_token_file = token_file;
+  DaemonOptions options;
+  options.backend = MakeLocalBackend();
+  auto daemon = Daemon::Create(device_.config, std::move(options));
+  ASSERT_FALSE(daemon);
+  EXPECT_EQ(daemon.error().code(), Errc::kInvalidArgument);
+  EXPECT_NE(
+      daemon.error().message().find(token_file.string() + ": must hold exactly 64 hex digits"),
+      std::string::npos)
+      << daemon.error().message();
+  EXPECT_EQ(server_.Probes(), 0);
 }
 
 }  // namespace

@@ -322,7 +322,9 @@ TEST_F(DaemonUpdateTest, AStreamedSlotThatNoLongerMatchesIsNotActivated) {
   damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
   const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
   uh::testing::WriteFile(slot, damaged);
-  // The update was in its install phase when the agent stopped.
+  // The update was offered, and in its install phase when the agent stopped.
+  OfferTheUpdate(device);
+  if (HasFatalFailure()) return;
   std::filesystem::create_directories(device.config.update.download_dir);
   uh::testing::WriteFile(device.config.update.download_dir / testing::kTarball,
                          ObjectBytes(testing::kTarball));

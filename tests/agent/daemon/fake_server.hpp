@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -41,8 +42,9 @@ class FakeServer {
   // A probe as the server saw it.
   struct ProbeSeen {
     std::chrono::steady_clock::time_point at;
-    std::string api_retries;  // the Api-Retries header
-    std::string version;      // the device's version in the body
+    std::string api_retries;   // the Api-Retries header
+    std::string version;       // the device's version in the body
+    std::string device_token;  // the UH-Device-Token header
   };
 
   FakeServer() {
@@ -52,15 +54,22 @@ class FakeServer {
       std::lock_guard lock(mutex_);
       const auto body = nlohmann::json::parse(request.body, nullptr, false);
       probes_.push_back({std::chrono::steady_clock::now(), request.Header("Api-Retries"),
-                         body.is_object() ? body.value("version", "") : ""});
+                         body.is_object() ? body.value("version", "") : "",
+                         request.Header("UH-Device-Token")});
       http::Response response = http::Response::Text(probe_status_, probe_body_, probe_type_);
       if (!signature_.empty()) response.SetHeader("UH-Signature", signature_);
       return response;
     });
     router->Add(http::Method::kGet, "/products/{p}/packages/{u}/objects/{o}",
                 [this](http::Request& request) {
-                  std::lock_guard lock(mutex_);
+                  std::unique_lock lock(mutex_);
                   ++downloads_[request.Param("o")];
+                  if (download_delay_.count() > 0) {  // a slow server: the lock is not held
+                    const auto delay = download_delay_;
+                    lock.unlock();
+                    std::this_thread::sleep_for(delay);
+                    lock.lock();
+                  }
                   if (auto failing = failures_.find(request.Param("o"));
                       failing != failures_.end() && failing->second.second > 0) {
                     --failing->second.second;
@@ -120,6 +129,11 @@ class FakeServer {
     std::lock_guard lock(mutex_);
     failures_[sha256] = {status, times};
   }
+  // Every download is answered only after `delay`.
+  void DelayDownloads(std::chrono::milliseconds delay) {
+    std::lock_guard lock(mutex_);
+    download_delay_ = delay;
+  }
   int Downloads(const std::string& sha256) {
     std::lock_guard lock(mutex_);
     return downloads_[sha256];
@@ -158,6 +172,7 @@ class FakeServer {
   std::map<std::string, std::string> objects_;
   std::map<std::string, std::pair<int, int>> failures_;  // object: status, times left
   std::map<std::string, int> downloads_;
+  std::chrono::milliseconds download_delay_{0};
   std::vector<nlohmann::json> reports_;
   std::unique_ptr<uh::server::http::HttpServer> server_;
 };

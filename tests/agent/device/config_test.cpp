@@ -240,6 +240,64 @@ TEST(AgentConfigTest, BadValuesAreErrors) {
               HasSubstr("storage.runtime_settings: must not be empty"));
 }
 
+// The download deadline (docs/protocol.md, 3.1): a minimum rate in bytes per second (0: no
+// deadline) and an allowance written as the other durations.
+TEST(AgentConfigTest, ReadsTheDownloadDeadline) {
+  const AgentConfig defaults;
+  EXPECT_EQ(defaults.network.download_min_rate, 8u * 1024);
+  EXPECT_EQ(defaults.network.download_time_allowance, 5min);
+  auto loaded = ParseConfig(
+      "[network]\ndownload_min_rate = 2048\ndownload_time_allowance = \"1h30m\"\n", "test.conf");
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  EXPECT_EQ(loaded->config.network.download_min_rate, 2048u);
+  EXPECT_EQ(loaded->config.network.download_time_allowance, 90min);
+  auto off = ParseConfig("[network]\ndownload_min_rate = 0\ndownload_time_allowance = \"1s\"\n",
+                         "test.conf");
+  ASSERT_TRUE(off) << off.error().message();
+  EXPECT_EQ(off->config.network.download_min_rate, 0u);
+  EXPECT_EQ(off->config.network.download_time_allowance, 1s);
+
+  EXPECT_THAT(ErrorOf("[network]\ndownload_min_rate = -1\n"),
+              HasSubstr("/etc/updatehub.conf:2: network.download_min_rate: -1 is not a rate in "
+                        "bytes per second"));
+  EXPECT_THAT(ErrorOf("[network]\ndownload_min_rate = 99999999999\n"),
+              HasSubstr("network.download_min_rate: 99999999999 is not a rate"));
+  EXPECT_THAT(ErrorOf("[network]\ndownload_min_rate = \"16KiB\"\n"),
+              HasSubstr("network.download_min_rate: "));
+  EXPECT_THAT(ErrorOf("[network]\ndownload_time_allowance = \"5 minutes\"\n"),
+              HasSubstr("network.download_time_allowance: '5 minutes' is not a duration"));
+  EXPECT_THAT(ErrorOf("[network]\ndownload_time_allowance = 300\n"),
+              HasSubstr("network.download_time_allowance: "));
+}
+
+// The device's credentials: the token file and the client certificate with its key, both or
+// neither. What the files hold is checked at start (device_credentials_test.cpp).
+TEST(AgentConfigTest, ReadsTheDeviceCredentials) {
+  const AgentConfig defaults;
+  EXPECT_TRUE(defaults.network.device_token_file.empty());
+  EXPECT_TRUE(defaults.network.client_certificate.empty());
+  EXPECT_TRUE(defaults.network.client_key.empty());
+  auto loaded = ParseConfig(R"(
+[network]
+device_token_file = "/var/lib/updatehub/device-token"
+client_certificate = "/etc/updatehub/device.crt"
+client_key = "/etc/updatehub/device.key"
+)",
+                            "test.conf");
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  EXPECT_EQ(loaded->config.network.device_token_file, "/var/lib/updatehub/device-token");
+  EXPECT_EQ(loaded->config.network.client_certificate, "/etc/updatehub/device.crt");
+  EXPECT_EQ(loaded->config.network.client_key, "/etc/updatehub/device.key");
+
+  EXPECT_THAT(ErrorOf("[network]\nclient_certificate = \"/etc/updatehub/device.crt\"\n"),
+              HasSubstr("/etc/updatehub.conf: network.client_certificate and network.client_key "
+                        "go together: set both or neither"));
+  EXPECT_THAT(ErrorOf("[network]\nclient_key = \"/etc/updatehub/device.key\"\n"),
+              HasSubstr("set both or neither"));
+  EXPECT_THAT(ErrorOf("[network]\ndevice_token_file = true\n"),
+              HasSubstr("network.device_token_file: "));
+}
+
 TEST(AgentConfigTest, ReadsLegacyV1Ini) {
   uh::testing::TempDir dir;
   uh::testing::WriteFile(dir / "updatehub.conf", R"(

@@ -335,5 +335,28 @@ TEST(SqliteMigrations, OutOfOrderListIsRefused) {
   EXPECT_EQ(applied.error().code(), Errc::kInternal);
 }
 
+// A database made before roles: its administrators stay administrators, the other users keep
+// what they could do (packages and rollouts), and nobody is limited to some products.
+TEST(SqliteMigrations, UsersGetRolesFromTheAdminFlag) {
+  uh::testing::TempDir dir;
+  {
+    auto db = Connection::Open(dir / "s.db", Connection::Role::kWriter);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(sqlite::ApplyMigrations(**db, sqlite::EmbeddedMigrations().first(6)));
+    ASSERT_TRUE((*db)->Exec(
+        "INSERT INTO users (name, password_hash, admin, created_at) VALUES"
+        " ('root', 'h', 1, '2026-01-01T00:00:00Z'), ('ci', 'h', 0, '2026-01-01T00:00:00Z')"));
+  }
+  auto store = SqliteStore::Open(dir / "s.db");
+  ASSERT_TRUE(store) << store.error().message();
+  auto root = (*store)->FindUser("root");
+  auto ci = (*store)->FindUser("ci");
+  ASSERT_TRUE(root && *root && ci && *ci);
+  EXPECT_EQ((*root)->role, "admin");
+  EXPECT_EQ((*ci)->role, "release-manager");
+  EXPECT_TRUE((*root)->products.empty());
+  EXPECT_TRUE((*ci)->products.empty());
+}
+
 }  // namespace
 }  // namespace uh::server::testing

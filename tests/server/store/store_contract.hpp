@@ -97,10 +97,11 @@ inline auto Fields(const Report& r) {
                   r.current_log, r.created_at);
 }
 inline auto Fields(const User& u) {
-  return std::tie(u.id, u.name, u.password_hash, u.admin, u.created_at);
+  return std::tie(u.id, u.name, u.password_hash, u.role, u.products, u.created_at);
 }
 inline auto Fields(const Token& t) {
-  return std::tie(t.token_hash, t.user_id, t.kind, t.name, t.expires_at, t.created_at);
+  return std::tie(t.token_hash, t.user_id, t.kind, t.name, t.expires_at, t.created_at, t.scopes,
+                  t.last_used_at);
 }
 // Selection and plan as the JSON the store keeps, which holds every one of their fields.
 inline auto Fields(const Rollout& r) {

@@ -177,26 +177,29 @@ TEST_P(StoreContractTest, ReportsNewestFirst) {
 
 TEST_P(StoreContractTest, Users) {
   EXPECT_EQ(Ok(store().CountUsers()), 0u);
-  UH_ASSERT_OK_AND_ASSIGN(admin, store().CreateUser({0, "admin", "$argon2id$v=19$a", true, ""}));
+  UH_ASSERT_OK_AND_ASSIGN(admin,
+                          store().CreateUser({0, "admin", "$argon2id$v=19$a", "admin", {}, ""}));
   EXPECT_GT(admin.id, 0);
   EXPECT_TRUE(IsUtcTime(admin.created_at));
   UH_ASSERT_OK_AND_ASSIGN(
-      viewer, store().CreateUser({0, "viewer", "$argon2id$v=19$b", false, "2026-01-01T00:00:00Z"}));
+      viewer, store().CreateUser(
+                  {0, "viewer", "$argon2id$v=19$b", "viewer", {Hex64(7)}, "2026-01-01T00:00:00Z"}));
   EXPECT_NE(viewer.id, admin.id);
   EXPECT_EQ(Ok(store().CountUsers()), 2u);
   EXPECT_EQ(Fields(Ok(store().FindUser("admin")).value()), Fields(admin));
   EXPECT_EQ(Fields(Ok(store().FindUser("viewer")).value()), Fields(viewer));
   EXPECT_FALSE(Ok(store().FindUser("Admin")).has_value());
 
-  auto duplicate = store().CreateUser({0, "admin", "other", false, ""});
+  auto duplicate = store().CreateUser({0, "admin", "other", "viewer", {}, ""});
   ASSERT_FALSE(duplicate);
   EXPECT_EQ(duplicate.error().code(), Errc::kAlreadyExists);
 }
 
 TEST_P(StoreContractTest, TokensExpire) {
-  UH_ASSERT_OK_AND_ASSIGN(user, store().CreateUser({0, "admin", "hash", true, ""}));
-  const Token session{"a1", user.id, "session", "", "2026-05-01T12:00:00Z", ""};
-  const Token api{"b2", user.id, "api", "ci", "", "2026-01-01T00:00:00Z"};
+  UH_ASSERT_OK_AND_ASSIGN(user, store().CreateUser({0, "admin", "hash", "admin", {}, ""}));
+  const Token session{"a1", user.id, "session", "", "2026-05-01T12:00:00Z", "", "", ""};
+  const Token api{"b2", user.id, "api", "ci", "", "2026-01-01T00:00:00Z", "read packages:write",
+                  ""};
   ASSERT_TRUE(store().InsertToken(session));
   ASSERT_TRUE(store().InsertToken(api));
 
@@ -209,20 +212,47 @@ TEST_P(StoreContractTest, TokensExpire) {
   EXPECT_EQ(Fields(Ok(store().FindToken("b2", "2099-01-01T00:00:00Z")).value()), Fields(api));
   EXPECT_FALSE(Ok(store().FindToken("c3", "2026-01-01T00:00:00Z")).has_value());
   // An empty `now` means the current time, not "before everything".
-  ASSERT_TRUE(store().InsertToken({"old", user.id, "session", "", "2001-01-01T00:00:00Z", ""}));
+  ASSERT_TRUE(
+      store().InsertToken({"old", user.id, "session", "", "2001-01-01T00:00:00Z", "", "", ""}));
   EXPECT_FALSE(Ok(store().FindToken("old", "")).has_value());
   EXPECT_TRUE(Ok(store().FindToken("b2", "")).has_value());
 
   auto duplicate = store().InsertToken(session);
   ASSERT_FALSE(duplicate);
   EXPECT_EQ(duplicate.error().code(), Errc::kAlreadyExists);
-  auto orphan = store().InsertToken({"d4", user.id + 1000, "api", "x", "", ""});
+  auto orphan = store().InsertToken({"d4", user.id + 1000, "api", "x", "", "", "", ""});
   ASSERT_FALSE(orphan);
   EXPECT_EQ(orphan.error().code(), Errc::kInvalidArgument);
+
+  // Listing (expired ones too), per user and for everyone, and the last use.
+  UH_ASSERT_OK_AND_ASSIGN(other, store().CreateUser({0, "other", "hash", "viewer", {}, ""}));
+  ASSERT_TRUE(store().InsertToken({"e5", other.id, "api", "x", "", "", "", ""}));
+  UH_ASSERT_OK_AND_ASSIGN(mine, store().ListTokens(user.id));
+  ASSERT_EQ(mine.size(), 3u);
+  EXPECT_EQ(Ok(store().ListTokens(0)).size(), 4u);
+  EXPECT_EQ(Ok(store().ListTokens(other.id)).size(), 1u);
+  ASSERT_TRUE(store().TouchToken("b2", "2026-06-01T00:00:00Z"));
+  EXPECT_EQ(Ok(store().FindToken("b2", "")).value().last_used_at, "2026-06-01T00:00:00Z");
 
   EXPECT_TRUE(Ok(store().DeleteToken("b2")));
   EXPECT_FALSE(Ok(store().DeleteToken("b2")));
   EXPECT_FALSE(Ok(store().FindToken("b2", "2026-01-01T00:00:00Z")).has_value());
+}
+
+TEST_P(StoreContractTest, UserRoles) {
+  UH_ASSERT_OK_AND_ASSIGN(user, store().CreateUser({0, "dana", "hash", "viewer", {}, ""}));
+  EXPECT_FALSE(user.IsAdmin());
+  ASSERT_TRUE(Ok(store().SetUserRole(user.id, "release-manager", {Hex64(1), Hex64(2)})));
+  UH_ASSERT_OK_AND_ASSIGN(changed, store().GetUser(user.id));
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(changed->role, "release-manager");
+  EXPECT_EQ(changed->products, (std::vector<std::string>{Hex64(1), Hex64(2)}));
+  ASSERT_TRUE(Ok(store().SetUserRole(user.id, "admin", {})));
+  EXPECT_TRUE(Ok(store().GetUser(user.id)).value().IsAdmin());
+  EXPECT_TRUE(Ok(store().GetUser(user.id)).value().products.empty());
+  EXPECT_FALSE(Ok(store().SetUserRole(user.id + 1000, "admin", {})));
+  auto bad = store().SetUserRole(user.id, "root", {});
+  EXPECT_FALSE(bad && *bad) << "the schema only knows three roles";
 }
 
 // Several server threads probing and reporting at once: nothing lost, no "database is locked".

@@ -84,8 +84,8 @@ TEST_P(StoreContractTest, FindReportsFiltersAndPagesNewestFirst) {
 }
 
 TEST_P(StoreContractTest, UsersAreListedChangedAndDeletedWithTheirTokens) {
-  UH_ASSERT_OK_AND_ASSIGN(alice, store().CreateUser({0, "alice", "hash-a", true, ""}));
-  UH_ASSERT_OK_AND_ASSIGN(bob, store().CreateUser({0, "bob", "hash-b", false, ""}));
+  UH_ASSERT_OK_AND_ASSIGN(alice, store().CreateUser({0, "alice", "hash-a", "admin", {}, ""}));
+  UH_ASSERT_OK_AND_ASSIGN(bob, store().CreateUser({0, "bob", "hash-b", "viewer", {}, ""}));
   EXPECT_EQ(Fields(Ok(store().GetUser(bob.id)).value()), Fields(bob));
   EXPECT_FALSE(Ok(store().GetUser(bob.id + 100)).has_value());
   UH_ASSERT_OK_AND_ASSIGN(users, store().ListUsers());
@@ -97,15 +97,15 @@ TEST_P(StoreContractTest, UsersAreListedChangedAndDeletedWithTheirTokens) {
   EXPECT_EQ(Ok(store().GetUser(bob.id))->password_hash, "hash-b2");
   EXPECT_FALSE(Ok(store().SetUserPassword(bob.id + 100, "x")));
 
-  ASSERT_TRUE(store().InsertToken({Hex64(1), bob.id, "session", "", "", ""}));
-  ASSERT_TRUE(store().InsertToken({Hex64(2), bob.id, "api", "ci", "", ""}));
-  ASSERT_TRUE(store().InsertToken({Hex64(3), alice.id, "api", "ci", "", ""}));
+  ASSERT_TRUE(store().InsertToken({Hex64(1), bob.id, "session", "", "", "", "", ""}));
+  ASSERT_TRUE(store().InsertToken({Hex64(2), bob.id, "api", "ci", "", "", "", ""}));
+  ASSERT_TRUE(store().InsertToken({Hex64(3), alice.id, "api", "ci", "", "", "", ""}));
   ASSERT_TRUE(store().DeleteUserTokens(bob.id));
   EXPECT_FALSE(Ok(store().FindToken(Hex64(1), "")).has_value());
   EXPECT_FALSE(Ok(store().FindToken(Hex64(2), "")).has_value());
   EXPECT_TRUE(Ok(store().FindToken(Hex64(3), "")).has_value());
 
-  ASSERT_TRUE(store().InsertToken({Hex64(4), bob.id, "session", "", "", ""}));
+  ASSERT_TRUE(store().InsertToken({Hex64(4), bob.id, "session", "", "", "", "", ""}));
   EXPECT_TRUE(Ok(store().DeleteUser(bob.id)));
   EXPECT_FALSE(Ok(store().DeleteUser(bob.id)));
   EXPECT_FALSE(Ok(store().FindToken(Hex64(4), "")).has_value());

@@ -77,10 +77,14 @@ TEST_P(StoreContractTest, SigningKeys) {
   UH_ASSERT_OK_AND_ASSIGN(keys, store().ListKeys(product.uid));
   ASSERT_EQ(keys.size(), 1u);
   EXPECT_EQ(Fields(keys[0]), Fields(added));
+  UH_ASSERT_OK_AND_ASSIGN(by_id, store().GetKey(added.id));
+  ASSERT_TRUE(by_id.has_value());
+  EXPECT_EQ(Fields(*by_id), Fields(added));
   UH_ASSERT_OK_AND_ASSIGN(deleted, store().DeleteKey(added.id));
   EXPECT_TRUE(deleted);
   UH_ASSERT_OK_AND_ASSIGN(deleted_again, store().DeleteKey(added.id));
   EXPECT_FALSE(deleted_again);
+  EXPECT_FALSE(Ok(store().GetKey(added.id)).has_value());
   UH_ASSERT_OK_AND_ASSIGN(remaining, store().ListKeys(product.uid));
   EXPECT_THAT(remaining, IsEmpty());
   UH_ASSERT_OK_AND_ASSIGN(others, store().ListKeys(other.uid));
@@ -228,8 +232,8 @@ TEST_P(StoreContractTest, EverythingSurvivesReopening) {
   UH_ASSERT_OK_AND_ASSIGN(device, store().UpsertDevice(MakeProbe(product.uid, "s1")));
   UH_ASSERT_OK_AND_ASSIGN(report, store().InsertReport({0, device.id, package.uid, "installed",
                                                         "installing", "", "log", ""}));
-  UH_ASSERT_OK_AND_ASSIGN(user, store().CreateUser({0, "admin", "$argon2id$x", true, ""}));
-  ASSERT_TRUE(store().InsertToken({"hash", user.id, "api", "ci", "", ""}));
+  UH_ASSERT_OK_AND_ASSIGN(user, store().CreateUser({0, "admin", "$argon2id$x", "admin", {}, ""}));
+  ASSERT_TRUE(store().InsertToken({"hash", user.id, "api", "ci", "", "", "", ""}));
 
   Reopen();
   EXPECT_EQ(Ok(store().GetProduct(product.uid)).value().name, product.name);
@@ -270,9 +274,9 @@ TEST_P(StoreContractTest, HostileStringsRoundTripUnchanged) {
         report, store().InsertReport({0, device.id, text, text, text, text, text, text}));
     EXPECT_EQ(Fields(Ok(store().ListReports(device.id, 1)).at(0)), Fields(report));
 
-    UH_ASSERT_OK_AND_ASSIGN(user, store().CreateUser({0, text, text, false, text}));
+    UH_ASSERT_OK_AND_ASSIGN(user, store().CreateUser({0, text, text, "viewer", {}, text}));
     EXPECT_EQ(Fields(Ok(store().FindUser(text)).value()), Fields(user));
-    const Token token{text, user.id, text, text, "", text};
+    const Token token{text, user.id, text, text, "", text, text, text};
     ASSERT_TRUE(store().InsertToken(token));
     EXPECT_EQ(Fields(Ok(store().FindToken(text, text)).value()), Fields(token));
   }

@@ -8,18 +8,24 @@ namespace uh::server::sqlite::sql {
 
 // Products and signing keys
 inline constexpr std::string_view kInsertProduct =
-    "INSERT INTO products (uid, name, created_at, device_token_hash, forbid_downgrades)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO products (uid, name, created_at, device_token_hash, forbid_downgrades,"
+    " device_auth, enrolment, client_ca) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 inline constexpr std::string_view kSelectProduct =
-    "SELECT uid, name, created_at, device_token_hash, forbid_downgrades FROM products"
-    " WHERE uid = ?1";
+    "SELECT uid, name, created_at, device_token_hash, forbid_downgrades, device_auth, enrolment,"
+    " client_ca FROM products WHERE uid = ?1";
 inline constexpr std::string_view kListProducts =
-    "SELECT uid, name, created_at, device_token_hash, forbid_downgrades FROM products"
-    " ORDER BY name, uid";
+    "SELECT uid, name, created_at, device_token_hash, forbid_downgrades, device_auth, enrolment,"
+    " client_ca FROM products ORDER BY name, uid";
 inline constexpr std::string_view kSetForbidDowngrades =
     "UPDATE products SET forbid_downgrades = ?2 WHERE uid = ?1";
+// A product token switches a product without device authentication to it, and back.
 inline constexpr std::string_view kSetDeviceTokenHash =
-    "UPDATE products SET device_token_hash = ?2 WHERE uid = ?1";
+    "UPDATE products SET device_token_hash = ?2, device_auth = CASE"
+    " WHEN ?2 <> '' AND device_auth = 'none' THEN 'product-token'"
+    " WHEN ?2 = '' AND device_auth = 'product-token' THEN 'none' ELSE device_auth END"
+    " WHERE uid = ?1";
+inline constexpr std::string_view kSetProductDeviceAuth =
+    "UPDATE products SET device_auth = ?2, enrolment = ?3, client_ca = ?4 WHERE uid = ?1";
 inline constexpr std::string_view kInsertKey =
     "INSERT INTO signing_keys (product_uid, name, public_pem, fingerprint, created_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
@@ -27,6 +33,9 @@ inline constexpr std::string_view kListKeys =
     "SELECT id, product_uid, name, public_pem, fingerprint, created_at FROM signing_keys"
     " WHERE product_uid = ?1 ORDER BY id";
 inline constexpr std::string_view kDeleteKey = "DELETE FROM signing_keys WHERE id = ?1";
+inline constexpr std::string_view kSelectKey =
+    "SELECT id, product_uid, name, public_pem, fingerprint, created_at FROM signing_keys"
+    " WHERE id = ?1";
 inline constexpr std::string_view kUpdatePackageSignature =
     "UPDATE packages SET signature = ?2, key_id = ?3 WHERE uid = ?1";
 
@@ -63,8 +72,9 @@ inline constexpr std::string_view kObjectInUse =
     "SELECT EXISTS (SELECT 1 FROM package_objects WHERE sha256 = ?1)";
 
 // Devices. A new device's created_at is its first probe.
-#define UH_DEVICE_COLUMNS \
-  "id, product_uid, identity, attributes, hardware, version, last_seen, created_at"
+#define UH_DEVICE_COLUMNS                                                                        \
+  "id, product_uid, identity, attributes, hardware, version, last_seen, created_at, auth_state," \
+  " token_hash"
 inline constexpr std::string_view kUpsertDevice =
     "INSERT INTO devices (product_uid, identity, attributes, hardware, version, last_seen,"
     " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
@@ -83,6 +93,19 @@ inline constexpr std::string_view kListDevicesByProduct = " AND product_uid = ?"
 inline constexpr std::string_view kListDevicesByHardware = " AND hardware = ?";
 inline constexpr std::string_view kListDevicesByVersion = " AND version = ?";
 inline constexpr std::string_view kListDevicesTail = " ORDER BY id LIMIT ?";
+// Device authentication: an enrolled or pre-provisioned device, never replacing one.
+inline constexpr std::string_view kCreateDevice =
+    "INSERT INTO devices (product_uid, identity, attributes, hardware, version, last_seen,"
+    " created_at, auth_state, token_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)"
+    " ON CONFLICT (product_uid, identity) DO NOTHING RETURNING " UH_DEVICE_COLUMNS;
+inline constexpr std::string_view kSetDeviceAuthState =
+    "UPDATE devices SET auth_state = ?2 WHERE id = ?1";
+inline constexpr std::string_view kSetDeviceSecretHash =
+    "UPDATE devices SET token_hash = ?2 WHERE id = ?1";
+inline constexpr std::string_view kFindDeviceBySecretHash =
+    "SELECT " UH_DEVICE_COLUMNS
+    " FROM devices WHERE product_uid = ?1 AND token_hash = ?2"
+    " AND token_hash <> ''";
 #undef UH_DEVICE_COLUMNS
 // RFC 3339 UTC times compare as text: last_seen never moves back.
 inline constexpr std::string_view kTouchDevice =
@@ -120,28 +143,40 @@ inline constexpr std::string_view kListAuditAfter =
     "SELECT " UH_AUDIT_COLUMNS " FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2";
 
 // Users and tokens. RFC 3339 UTC times compare as text; '' means no expiry.
+#define UH_USER_COLUMNS "id, name, password_hash, role, products, created_at"
 inline constexpr std::string_view kInsertUser =
-    "INSERT INTO users (name, password_hash, admin, created_at) VALUES (?1, ?2, ?3, ?4)"
-    " RETURNING id";
+    "INSERT INTO users (name, password_hash, admin, role, products, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
 inline constexpr std::string_view kFindUser =
-    "SELECT id, name, password_hash, admin, created_at FROM users WHERE name = ?1";
+    "SELECT " UH_USER_COLUMNS " FROM users WHERE name = ?1";
 inline constexpr std::string_view kCountUsers = "SELECT COUNT(*) FROM users";
 inline constexpr std::string_view kSelectUser =
-    "SELECT id, name, password_hash, admin, created_at FROM users WHERE id = ?1";
+    "SELECT " UH_USER_COLUMNS " FROM users WHERE id = ?1";
 inline constexpr std::string_view kListUsers =
-    "SELECT id, name, password_hash, admin, created_at FROM users ORDER BY name";
+    "SELECT " UH_USER_COLUMNS " FROM users ORDER BY name";
+inline constexpr std::string_view kSetUserRole =
+    "UPDATE users SET role = ?2, admin = ?3, products = ?4 WHERE id = ?1";
 inline constexpr std::string_view kSetUserPassword =
     "UPDATE users SET password_hash = ?2 WHERE id = ?1";
 // Tokens go with the user (ON DELETE CASCADE).
 inline constexpr std::string_view kDeleteUser = "DELETE FROM users WHERE id = ?1";
 inline constexpr std::string_view kDeleteUserTokens = "DELETE FROM tokens WHERE user_id = ?1";
+#define UH_TOKEN_COLUMNS \
+  "token_hash, user_id, kind, name, expires_at, created_at, scopes, last_used_at"
 inline constexpr std::string_view kInsertToken =
-    "INSERT INTO tokens (token_hash, user_id, kind, name, expires_at, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO tokens (" UH_TOKEN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 inline constexpr std::string_view kFindToken =
-    "SELECT token_hash, user_id, kind, name, expires_at, created_at FROM tokens"
+    "SELECT " UH_TOKEN_COLUMNS
+    " FROM tokens"
     " WHERE token_hash = ?1 AND (expires_at = '' OR expires_at > ?2)";
+inline constexpr std::string_view kListTokens = "SELECT " UH_TOKEN_COLUMNS
+                                                " FROM tokens WHERE ?1 = 0 OR user_id = ?1"
+                                                " ORDER BY created_at, token_hash";
+inline constexpr std::string_view kTouchToken =
+    "UPDATE tokens SET last_used_at = ?2 WHERE token_hash = ?1";
 inline constexpr std::string_view kDeleteToken = "DELETE FROM tokens WHERE token_hash = ?1";
+#undef UH_USER_COLUMNS
+#undef UH_TOKEN_COLUMNS
 
 // Rollouts, oldest first. selection and plan are JSON text (rollout_encoding.hpp).
 #define UH_ROLLOUT_COLUMNS                                                               \

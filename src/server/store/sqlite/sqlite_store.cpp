@@ -20,7 +20,8 @@ using sqlite::Query;
 namespace {
 
 Product ReadProduct(const Query& row) {
-  return {row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4) != 0};
+  return {row.Text(0),     row.Text(1), row.Text(2), row.Text(3),
+          row.Int(4) != 0, row.Text(5), row.Text(6), row.Text(7)};
 }
 
 SigningKey ReadKey(const Query& row) {
@@ -92,6 +93,9 @@ Expected<Product> SqliteStore::CreateProduct(const Product& product) {
     insert->BindText(3, stored.created_at);
     insert->BindText(4, stored.device_token_hash);
     insert->BindInt(5, stored.forbid_downgrades ? 1 : 0);
+    insert->BindText(6, stored.device_auth);
+    insert->BindText(7, stored.enrolment);
+    insert->BindText(8, stored.client_ca);
     UH_TRY(insert->Run());
     return stored;
   });
@@ -162,6 +166,16 @@ Expected<std::vector<SigningKey>> SqliteStore::ListKeys(const std::string& produ
                        if (!select) return std::unexpected(std::move(select.error()));
                        select->BindText(1, product_uid);
                        return sqlite::AllRows(*select, ReadKey);
+                     });
+}
+
+Expected<std::optional<SigningKey>> SqliteStore::GetKey(std::int64_t id) {
+  return pool_->Read("reading signing key",
+                     [&](Connection& db) -> Expected<std::optional<SigningKey>> {
+                       auto select = db.Prepare(sqlite::sql::kSelectKey);
+                       if (!select) return std::unexpected(std::move(select.error()));
+                       select->BindInt(1, id);
+                       return sqlite::OptionalRow(*select, ReadKey);
                      });
 }
 

@@ -55,6 +55,20 @@ class SqliteStore final : public Store {
                                                            const std::string& identity) override;
   [[nodiscard]] Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) override;
   [[nodiscard]] Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) override;
+  // Device authentication (sqlite_store_devices.cpp).
+  [[nodiscard]] Expected<bool> SetProductDeviceAuth(const std::string& uid,
+                                                    const std::string& device_auth,
+                                                    const std::string& enrolment,
+                                                    const std::string& client_ca) override;
+  [[nodiscard]] Expected<std::optional<Device>> CreateDevice(
+      const DeviceProbe& probe, const std::string& auth_state,
+      const std::string& token_hash) override;
+  [[nodiscard]] Expected<bool> SetDeviceAuthState(std::int64_t id,
+                                                  const std::string& auth_state) override;
+  [[nodiscard]] Expected<bool> SetDeviceSecretHash(std::int64_t id,
+                                                   const std::string& token_hash) override;
+  [[nodiscard]] Expected<std::optional<Device>> FindDeviceBySecretHash(
+      const std::string& product_uid, const std::string& token_hash) override;
 
   [[nodiscard]] Expected<Report> InsertReport(const Report& report) override;
   [[nodiscard]] Expected<RecordedReport> RecordReport(const DeviceProbe& probe,
@@ -74,6 +88,12 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<std::optional<Token>> FindToken(const std::string& token_hash,
                                                          const std::string& now) override;
   [[nodiscard]] Expected<bool> DeleteToken(const std::string& token_hash) override;
+  [[nodiscard]] Expected<std::vector<Token>> ListTokens(std::int64_t user_id) override;
+  [[nodiscard]] Expected<void> TouchToken(const std::string& token_hash,
+                                          const std::string& at) override;
+  [[nodiscard]] Expected<bool> SetUserRole(std::int64_t id, const std::string& role,
+                                           const std::vector<std::string>& products) override;
+  [[nodiscard]] Expected<std::optional<SigningKey>> GetKey(std::int64_t id) override;
 
   [[nodiscard]] Expected<Rollout> CreateRollout(const Rollout& rollout) override;
   [[nodiscard]] Expected<std::optional<Rollout>> GetRollout(std::int64_t id) override;

@@ -1,4 +1,4 @@
-// SqliteStore: devices, reports, users and tokens.
+// SqliteStore: devices and reports.
 
 #include <algorithm>
 #include <string>
@@ -28,6 +28,8 @@ Device ReadDevice(const Query& row) {
   device.version = row.Text(5);
   device.last_seen = row.Text(6);
   device.created_at = row.Text(7);
+  device.auth_state = row.Text(8);
+  device.token_hash = row.Text(9);
   return device;
 }
 
@@ -76,14 +78,6 @@ Expected<void> InsertReportIn(Connection& db, Report& report) {
   if (!id) return std::unexpected(std::move(id.error()));
   report.id = *id;
   return {};
-}
-
-User ReadUser(const Query& row) {
-  return {row.Int(0), row.Text(1), row.Text(2), row.Int(3) != 0, row.Text(4)};
-}
-
-Token ReadToken(const Query& row) {
-  return {row.Text(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5)};
 }
 
 }  // namespace
@@ -149,6 +143,77 @@ Expected<void> SqliteStore::TouchDevices(const std::vector<DeviceSeen>& seen) {
   });
 }
 
+Expected<bool> SqliteStore::SetProductDeviceAuth(const std::string& uid,
+                                                 const std::string& device_auth,
+                                                 const std::string& enrolment,
+                                                 const std::string& client_ca) {
+  return pool_->Write("setting device authentication", [&](Connection& db) -> Expected<bool> {
+    auto update = db.Prepare(sqlite::sql::kSetProductDeviceAuth);
+    if (!update) return std::unexpected(std::move(update.error()));
+    update->BindText(1, uid);
+    update->BindText(2, device_auth);
+    update->BindText(3, enrolment);
+    update->BindText(4, client_ca);
+    UH_TRY(update->Run());
+    return db.Changes() > 0;
+  });
+}
+
+Expected<std::optional<Device>> SqliteStore::CreateDevice(const DeviceProbe& probe,
+                                                          const std::string& auth_state,
+                                                          const std::string& token_hash) {
+  const std::string seen_at = sqlite::OrNow(probe.seen_at);
+  return pool_->Write("creating device", [&](Connection& db) -> Expected<std::optional<Device>> {
+    auto insert = db.Prepare(sqlite::sql::kCreateDevice);
+    if (!insert) return std::unexpected(std::move(insert.error()));
+    insert->BindText(1, probe.product_uid);
+    insert->BindText(2, probe.identity);
+    insert->BindText(3, probe.attributes);
+    insert->BindText(4, probe.hardware);
+    insert->BindText(5, probe.version);
+    insert->BindText(6, seen_at);
+    insert->BindText(7, auth_state);
+    insert->BindText(8, token_hash);
+    auto device = sqlite::OptionalRow(*insert, ReadDevice);
+    if (!device) return std::unexpected(std::move(device.error()));
+    if (*device) UH_TRY(insert->Run());  // stepping a finished statement would run it again
+    return device;
+  });
+}
+
+Expected<bool> SqliteStore::SetDeviceAuthState(std::int64_t id, const std::string& auth_state) {
+  return pool_->Write("setting device state", [&](Connection& db) -> Expected<bool> {
+    auto update = db.Prepare(sqlite::sql::kSetDeviceAuthState);
+    if (!update) return std::unexpected(std::move(update.error()));
+    update->BindInt(1, id);
+    update->BindText(2, auth_state);
+    UH_TRY(update->Run());
+    return db.Changes() > 0;
+  });
+}
+
+Expected<bool> SqliteStore::SetDeviceSecretHash(std::int64_t id, const std::string& token_hash) {
+  return pool_->Write("setting device secret", [&](Connection& db) -> Expected<bool> {
+    auto update = db.Prepare(sqlite::sql::kSetDeviceSecretHash);
+    if (!update) return std::unexpected(std::move(update.error()));
+    update->BindInt(1, id);
+    update->BindText(2, token_hash);
+    UH_TRY(update->Run());
+    return db.Changes() > 0;
+  });
+}
+
+Expected<std::optional<Device>> SqliteStore::FindDeviceBySecretHash(const std::string& product_uid,
+                                                                    const std::string& token_hash) {
+  return pool_->Read("finding device", [&](Connection& db) -> Expected<std::optional<Device>> {
+    auto select = db.Prepare(sqlite::sql::kFindDeviceBySecretHash);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindText(1, product_uid);
+    select->BindText(2, token_hash);
+    return sqlite::OptionalRow(*select, ReadDevice);
+  });
+}
+
 Expected<Report> SqliteStore::InsertReport(const Report& report) {
   Report stored = report;
   stored.created_at = sqlite::OrNow(report.created_at);
@@ -192,125 +257,6 @@ Expected<std::vector<Report>> SqliteStore::FindReports(const ReportFilter& filte
     if (filter.status) select->BindText(++index, *filter.status);
     select->BindInt(++index, sqlite::ToStoredCount(limit));
     return sqlite::AllRows(*select, ReadReport);
-  });
-}
-
-Expected<User> SqliteStore::CreateUser(const User& user) {
-  User stored = user;
-  stored.created_at = sqlite::OrNow(user.created_at);
-  return pool_->Write("creating user", [&](Connection& db) -> Expected<User> {
-    auto insert = db.Prepare(sqlite::sql::kInsertUser);
-    if (!insert) return std::unexpected(std::move(insert.error()));
-    insert->BindText(1, stored.name);
-    insert->BindText(2, stored.password_hash);
-    insert->BindInt(3, stored.admin ? 1 : 0);
-    insert->BindText(4, stored.created_at);
-    auto id = sqlite::ReturnedId(*insert);
-    if (!id) return std::unexpected(std::move(id.error()));
-    stored.id = *id;
-    return stored;
-  });
-}
-
-Expected<std::optional<User>> SqliteStore::FindUser(const std::string& name) {
-  return pool_->Read("finding user", [&](Connection& db) -> Expected<std::optional<User>> {
-    auto select = db.Prepare(sqlite::sql::kFindUser);
-    if (!select) return std::unexpected(std::move(select.error()));
-    select->BindText(1, name);
-    return sqlite::OptionalRow(*select, ReadUser);
-  });
-}
-
-Expected<std::size_t> SqliteStore::CountUsers() {
-  return pool_->Read("counting users", [&](Connection& db) -> Expected<std::size_t> {
-    auto select = db.Prepare(sqlite::sql::kCountUsers);
-    if (!select) return std::unexpected(std::move(select.error()));
-    auto count = sqlite::OptionalRow(*select, [](const Query& row) { return row.Int(0); });
-    if (!count) return std::unexpected(std::move(count.error()));
-    return static_cast<std::size_t>(std::max<std::int64_t>(count->value_or(0), 0));
-  });
-}
-
-Expected<std::optional<User>> SqliteStore::GetUser(std::int64_t id) {
-  return pool_->Read("reading user", [&](Connection& db) -> Expected<std::optional<User>> {
-    auto select = db.Prepare(sqlite::sql::kSelectUser);
-    if (!select) return std::unexpected(std::move(select.error()));
-    select->BindInt(1, id);
-    return sqlite::OptionalRow(*select, ReadUser);
-  });
-}
-
-Expected<std::vector<User>> SqliteStore::ListUsers() {
-  return pool_->Read("listing users", [&](Connection& db) -> Expected<std::vector<User>> {
-    auto select = db.Prepare(sqlite::sql::kListUsers);
-    if (!select) return std::unexpected(std::move(select.error()));
-    return sqlite::AllRows(*select, ReadUser);
-  });
-}
-
-Expected<bool> SqliteStore::SetUserPassword(std::int64_t id, const std::string& password_hash) {
-  return pool_->Write("changing password", [&](Connection& db) -> Expected<bool> {
-    auto update = db.Prepare(sqlite::sql::kSetUserPassword);
-    if (!update) return std::unexpected(std::move(update.error()));
-    update->BindInt(1, id);
-    update->BindText(2, password_hash);
-    UH_TRY(update->Run());
-    return db.Changes() > 0;
-  });
-}
-
-Expected<bool> SqliteStore::DeleteUser(std::int64_t id) {
-  return pool_->Write("deleting user", [&](Connection& db) -> Expected<bool> {
-    auto remove = db.Prepare(sqlite::sql::kDeleteUser);
-    if (!remove) return std::unexpected(std::move(remove.error()));
-    remove->BindInt(1, id);
-    UH_TRY(remove->Run());
-    return db.Changes() > 0;
-  });
-}
-
-Expected<void> SqliteStore::DeleteUserTokens(std::int64_t user_id) {
-  return pool_->Write("revoking tokens", [&](Connection& db) -> Expected<void> {
-    auto remove = db.Prepare(sqlite::sql::kDeleteUserTokens);
-    if (!remove) return std::unexpected(std::move(remove.error()));
-    remove->BindInt(1, user_id);
-    return remove->Run();
-  });
-}
-
-Expected<void> SqliteStore::InsertToken(const Token& token) {
-  const std::string created_at = sqlite::OrNow(token.created_at);
-  return pool_->Write("storing token", [&](Connection& db) -> Expected<void> {
-    auto insert = db.Prepare(sqlite::sql::kInsertToken);
-    if (!insert) return std::unexpected(std::move(insert.error()));
-    insert->BindText(1, token.token_hash);
-    insert->BindInt(2, token.user_id);
-    insert->BindText(3, token.kind);
-    insert->BindText(4, token.name);
-    insert->BindText(5, token.expires_at);
-    insert->BindText(6, created_at);
-    return insert->Run();
-  });
-}
-
-Expected<std::optional<Token>> SqliteStore::FindToken(const std::string& token_hash,
-                                                      const std::string& now) {
-  return pool_->Read("finding token", [&](Connection& db) -> Expected<std::optional<Token>> {
-    auto select = db.Prepare(sqlite::sql::kFindToken);
-    if (!select) return std::unexpected(std::move(select.error()));
-    select->BindText(1, token_hash);
-    select->BindText(2, sqlite::OrNow(now));  // never "" (which every expiry is after)
-    return sqlite::OptionalRow(*select, ReadToken);
-  });
-}
-
-Expected<bool> SqliteStore::DeleteToken(const std::string& token_hash) {
-  return pool_->Write("deleting token", [&](Connection& db) -> Expected<bool> {
-    auto remove = db.Prepare(sqlite::sql::kDeleteToken);
-    if (!remove) return std::unexpected(std::move(remove.error()));
-    remove->BindText(1, token_hash);
-    UH_TRY(remove->Run());
-    return db.Changes() > 0;
   });
 }
 
