@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every test twice, once
-# optimised (release) and once under AddressSanitizer + UndefinedBehaviorSanitizer (asan).
-# Usage: scripts/test.sh [preset...]   (default: release asan)
+# optimised (release) and once under AddressSanitizer + UndefinedBehaviorSanitizer (asan), and
+# the server's tests (HTTP, store, API) a third time under ThreadSanitizer (tsan).
+# Usage: scripts/test.sh [preset...]   (default: release asan tsan)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/deps.sh
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(release asan)
+[ ${#presets[@]} -gt 0 ] || presets=(release asan tsan)
 
 # Tests whose point is that upstream's uhu made a package need those packages (the folder
 # UH_CONFORMANCE_DIR, by default ../shared/conformance/uhu beside the clone). Without them they

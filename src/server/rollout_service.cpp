@@ -51,7 +51,10 @@ Expected<RolloutService::Selected> RolloutService::SelectedDevices(const Rollout
     auto page = store_.ListDevices(filter);
     if (!page) return std::unexpected(page.error());
     for (const auto& device : *page) {
-      if (Selects(rollout.selection, device) && SupportsHardware(package, device.hardware)) {
+      // A device waiting for acceptance (or rejected) is in no rollout: it would hold a stage
+      // back. Accepted, it joins a filter's rollout at its next probe.
+      if (device.auth_state == "accepted" && Selects(rollout.selection, device) &&
+          SupportsHardware(package, device.hardware)) {
         out.devices.push_back(device);
       }
     }
@@ -319,7 +322,7 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
   for (auto& rollout : *rollouts) {
     // Only filters take newcomers: an explicit device list is fixed when the rollout starts.
     if (rollout.state != RolloutState::kRunning || !rollout.selection.device_ids.empty() ||
-        !Selects(rollout.selection, device)) {
+        device.auth_state != "accepted" || !Selects(rollout.selection, device)) {
       continue;
     }
     auto package = store_.GetPackage(rollout.package_uid);

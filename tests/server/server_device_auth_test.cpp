@@ -245,6 +245,25 @@ TEST_F(DeviceAuthTest, ManualEnrolmentWaitsForAcceptance) {
   EXPECT_EQ(server_.Api("POST", "/api/v1/devices/999999/accept").status, 404);
 }
 
+// A rollout created while a device waits for acceptance leaves it out (it would hold the stage
+// back); accepted, it joins at its next probe.
+TEST_F(DeviceAuthTest, APendingDeviceIsInNoRolloutUntilAccepted) {
+  ASSERT_EQ(Patch({{"device_auth", "device-token"}, {"enrolment", "manual"}}).status, 200);
+  const json device = ServerFixture::DeviceBody("later1", "0.9");
+  ASSERT_EQ(Probe(device, kSecretA).status, 403);
+  const std::int64_t rollout = StartRollout();
+  auto members = json::parse(
+      server_.Api("GET", "/api/v1/rollouts/" + std::to_string(rollout) + "/devices").body);
+  EXPECT_TRUE(members["devices"].empty()) << members.dump();
+  EXPECT_EQ(Statistics(rollout)["total"], 0) << Statistics(rollout).dump();
+  const std::string path = "/api/v1/devices/" + std::to_string(DeviceId("later1"));
+  ASSERT_EQ(server_.Api("POST", path + "/accept").status, 200);
+  EXPECT_EQ(Probe(device, kSecretA).status, 200);
+  members = json::parse(
+      server_.Api("GET", "/api/v1/rollouts/" + std::to_string(rollout) + "/devices").body);
+  EXPECT_EQ(members["devices"].size(), 1u) << members.dump();
+}
+
 TEST_F(DeviceAuthTest, AutoEnrolmentAcceptsAtOnce) {
   ASSERT_EQ(Patch({{"device_auth", "device-token"}, {"enrolment", "auto"}}).status, 200);
   const json device = ServerFixture::DeviceBody("auto1", "0.9");
