@@ -17,12 +17,13 @@
 #include "core/hash.hpp"
 #include "core/json.hpp"
 #include "fuzz_support.hpp"
+#include "protocol/bodies.hpp"
 #include "server/device_protocol.hpp"
 
 namespace {
 
 using nlohmann::json;
-using uh::server::ProbeRequest;
+using uh::protocol::ProbeRequest;
 
 constexpr std::size_t kMaxValueBytes = 1024;
 constexpr std::size_t kProbeMaxBytes = 256 * 1024;
@@ -72,7 +73,7 @@ void CheckProbe(const ProbeRequest& probe) {
   auto identity = uh::ParseJson(canonical);
   UH_FUZZ_CHECK(identity.has_value() && *identity == probe.identity,
                 "the canonical identity does not read back as the identity");
-  const auto device = probe.ToDeviceProbe("2026-01-01T00:00:00Z");
+  const auto device = uh::server::ToDeviceProbe(probe, "2026-01-01T00:00:00Z");
   UH_FUZZ_CHECK(device.product_uid == probe.product_uid && device.identity == canonical &&
                     device.hardware == probe.hardware && device.version == probe.version &&
                     device.seen_at == "2026-01-01T00:00:00Z",
@@ -86,7 +87,7 @@ void CheckProbe(const ProbeRequest& probe) {
                      {"hardware", probe.hardware},
                      {"device-identity", probe.identity},
                      {"device-attributes", probe.attributes}};
-  auto again = uh::server::ParseProbe(body.dump());
+  auto again = uh::protocol::ParseProbe(body.dump());
   UH_FUZZ_CHECK(again.has_value(), "the probe written back does not parse");
   UH_FUZZ_CHECK(SameProbe(*again, probe), "the probe written back reads differently");
   UH_FUZZ_CHECK(again->CanonicalIdentity() == canonical, "the canonical identity moved");
@@ -97,14 +98,14 @@ void CheckProbe(const ProbeRequest& probe) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
-  auto probe = uh::server::ParseProbe(text);
+  auto probe = uh::protocol::ParseProbe(text);
   if (probe) {
     CheckProbe(*probe);
   } else {
     CheckError(probe.error());
   }
 
-  auto report = uh::server::ParseReport(text);
+  auto report = uh::protocol::ParseReport(text);
   if (!report) {
     CheckError(report.error());
     return 0;

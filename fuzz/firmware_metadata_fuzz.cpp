@@ -10,11 +10,11 @@
 #include <string>
 #include <string_view>
 
-#include "agent/client/protocol.hpp"
 #include "agent/device/firmware_metadata.hpp"
 #include "agent/device/ini.hpp"
 #include "core/json.hpp"
 #include "fuzz_check.hpp"
+#include "protocol/bodies.hpp"
 
 namespace {
 
@@ -42,7 +42,7 @@ void CheckProbeBody(const MetadataValues& values) {
   metadata.version = "1.0";
   metadata.identity = values;
   metadata.attributes = values;
-  auto body = uh::agent::protocol::ProbeBody(metadata.ToProbeJson());
+  auto body = uh::protocol::ProbeBody(metadata.ToProbeJson());
   UH_FUZZ_CHECK(body.has_value(), "no probe body for these device fields");
   auto parsed = uh::ParseJson(*body, {.max_depth = 32, .max_bytes = body->size()});
   if (!parsed) std::fprintf(stderr, "probe body: %s\n", parsed.error().message().c_str());

@@ -22,13 +22,13 @@
 #include <string_view>
 #include <variant>
 
-#include "agent/client/protocol.hpp"
 #include "fuzz_check.hpp"
 #include "fuzz_support.hpp"
+#include "protocol/replies.hpp"
 
 namespace {
 
-namespace protocol = uh::agent::protocol;
+namespace protocol = uh::protocol;
 
 struct Reply {
   long status = 0;
@@ -121,18 +121,18 @@ void CheckProbe(const Reply& reply) {
     }
     return;
   }
-  if (std::holds_alternative<uh::agent::NoUpdate>(*result)) {
+  if (std::holds_alternative<protocol::NoUpdate>(*result)) {
     UH_FUZZ_CHECK(reply.status == 404, "no update without a 404");
     return;
   }
   UH_FUZZ_CHECK(reply.status == 200, "an answer without a 200");
-  if (const auto* poll = std::get_if<uh::agent::ExtraPoll>(&*result)) {
+  if (const auto* poll = std::get_if<protocol::ExtraPoll>(&*result)) {
     UH_FUZZ_CHECK(extra_poll && AllDigits(*extra_poll), "a poll delay from a non-number");
     UH_FUZZ_CHECK(poll->seconds >= 0 && poll->seconds <= 366LL * 24 * 3600,
                   "a poll delay over a year, or negative");
     return;
   }
-  const auto& offer = std::get<uh::agent::UpdateOffer>(*result);
+  const auto& offer = std::get<protocol::UpdateOffer>(*result);
   UH_FUZZ_CHECK(!extra_poll, "an offer despite Add-Extra-Poll");
   UH_FUZZ_CHECK(!offer.metadata.empty() && offer.metadata == reply.body,
                 "the offer's metadata is not the body");

@@ -27,7 +27,7 @@ std::optional<std::string> UidOf(std::string_view metadata) { return uh::Sha256H
 bool Same(const UpdateState& a, const UpdateState& b) {
   return a.phase == b.phase && a.package_uid == b.package_uid && a.metadata == b.metadata &&
          a.signature == b.signature && a.remote == b.remote && a.target_slot == b.target_slot &&
-         a.previous_slot == b.previous_slot && a.boot_id == b.boot_id;
+         a.previous_slot == b.previous_slot && a.boot_id == b.boot_id && a.plan == b.plan;
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include "core/process.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,6 +151,11 @@ Expected<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
   env.push_back(nullptr);
   const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
   const pid_t parent = ::getpid();
+  // The descriptors a child may have, for kernels without close_range.
+  rlimit files{};
+  const int max_fd = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+                         ? static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 16))
+                         : 1 << 16;
 
   const pid_t pid = ::fork();
   if (pid < 0) return FailErrno("fork");
@@ -187,6 +194,12 @@ Expected<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
       null(STDOUT_FILENO, O_WRONLY);
     }
     if (options.pipe_stderr) to(err_pipe[1].get(), STDERR_FILENO);
+    // Nothing else of ours reaches the program: a listening socket or a database it inherited
+    // would outlive us in it (a port still taken when we start again). Marked close-on-exec
+    // rather than closed, so that the status pipe stays open until the exec.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     if (cwd != nullptr && ::chdir(cwd) != 0) fail(errno);
     ::execve(program.c_str(), args.data(), env.data());
     fail(errno);

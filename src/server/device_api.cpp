@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "core/hash.hpp"
+#include "protocol/names.hpp"
 #include "server/auth.hpp"
 #include "server/device_auth.hpp"
 
@@ -19,8 +20,11 @@ using http::Response;
 
 std::string Now() { return FormatTime(std::chrono::system_clock::now()); }
 
-// The header devices of a product with a device token send it in.
-constexpr const char* kProductTokenHeader = "uh-product-token";
+// The answer to a device-token device that did not send its own secret.
+Response DeviceTokenRequired() {
+  return Response::Error(
+      401, "this product requires the device's own " + std::string(protocol::kDeviceTokenHeader));
+}
 
 // A device that proved who it is, or the answer that refuses the request.
 using Admission = std::variant<Device, Response>;
@@ -29,11 +33,12 @@ using Admission = std::variant<Device, Response>;
 // that an unknown party cannot register devices, fetch packages or forge reports.
 std::optional<Response> CheckDeviceToken(const Product& product, const Request& request) {
   if (product.device_token_hash.empty()) return std::nullopt;
-  const std::string sent = request.Header(kProductTokenHeader);
+  const std::string sent = request.Header(protocol::kProductTokenHeader);
   const std::string hash = TokenHash(sent);
   if (sent.empty() || hash.size() != product.device_token_hash.size() ||
       CRYPTO_memcmp(hash.data(), product.device_token_hash.data(), hash.size()) != 0) {
-    return Response::Error(401, "this product requires a valid UH-Product-Token header");
+    return Response::Error(401, "this product requires a valid " +
+                                    std::string(protocol::kProductTokenHeader) + " header");
   }
   return std::nullopt;
 }
@@ -41,7 +46,7 @@ std::optional<Response> CheckDeviceToken(const Product& product, const Request& 
 // mtls: the client certificate verifies against the product's CA and, when the request names a
 // device, names that device (CertificateIdentity).
 std::optional<Response> CheckCertificate(const Product& product, const Request& request,
-                                         const ProbeRequest* device) {
+                                         const protocol::ProbeRequest* device) {
   if (!request.tls) {
     return Response::Error(401,
                            "this product authenticates devices by client certificate (mtls), "
@@ -63,7 +68,7 @@ std::optional<Response> CheckCertificate(const Product& product, const Request& 
 // What a product asks of every request before the device is looked at; `device` is null for
 // downloads, which name no device.
 std::optional<Response> CheckProductCredentials(const Product& product, const Request& request,
-                                                const ProbeRequest* device) {
+                                                const protocol::ProbeRequest* device) {
   if (product.device_auth == kAuthProductToken) return CheckDeviceToken(product, request);
   if (product.device_auth == kAuthMtls) return CheckCertificate(product, request, device);
   if (product.device_auth != kAuthNone && product.device_auth != kAuthDeviceToken) {
@@ -88,8 +93,8 @@ std::optional<Response> CheckKnownDevice(const Product& product, const Device& d
     if (device.token_hash.empty()) {
       return Response::Error(401, "this device has no device token: an operator issues one");
     }
-    if (!SecretMatches(request.Header(kDeviceTokenHeader), device.token_hash)) {
-      return Response::Error(401, "this product requires the device's own UH-Device-Token");
+    if (!SecretMatches(request.Header(protocol::kDeviceTokenHeader), device.token_hash)) {
+      return DeviceTokenRequired();
     }
   }
   return CheckStanding(device);
@@ -111,9 +116,10 @@ Expected<Admission> AdmitNewDevice(ApiContext& context, const Product& product,
     if (product.enrolment != kEnrolManual && product.enrolment != kEnrolAuto) {
       return Response::Error(401, "unknown device: this product does not enrol devices");
     }
-    const std::string secret = request.Header(kDeviceTokenHeader);
+    const std::string secret = request.Header(protocol::kDeviceTokenHeader);
     if (!IsDeviceSecret(secret)) {
-      return Response::Error(401, "enrolment needs a UH-Device-Token of 64 lowercase hex digits");
+      return Response::Error(401, "enrolment needs a " + std::string(protocol::kDeviceTokenHeader) +
+                                      " of 64 lowercase hex digits");
     }
     auto created = context.store.CreateDevice(
         seen, std::string(manual ? kDevicePending : kDeviceAccepted), TokenHash(secret));
@@ -139,9 +145,9 @@ Expected<Admission> AdmitNewDevice(ApiContext& context, const Product& product,
 // The device as the probe describes it. A probe that changes nothing but the time is the
 // common case: it costs a read, and its time is written later with others (LastSeenBatch).
 Expected<Admission> RecordProbe(ApiContext& context, const Product& product,
-                                const ProbeRequest& probe, const Request& request) {
+                                const protocol::ProbeRequest& probe, const Request& request) {
   const std::string now = Now();
-  DeviceProbe seen = probe.ToDeviceProbe(now);
+  DeviceProbe seen = ToDeviceProbe(probe, now);
   auto known = context.store.FindDevice(seen.product_uid, seen.identity);
   if (!known) return std::unexpected(std::move(known.error()));
   if (!*known) {
@@ -164,7 +170,7 @@ Expected<Admission> RecordProbe(ApiContext& context, const Product& product,
 
 Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& request) {
   ++context.metrics.probes;
-  auto probe = ParseProbe(request.body);
+  auto probe = protocol::ParseProbe(request.body);
   if (!probe) return Response::FromError(probe.error());
   // A device of a product this server does not know gets "no update", not an error.
   auto product = context.store.GetProduct(probe->product_uid);
@@ -180,7 +186,8 @@ Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& requ
     if (answer->waiting && context.config.waiting_poll_seconds > 0) {
       // The protocol's way to say "not yet, ask again in S seconds" (the body is ignored).
       Response response = Response::Json(200, nlohmann::json::object());
-      response.SetHeader("Add-Extra-Poll", std::to_string(context.config.waiting_poll_seconds));
+      response.SetHeader(std::string(protocol::kExtraPollHeader),
+                         std::to_string(context.config.waiting_poll_seconds));
       return response;
     }
     return Response::Error(404, "no update available");
@@ -190,7 +197,9 @@ Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& requ
   // The exact metadata bytes: the device hashes them into the package UID and checks the
   // signature over them.
   Response response = Response::Text(200, offer.metadata, "application/json");
-  if (!offer.signature.empty()) response.SetHeader("UH-Signature", offer.signature);
+  if (!offer.signature.empty()) {
+    response.SetHeader(std::string(protocol::kSignatureHeader), offer.signature);
+  }
   return response;
 }
 
@@ -211,14 +220,13 @@ std::optional<Response> CheckDownloader(ApiContext& context, const Product& prod
                                         const Request& request, const std::string& package_uid) {
   if (auto refused = CheckProductCredentials(product, request, nullptr)) return refused;
   if (product.device_auth != kAuthDeviceToken) return std::nullopt;
-  const std::string secret = request.Header(kDeviceTokenHeader);
+  const std::string secret = request.Header(protocol::kDeviceTokenHeader);
   if (!IsDeviceSecret(secret)) {
-    return Response::Error(401, "this product requires the device's own UH-Device-Token");
+    return DeviceTokenRequired();
   }
   auto device = context.store.FindDeviceBySecretHash(product.uid, TokenHash(secret));
   if (!device) return Response::FromError(device.error());
-  if (!*device)
-    return Response::Error(401, "this product requires the device's own UH-Device-Token");
+  if (!*device) return DeviceTokenRequired();
   if (auto refused = CheckKnownDevice(product, **device, request)) return refused;
   auto offered = WasOffered(context, **device, package_uid);
   if (!offered) return Response::FromError(offered.error());
@@ -256,7 +264,8 @@ Response Download(ApiContext& context, Request& request) {
 // package its rollout offered it. Anything else (an invented device, a report in another
 // device's name, a package never offered) is refused and changes nothing.
 std::optional<Response> CheckReporter(ApiContext& context, const Product& product,
-                                      const ReportRequest& report, const Request& request) {
+                                      const protocol::ParsedReport& report,
+                                      const Request& request) {
   if (auto refused = CheckProductCredentials(product, request, &report.device)) return refused;
   auto known = context.store.FindDevice(product.uid, report.device.CanonicalIdentity());
   if (!known) return Response::FromError(known.error());
@@ -273,7 +282,7 @@ std::optional<Response> CheckReporter(ApiContext& context, const Product& produc
 
 Response HandleReport(ApiContext& context, RolloutEngine& rollouts, Request& request) {
   ++context.metrics.reports;
-  auto report = ParseReport(request.body);
+  auto report = protocol::ParseReport(request.body);
   if (!report) return Response::FromError(report.error());
   auto product = context.store.GetProduct(report->device.product_uid);
   if (!product) return Response::FromError(product.error());
@@ -292,7 +301,7 @@ Response HandleReport(ApiContext& context, RolloutEngine& rollouts, Request& req
   row.error_message = report->error_message;
   row.current_log = report->current_log;
   // The device and its report in one transaction (one disk sync, not two).
-  auto stored = context.store.RecordReport(report->device.ToDeviceProbe(Now()), row);
+  auto stored = context.store.RecordReport(ToDeviceProbe(report->device, Now()), row);
   if (!stored) return Response::FromError(stored.error());
   if (auto advanced = rollouts.OnReport(stored->device, *report); !advanced) {
     return Response::FromError(advanced.error());
@@ -306,7 +315,7 @@ void AddDeviceRoutes(http::Router& router, ApiContext& context, RolloutEngine& r
   http::RouteOptions probe;
   probe.max_body_bytes = 256 * 1024;
   router.Add(
-      Method::kPost, "/upgrades",
+      Method::kPost, std::string(protocol::kProbePath),
       [&context, &rollouts](Request& request) { return HandleProbe(context, rollouts, request); },
       probe);
   router.Add(Method::kGet, "/products/{product}/packages/{package}/objects/{object}",
@@ -314,7 +323,7 @@ void AddDeviceRoutes(http::Router& router, ApiContext& context, RolloutEngine& r
   http::RouteOptions report;
   report.max_body_bytes = 1024 * 1024;
   router.Add(
-      Method::kPost, "/report",
+      Method::kPost, std::string(protocol::kReportPath),
       [&context, &rollouts](Request& request) { return HandleReport(context, rollouts, request); },
       report);
 }

@@ -10,11 +10,12 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "protocol/names.hpp"
 
 namespace uh::server {
 
 // The header a device of a device-token product sends its own secret in.
-inline constexpr std::string_view kDeviceTokenHeader = "UH-Device-Token";
+using protocol::kDeviceTokenHeader;
 
 // Product::device_auth values.
 inline constexpr std::string_view kAuthNone = "none";

@@ -6,6 +6,7 @@
 #include "core/hash.hpp"
 #include "core/json.hpp"
 #include "package/signature.hpp"
+#include "protocol/names.hpp"
 #include "server/api_util.hpp"
 #include "server/device_auth_api.hpp"
 #include "server/json_views.hpp"
@@ -225,7 +226,7 @@ Response NewDeviceToken(ApiContext& context, Request& request) {
   auto set = context.store.SetDeviceTokenHash(request.Param("product"), TokenHash(secret));
   if (!set) return Response::FromError(set.error());
   if (!*set) return Response::Error(404, "unknown product");
-  return Response::Json(201, {{"device_token", secret}, {"header", "UH-Product-Token"}});
+  return Response::Json(201, {{"device_token", secret}, {"header", protocol::kProductTokenHeader}});
 }
 
 Response DropDeviceToken(ApiContext& context, Request& request) {

@@ -6,6 +6,7 @@
 
 #include "core/version.hpp"
 #include "server/auth.hpp"
+#include "server/device_auth.hpp"
 #include "server/rollout_rules.hpp"
 
 namespace uh::server {
@@ -53,7 +54,7 @@ Expected<RolloutService::Selected> RolloutService::SelectedDevices(const Rollout
     for (const auto& device : *page) {
       // A device waiting for acceptance (or rejected) is in no rollout: it would hold a stage
       // back. Accepted, it joins a filter's rollout at its next probe.
-      if (device.auth_state == "accepted" && Selects(rollout.selection, device) &&
+      if (device.auth_state == kDeviceAccepted && Selects(rollout.selection, device) &&
           SupportsHardware(package, device.hardware)) {
         out.devices.push_back(device);
       }
@@ -322,7 +323,7 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
   for (auto& rollout : *rollouts) {
     // Only filters take newcomers: an explicit device list is fixed when the rollout starts.
     if (rollout.state != RolloutState::kRunning || !rollout.selection.device_ids.empty() ||
-        device.auth_state != "accepted" || !Selects(rollout.selection, device)) {
+        device.auth_state != kDeviceAccepted || !Selects(rollout.selection, device)) {
       continue;
     }
     auto package = store_.GetPackage(rollout.package_uid);

@@ -16,6 +16,9 @@
 #include <cctype>
 #include <limits>
 
+#include "protocol/names.hpp"
+#include "protocol/url.hpp"
+
 namespace uh::sim {
 namespace {
 
@@ -93,13 +96,11 @@ class BeastHttpClient::Connection : public std::enable_shared_from_this<Connecti
     request_.target(options.address.base_path + in.target);
     request_.set(http::field::host, owner_->host_header_);
     request_.set(http::field::user_agent, options.user_agent);
-    request_.set("Api-Content-Type", "application/vnd.updatehub-v1+json");
-    if (in.post) request_.set(http::field::content_type, "application/json");
-    if (in.api_retries) request_.set("Api-Retries", std::to_string(*in.api_retries));
-    if (in.range_start) {
-      request_.set(http::field::range, "bytes=" + std::to_string(*in.range_start) + "-");
-    }
-    if (options.product_token) request_.set("UH-Product-Token", *options.product_token);
+    request_.set(protocol::kApiContentTypeHeader, protocol::kApiContentType);
+    if (in.post) request_.set(http::field::content_type, protocol::kJsonContentType);
+    if (in.api_retries) request_.set(protocol::kApiRetriesHeader, std::to_string(*in.api_retries));
+    if (in.range_start) request_.set(http::field::range, protocol::RangeFrom(*in.range_start));
+    if (options.product_token) request_.set(protocol::kProductTokenHeader, *options.product_token);
     request_.keep_alive(true);
     if (in.post) request_.body() = in.body;
     request_.prepare_payload();

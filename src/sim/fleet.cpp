@@ -6,8 +6,9 @@
 #include <csignal>
 #include <cstdio>
 
-#include "agent/client/client.hpp"
-#include "agent/client/protocol.hpp"
+#include "protocol/bodies.hpp"
+#include "protocol/names.hpp"
+#include "protocol/replies.hpp"
 #include "sim/beast_client.hpp"
 #include "sim/object_transfer.hpp"
 #include "sim/random.hpp"
@@ -26,7 +27,7 @@ Expected<std::unique_ptr<HttpClient>> MakeBeastClient(asio::io_context& io,
   client.address = *address;
   client.connections = options.connections;
   client.timeout = options.request_timeout;
-  client.user_agent = agent::DefaultUserAgent();
+  client.user_agent = protocol::UserAgent(UH_SIM_AGENT_VERSION);
   client.product_token = options.product_token;
   auto made = BeastHttpClient::Create(io, std::move(client));
   if (!made) return std::unexpected(made.error());
@@ -213,9 +214,9 @@ void Fleet::SendProbe(std::uint32_t index) {
   const DeviceState& device = devices_[index];
   HttpRequest request;
   request.post = true;
-  request.target = "/upgrades";
+  request.target = protocol::kProbePath;
   request.api_retries = device.probe_retries;
-  auto body = agent::protocol::ProbeBody(DeviceFields(device));
+  auto body = protocol::ProbeBody(DeviceFields(device));
   if (body) request.body = std::move(*body);
   client_->Send(std::move(request), [this, index](Expected<HttpResponse> answer) {
     OnProbeAnswered(index, std::move(answer));
@@ -238,17 +239,18 @@ void Fleet::OnProbeAnswered(std::uint32_t index, Expected<HttpResponse> answer) 
     const auto value = answer->Header(name);
     return value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
   };
-  auto result = agent::protocol::InterpretProbeReply(
-      answer->status, header("add-extra-poll"), header("uh-signature"), std::move(answer->body));
+  auto result =
+      protocol::InterpretProbeReply(answer->status, header(protocol::kExtraPollHeader),
+                                    header(protocol::kSignatureHeader), std::move(answer->body));
   if (!result) return failed(result.error());
-  if (const auto* extra = std::get_if<agent::ExtraPoll>(&*result)) {
+  if (const auto* extra = std::get_if<protocol::ExtraPoll>(&*result)) {
     return Handle(index, ProbeAnswer{.kind = ProbeAnswer::Kind::kExtraPoll,
                                      .extra_poll = std::chrono::seconds(extra->seconds)});
   }
-  if (std::holds_alternative<agent::NoUpdate>(*result)) {
+  if (std::holds_alternative<protocol::NoUpdate>(*result)) {
     return Handle(index, ProbeAnswer{.kind = ProbeAnswer::Kind::kNoUpdate});
   }
-  const auto& update = std::get<agent::UpdateOffer>(*result);
+  const auto& update = std::get<protocol::UpdateOffer>(*result);
   auto offer = offers_->Intern(update.metadata, update.signature);
   if (!offer) return failed(offer.error());
   ++summary_.offers;
@@ -257,7 +259,7 @@ void Fleet::OnProbeAnswered(std::uint32_t index, Expected<HttpResponse> answer) 
 
 void Fleet::SendReport(std::uint32_t index, const Report& report) {
   const DeviceState& device = devices_[index];
-  agent::ReportRequest fields;
+  protocol::ReportRequest fields;
   fields.status = report.status;
   fields.package_uid = offers_->at(device.offer).package_uid;
   if (report.status == "error") {
@@ -267,8 +269,8 @@ void Fleet::SendReport(std::uint32_t index, const Report& report) {
   }
   HttpRequest request;
   request.post = true;
-  request.target = "/report";
-  auto body = agent::protocol::ReportBody(DeviceFields(device), fields);
+  request.target = protocol::kReportPath;
+  auto body = protocol::ReportBody(DeviceFields(device), fields);
   if (body) request.body = std::move(*body);
   client_->Send(std::move(request), [this, index](Expected<HttpResponse> answer) {
     if (finished_) return;
@@ -283,7 +285,7 @@ void Fleet::SendReport(std::uint32_t index, const Report& report) {
       if (answer->status / 100 != 2) {
         // Agents ignore the answer, but a refusal is worth counting.
         ++summary_.report_errors;
-        HttpError(sender, agent::protocol::StatusError(answer->status, answer->body));
+        HttpError(sender, protocol::StatusError(answer->status, answer->body));
       }
     }
     Handle(index, ReportSent{});

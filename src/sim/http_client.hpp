@@ -25,7 +25,7 @@ struct HttpResponse {
   std::chrono::microseconds queued{0};   // waiting for a free connection
   std::chrono::microseconds elapsed{0};  // from sending the request to the end of the answer
 
-  // The first header of that (lowercase) name.
+  // The first header of that name (in any case).
   [[nodiscard]] std::optional<std::string_view> Header(std::string_view name) const;
 };
 

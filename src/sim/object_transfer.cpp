@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/client/protocol.hpp"
+#include "protocol/replies.hpp"
 
 namespace uh::sim {
 namespace {
@@ -24,13 +24,13 @@ Expected<void> ObjectReceiver::OnHead(const HttpResponse& head) {
                                       std::to_string(device_.offset) + " (416)");
   }
   if (head.status != 200 && head.status != 206) {
-    return std::unexpected(agent::protocol::StatusError(head.status, ""));
+    return std::unexpected(protocol::StatusError(head.status, ""));
   }
   // Where the body goes, decided as the agent decides it: a 206 from the byte asked for, a 200
   // with the whole object (start over), or updatehub-ce's 200 with just the rest (append).
-  auto at = agent::protocol::ObjectBodyOffset(head.status, object_.size, device_.offset,
-                                              HeaderText(head, "content-range"),
-                                              HeaderText(head, "content-length"));
+  auto at = protocol::ObjectBodyOffset(head.status, object_.size, device_.offset,
+                                       HeaderText(head, "content-range"),
+                                       HeaderText(head, "content-length"));
   if (!at) return std::unexpected(std::move(at).error());
   if (*at == 0 && device_.offset > 0) {
     restarted_ = true;

@@ -2,9 +2,9 @@
 
 #include <set>
 
-#include "agent/client/protocol.hpp"
 #include "core/hash.hpp"
 #include "package/metadata.hpp"
+#include "protocol/url.hpp"
 
 namespace uh::sim {
 
@@ -72,8 +72,7 @@ Expected<Offer> OfferBook::Make(std::string_view metadata,
     std::set<std::string> seen;
     for (const auto& object : parsed->sets.at(set_index)) {
       if (!seen.insert(object.sha256sum).second) continue;
-      auto target =
-          agent::protocol::ObjectPath(parsed->product, offer.package_uid, object.sha256sum);
+      auto target = protocol::ObjectPath(parsed->product, offer.package_uid, object.sha256sum);
       if (!target) return std::unexpected(target.error().WithContext("the server's metadata"));
       objects.push_back(SimObject{object.sha256sum, object.size, std::move(*target)});
     }

@@ -132,6 +132,20 @@ TEST(ChildProcessTest, TalksOverPipesAndStopsWithGrace) {
   EXPECT_NE(::kill(pid, 0), 0) << "reaped";
 }
 
+// A descriptor of ours without close-on-exec (a listening socket opened by a library) does not
+// reach the program: it would keep the port taken after we are gone.
+TEST(ChildProcessTest, TheChildInheritsNoDescriptorButItsStandardOnes) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);  // no O_CLOEXEC
+  const std::string check =
+      "test -e /proc/self/fd/" + std::to_string(fds[0]) + " && echo leaked || echo clean";
+  auto result = RunProcess({"sh", "-c", check});
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(result->out, "clean\n");
+}
+
 TEST(ChildProcessTest, DroppingTheHandleKillsAndReapsTheChild) {
   int pid = 0;
   {

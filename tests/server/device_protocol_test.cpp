@@ -1,3 +1,6 @@
+// The server's strictness on what devices send (protocol/bodies.hpp, as updatehub-server reads
+// probe and report bodies) and the store record it keeps (server/device_protocol.hpp).
+
 #include "server/device_protocol.hpp"
 
 #include <gmock/gmock.h>
@@ -5,6 +8,9 @@
 
 namespace uh::server {
 namespace {
+
+using protocol::ParseProbe;
+using protocol::ParseReport;
 
 using nlohmann::json;
 using ::testing::HasSubstr;
@@ -102,6 +108,18 @@ TEST(DeviceProtocol, LongLogKeepsItsTailAndStaysUtf8) {
   EXPECT_LE(report->current_log.size(), 512u * 1024);
   EXPECT_TRUE(report->current_log.ends_with("END"));
   EXPECT_NO_THROW((void)json(report->current_log).dump());
+}
+
+TEST(DeviceProtocol, StoreRecordHasTheCanonicalIdentity) {
+  auto probe = ParseProbe(Probe().dump());
+  ASSERT_TRUE(probe) << probe.error().message();
+  const DeviceProbe seen = ToDeviceProbe(*probe, "2026-12-07T00:00:00Z");
+  EXPECT_EQ(seen.product_uid, kProduct);
+  EXPECT_EQ(seen.identity, probe->CanonicalIdentity());
+  EXPECT_EQ(seen.attributes, R"({"region": "eu"})");
+  EXPECT_EQ(seen.hardware, "board-a");
+  EXPECT_EQ(seen.version, "1.0");
+  EXPECT_EQ(seen.seen_at, "2026-12-07T00:00:00Z");
 }
 
 }  // namespace

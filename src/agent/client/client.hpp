@@ -19,6 +19,8 @@
 #include <variant>
 
 #include "core/error.hpp"
+#include "protocol/bodies.hpp"
+#include "protocol/replies.hpp"
 
 namespace uh::agent {
 
@@ -67,17 +69,12 @@ struct ClientOptions {
 [[nodiscard]] std::optional<std::chrono::milliseconds> DownloadTimeLimit(
     const ClientOptions& options, std::uint64_t bytes);
 
-// Probe answers.
-struct NoUpdate {};
-struct ExtraPoll {
-  std::int64_t seconds = 0;  // probe again after this long
-};
-struct UpdateOffer {
-  std::string metadata{};                  // the exact bytes: hashed and signed as they are
-  std::optional<std::string> signature{};  // base64, from `UH-Signature`; absent when unsigned
-  std::string package_uid{};               // sha256 of `metadata`, hex: the package's id
-};
-using ProbeResult = std::variant<NoUpdate, ExtraPoll, UpdateOffer>;
+// Probe answers and reports are the protocol's (protocol/replies.hpp, protocol/bodies.hpp).
+using protocol::ExtraPoll;
+using protocol::NoUpdate;
+using protocol::ProbeResult;
+using protocol::ReportRequest;
+using protocol::UpdateOffer;
 
 struct ObjectDownload {
   std::string product_uid{};  // 64 lowercase hex
@@ -106,15 +103,6 @@ struct DownloadControl {
   // Called on the downloading thread with the bytes on disk so far and the total (0 when
   // unknown).
   std::function<void(std::uint64_t done, std::uint64_t total)> progress{};
-};
-
-struct ReportRequest {
-  std::string status{};  // downloading, downloaded, installing, installed, rebooting, error
-  std::string package_uid{};
-  // Set for "error" reports: the status of the step that failed, and what happened.
-  std::optional<std::string> previous_state{};
-  std::optional<std::string> error_message{};
-  std::optional<std::string> current_log{};
 };
 
 // One client is used by one thread at a time; only DownloadControl::abort may be touched from

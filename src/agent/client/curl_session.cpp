@@ -9,7 +9,9 @@
 #include <tuple>
 #include <utility>
 
-#include "agent/client/protocol.hpp"
+#include "protocol/names.hpp"
+#include "protocol/replies.hpp"
+#include "protocol/url.hpp"
 
 namespace uh::agent::detail {
 namespace {
@@ -222,8 +224,12 @@ std::optional<TransferDeadline> DownloadDeadline(const ClientOptions& options,
                                        std::to_string(options.download_min_rate) + " bytes/s)"};
 }
 
-std::optional<std::string> ResponseHead::Header(std::string_view lowercase_name) const {
-  const auto it = headers.find(std::string(lowercase_name));
+std::string HeaderLine(std::string_view name, std::string_view value) {
+  return std::string(name) + ": " + std::string(value);
+}
+
+std::optional<std::string> ResponseHead::Header(std::string_view name) const {
+  const auto it = headers.find(Lower(std::string(name)));
   if (it == headers.end()) return std::nullopt;
   return it->second;
 }
@@ -290,17 +296,17 @@ Expected<ResponseHead> CurlSession::PerformHop(const HttpRequest& request, const
 
   HeaderList headers(nullptr, curl_slist_free_all);
   if (request.api_headers) {
-    Append(headers, "Api-Content-Type: " + std::string(protocol::kApiContentType));
-    Append(headers, "Content-Type: application/json");
+    Append(headers, HeaderLine(protocol::kApiContentTypeHeader, protocol::kApiContentType));
+    Append(headers, HeaderLine("Content-Type", protocol::kJsonContentType));
   }
   for (const auto& line : request.headers) Append(headers, line);
   // The credentials are for the server only, never for a CDN a download is redirected to.
   const bool at_server = OriginOf(url) == server_origin_;
   if (at_server && options_.product_token) {
-    Append(headers, "UH-Product-Token: " + *options_.product_token);
+    Append(headers, HeaderLine(protocol::kProductTokenHeader, *options_.product_token));
   }
   if (at_server && options_.device_token) {
-    Append(headers, "UH-Device-Token: " + *options_.device_token);
+    Append(headers, HeaderLine(protocol::kDeviceTokenHeader, *options_.device_token));
   }
   Append(headers, "Expect:");  // no "100-continue" round trip before a POST body
 

@@ -25,8 +25,12 @@ struct ResponseHead {
   long status = 0;
   std::map<std::string, std::string> headers;  // names lowercased, values trimmed
 
-  [[nodiscard]] std::optional<std::string> Header(std::string_view lowercase_name) const;
+  // The value of the header `name`, in any case.
+  [[nodiscard]] std::optional<std::string> Header(std::string_view name) const;
 };
+
+// "Name: value", a line of HttpRequest::headers.
+[[nodiscard]] std::string HeaderLine(std::string_view name, std::string_view value);
 
 // A time by which a transfer must be over, and how it was reckoned (for the error message).
 struct TransferDeadline {

@@ -6,7 +6,10 @@
 #include <utility>
 
 #include "agent/client/operations.hpp"
-#include "agent/client/protocol.hpp"
+#include "protocol/bodies.hpp"
+#include "protocol/names.hpp"
+#include "protocol/replies.hpp"
+#include "protocol/url.hpp"
 
 namespace uh::agent::detail {
 namespace {
@@ -50,17 +53,19 @@ Expected<ProbeResult> RunProbe(CurlSession& session, const nlohmann::json& devic
                                int retries) {
   HttpRequest request;
   request.post = true;
-  request.url = protocol::JoinUrl(session.options().server_url, "/upgrades");
+  request.url = protocol::JoinUrl(session.options().server_url, protocol::kProbePath);
   auto body = protocol::ProbeBody(device_fields);
   if (!body) return std::unexpected(std::move(body).error().WithContext("probe"));
   request.body = std::move(*body);
-  request.headers.push_back("Api-Retries: " + std::to_string(std::max(retries, 0)));
+  request.headers.push_back(
+      HeaderLine(protocol::kApiRetriesHeader, std::to_string(std::max(retries, 0))));
 
   BodyCollector reply(session.options().max_metadata_bytes);
   auto head = session.Perform(request, reply);
   if (!head) return std::unexpected(std::move(head).error().WithContext("probe"));
-  auto result = protocol::InterpretProbeReply(head->status, head->Header("add-extra-poll"),
-                                              head->Header("uh-signature"), reply.Take());
+  auto result =
+      protocol::InterpretProbeReply(head->status, head->Header(protocol::kExtraPollHeader),
+                                    head->Header(protocol::kSignatureHeader), reply.Take());
   if (!result) return std::unexpected(std::move(result).error().WithContext("probe"));
   return result;
 }
@@ -70,7 +75,7 @@ Expected<void> RunReport(CurlSession& session, const nlohmann::json& device_fiel
   const std::string context = "report " + report.status;
   HttpRequest request;
   request.post = true;
-  request.url = protocol::JoinUrl(session.options().server_url, "/report");
+  request.url = protocol::JoinUrl(session.options().server_url, protocol::kReportPath);
   auto body = protocol::ReportBody(device_fields, report);
   if (!body) return std::unexpected(std::move(body).error().WithContext(context));
   request.body = std::move(*body);

@@ -6,7 +6,8 @@
 
 #include "agent/client/file_writer.hpp"
 #include "agent/client/operations.hpp"
-#include "agent/client/protocol.hpp"
+#include "protocol/replies.hpp"
+#include "protocol/url.hpp"
 
 namespace uh::agent::detail {
 namespace {

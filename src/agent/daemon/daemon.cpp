@@ -290,45 +290,40 @@ InstallContext Daemon::ContextFor(const package::Object& object, int active_set)
   return ctx;
 }
 
-std::optional<Daemon::Streaming> Daemon::StreamingOf(const package::Object& object,
-                                                     int active_set) const {
-  if (!config_.update.stream_objects || !update_) return std::nullopt;
-  // Over the running system nothing is written before it is whole and verified: there is no
-  // slot left unactivated when a hash turns out wrong.
-  if (InPlace()) return std::nullopt;
-  // A local package unpacked into the download directory has nothing left to stream.
-  if (!update_->remote && update_->package_file.empty()) return std::nullopt;
-  for (const auto& each : ObjectsForSlot()) {
-    if (each.sha256sum == object.sha256sum) return StreamingAlone(object, active_set);
-    // An object before it, written to the same target during the install: this one waits too.
-    if (each.target == object.target && each.target_type == object.target_type &&
-        !StreamingAlone(each, active_set)) {
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
+DeliveryPlan Daemon::DecidePlan() const {
+  const auto source = update_->remote                 ? ObjectSource::kServer
+                      : update_->package_file.empty() ? ObjectSource::kUnpacked
+                                                      : ObjectSource::kPackageFile;
+  const int active_set = update_->previous_slot;
+  return PlanDelivery(ObjectsForSlot(),
+                      {.stream_objects = config_.update.stream_objects,
+                       .source = source,
+                       .in_place = InPlace(),
+                       .fits_into_target = [&](const package::Object& object) -> Expected<bool> {
+                         auto target = StreamTargetOf(object, ContextFor(object, active_set));
+                         if (!target) return std::unexpected(std::move(target.error()));
+                         return target->has_value();
+                       }});
 }
 
-std::optional<Daemon::Streaming> Daemon::StreamingAlone(const package::Object& object,
-                                                        int active_set) const {
-  const auto& objects = ObjectsForSlot();
-  if (std::ranges::count(objects, object.sha256sum, &package::Object::sha256sum) != 1) {
-    return std::nullopt;
+Delivery Daemon::DeliveryOf(const package::Object& object) const {
+  return update_ && update_->plan ? update_->plan->Of(object.sha256sum) : Delivery::kDownload;
+}
+
+Expected<StreamTarget> Daemon::IntoTargetOf(const package::Object& object) const {
+  auto target = StreamTargetOf(object, ContextFor(object, update_->previous_slot));
+  if (!target) return std::unexpected(std::move(target.error()));
+  if (!*target) {
+    return Fail(Errc::kInvalidArgument,
+                "planned to be written into its target, which it no longer fits: " +
+                    std::string(package::ModeName(object.mode)) + " object '" + object.filename +
+                    "'");
   }
-  // From a package file, every object that can is piped (there is no transfer to resume).
-  if (!update_->remote) {
-    return PipedInstallOf(object) ? std::optional(Streaming{std::nullopt}) : std::nullopt;
-  }
-  auto target = StreamTargetOf(object, ContextFor(object, active_set));
-  // A target that cannot be resolved is CheckRequirements' to report.
-  if (!target) return std::nullopt;
-  if (*target) return Streaming{std::move(*target)};
-  if (PipedInstallOf(object)) return Streaming{std::nullopt};
-  return std::nullopt;
+  return std::move(**target);
 }
 
 bool Daemon::InstalledWhileDownloading(const package::Object& object) const {
-  return update_ && std::ranges::count(update_->piped, object.sha256sum) > 0;
+  return update_ && std::ranges::count(update_->installed_while_downloading, object.sha256sum) > 0;
 }
 
 std::filesystem::path Daemon::RemoteInstallPath() const {

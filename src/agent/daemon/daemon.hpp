@@ -104,8 +104,9 @@ class Daemon final : public AgentControl {
   Event Probe();
   Event Validation();
   Event Download();
-  // One object of the update, for Download: downloaded (with retries), streamed or piped into
-  // its target, read from the package file, or checked where it was unpacked.
+  // One object of the update, for Download, as its plan says (DeliveryOf): downloaded (with
+  // retries), written into its target, piped into its installer from the server or the package
+  // file, extracted from the package file, or checked where it was unpacked.
   Expected<void> FetchObject(const package::Object& object);
   Event Install();
   // The end of an update installed over the running system (InPlace): recorded, cleaned up,
@@ -141,18 +142,13 @@ class Daemon final : public AgentControl {
   bool AcceptsRequest() const;
   // An object's install context, with `active_set` the slot running now.
   InstallContext ContextFor(const package::Object& object, int active_set) const;
-  // How `object` is written while it downloads (update.stream_objects, a server's update):
-  // straight into `target` (uncompressed raw written whole, resumed after a cut), or piped into
-  // its installer (target nullopt; installer.hpp, PipedInstallOf). Only objects whose content
-  // no other object of the set shares, and none after an object with the same target that is
-  // not streamed (installed later, it would come first), so that writes to one target keep the
-  // package's order. nullopt: the object goes through the download directory.
-  struct Streaming {
-    std::optional<StreamTarget> target;
-  };
-  std::optional<Streaming> StreamingOf(const package::Object& object, int active_set) const;
-  // The same for the object on its own, ignoring the objects before it.
-  std::optional<Streaming> StreamingAlone(const package::Object& object, int active_set) const;
+  // The delivery plan of the update in progress, as validation decides it from the installer
+  // table, update.stream_objects and where the objects come from (delivery_plan.hpp).
+  DeliveryPlan DecidePlan() const;
+  // How `object` travels in the update in progress: its saved plan.
+  Delivery DeliveryOf(const package::Object& object) const;
+  // Where an object planned kIntoTarget is written.
+  Expected<StreamTarget> IntoTargetOf(const package::Object& object) const;
   // Whether the update in progress installed `object` while downloading it.
   bool InstalledWhileDownloading(const package::Object& object) const;
   // Where a package named by URL (remote_install) is downloaded to.

@@ -25,6 +25,10 @@ Event Daemon::EntryPoint() {
       update_ = std::move(loaded->state);
       offer_ = Offer{update_->metadata,  update_->signature,   update_->remote,
                      std::move(*parsed), update_->package_uid, update_->package_file};
+      if (!update_->plan) {
+        // Saved by an agent without delivery plans: the plan it would have followed.
+        update_->plan = DecidePlan();
+      }
       spdlog::info("resuming the update to {} ({})", offer_->parsed.version,
                    UpdatePhaseName(update_->phase));
       switch (update_->phase) {

@@ -94,12 +94,13 @@ Expected<void> Daemon::PrepareInstall(const Request& request) {
     downloading_ = false;
     if (!fetched) return std::unexpected(fetched.error().WithContext(request.argument));
   }
-  // Streaming: the objects stay in the package until each goes to its target; otherwise they
-  // are all unpacked into the download directory first (and a downloaded package goes).
-  const bool in_place = config_.update.stream_objects;
-  auto unpacked = in_place ? backend_->ReadPackage(file)
-                           : backend_->UnpackPackage(file, config_.update.download_dir);
-  if (request.kind == Request::Kind::kRemoteInstall && (!in_place || !unpacked)) {
+  // Streaming: the objects stay in the package file until each goes to its target (the
+  // validation plans which are read from it); otherwise they are all unpacked into the download
+  // directory first (and a downloaded package goes).
+  const bool keep_package = config_.update.stream_objects;
+  auto unpacked = keep_package ? backend_->ReadPackage(file)
+                               : backend_->UnpackPackage(file, config_.update.download_dir);
+  if (request.kind == Request::Kind::kRemoteInstall && (!keep_package || !unpacked)) {
     std::filesystem::remove(file, ec);
   }
   if (!unpacked) return std::unexpected(std::move(unpacked).error());
@@ -110,7 +111,7 @@ Expected<void> Daemon::PrepareInstall(const Request& request) {
                  false,
                  std::move(*parsed),
                  std::move(unpacked->package_uid),
-                 in_place ? std::filesystem::absolute(file, ec).string() : ""};
+                 keep_package ? std::filesystem::absolute(file, ec).string() : ""};
   spdlog::info("installing {} from {}", offer_->parsed.version, request.argument);
   return {};
 }
@@ -164,16 +165,14 @@ Event Daemon::Validation() {
   }
   auto active = bootloader_->ActiveSlot();
   if (!active) return invalid(active.error().WithContext("reading the active slot"));
-  update_ = UpdateState{UpdatePhase::kDownloading,
-                        uid,
-                        offer_->metadata,
-                        offer_->signature,
-                        offer_->remote,
-                        InPlace() ? *active : 1 - *active,
-                        *active,
-                        "",
-                        {},
-                        offer_->package_file};
+  update_ = UpdateState{.phase = UpdatePhase::kDownloading,
+                        .package_uid = uid,
+                        .metadata = offer_->metadata,
+                        .signature = offer_->signature,
+                        .remote = offer_->remote,
+                        .target_slot = InPlace() ? *active : 1 - *active,
+                        .previous_slot = *active,
+                        .package_file = offer_->package_file};
   std::uint64_t needed = 0;
   for (const auto& object : ObjectsForSlot()) {
     if (!ModeAllowed(config_.update.supported_install_modes, object.mode)) {
@@ -187,8 +186,10 @@ Event Daemon::Validation() {
       return invalid(ok.error());
     }
   }
+  // Decided once: a resumed update follows this plan whatever the config says by then.
+  update_->plan = DecidePlan();
   for (const auto* object : Distinct(ObjectsForSlot())) {
-    if (StreamingOf(*object, *active)) continue;  // written into its target, not here
+    if (DeliveryOf(*object) != Delivery::kDownload) continue;  // never lands here
     std::error_code ec;
     const auto have = std::filesystem::file_size(ObjectPath(object->sha256sum), ec);
     needed += ec ? object->size : object->size - std::min(object->size, have);
@@ -252,17 +253,16 @@ Event Daemon::Download() {
 
 Expected<void> Daemon::FetchObject(const package::Object& object) {
   const auto path = ObjectPath(object.sha256sum);
-  const auto streaming = StreamingOf(object, update_->previous_slot);
-  const bool piped = streaming && !streaming->target;
+  const auto delivery = DeliveryOf(object);
   const auto ctx = ContextFor(object, update_->previous_slot);
   Expected<void> fetched;
   if (!update_->remote && update_->package_file.empty()) {
     return backend_->VerifyObjectFile(path, object);  // unpacked from its package already
   }
   if (!update_->remote) {
-    // A package read in place: each object goes from it into its installer, or (when it cannot)
-    // into the download directory.
-    if (piped) {
+    // A package read in place: each object goes from it into its installer, or into the
+    // download directory.
+    if (delivery == Delivery::kFromPackage) {
       spdlog::info("{}: installing ({}) from {}", object.filename, package::ModeName(object.mode),
                    update_->package_file);
       fetched = backend_->InstallFromPackage(update_->package_file, object, ctx, abort_download_);
@@ -272,21 +272,24 @@ Expected<void> Daemon::FetchObject(const package::Object& object) {
   } else {
     ObjectDownload download{offer_->parsed.product, update_->package_uid, object.sha256sum,
                             object.size, path};
-    if (streaming && streaming->target) {
-      const auto& target = *streaming->target;
-      spdlog::info("{}: streaming into {} at offset {}", object.filename, target.device,
-                   target.offset);
-      download.dest = target.path;
-      download.stream = ObjectDownload::Stream{target.offset, StreamProgressPath(object.sha256sum)};
-    } else if (piped) {
+    if (delivery == Delivery::kIntoTarget) {
+      auto target = IntoTargetOf(object);
+      if (!target) return std::unexpected(std::move(target.error()));
+      spdlog::info("{}: streaming into {} at offset {}", object.filename, target->device,
+                   target->offset);
+      download.dest = target->path;
+      download.stream =
+          ObjectDownload::Stream{target->offset, StreamProgressPath(object.sha256sum)};
+    } else if (delivery == Delivery::kPipe) {
       spdlog::info("{}: installing ({}) while it downloads", object.filename,
                    package::ModeName(object.mode));
     }
     const ClientOptions server = UpdateServerOptions();
     auto delay = options_.download_retry_base;
     for (int attempt = 0;; ++attempt) {
-      fetched = piped ? backend_->StreamInstall(server, download, object, ctx, abort_download_)
-                      : backend_->DownloadObject(server, download, abort_download_);
+      fetched = delivery == Delivery::kPipe
+                    ? backend_->StreamInstall(server, download, object, ctx, abort_download_)
+                    : backend_->DownloadObject(server, download, abort_download_);
       // Only the network's failures are worth another try; what arrived stays for the resume.
       if (fetched || attempt >= options_.download_retries ||
           (fetched.error().code() != Errc::kIo && fetched.error().code() != Errc::kTimeout)) {
@@ -301,8 +304,8 @@ Expected<void> Daemon::FetchObject(const package::Object& object) {
       delay = std::min(delay * 2, options_.download_retry_cap);
     }
   }
-  if (fetched && piped) {
-    update_->piped.push_back(object.sha256sum);
+  if (fetched && (delivery == Delivery::kPipe || delivery == Delivery::kFromPackage)) {
+    update_->installed_while_downloading.push_back(object.sha256sum);
     return SaveUpdateState(config_.storage.state_file, *update_);
   }
   return fetched;
@@ -321,9 +324,9 @@ Event Daemon::Install() {
       spdlog::info("{}: installed as it arrived", object.filename);
       continue;
     }
-    const auto streaming = StreamingOf(object, update_->previous_slot);
-    if (streaming && streaming->target) {
-      const auto& target = streaming->target;
+    if (DeliveryOf(object) == Delivery::kIntoTarget) {
+      auto target = IntoTargetOf(object);
+      if (!target) return Failed(target.error().WithContext(object.filename));
       // Written while downloading: what the slot holds is hashed again before it is activated.
       if (auto ok = backend_->VerifyStreamed(object, *target, ctx); !ok) {
         std::error_code ec;

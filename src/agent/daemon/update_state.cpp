@@ -24,6 +24,34 @@ std::optional<UpdatePhase> ParsePhase(std::string_view name) {
   return std::nullopt;
 }
 
+// [{"sha256": "...", "delivery": "pipe"}, ...]
+Expected<DeliveryPlan> ParsePlan(const nlohmann::json& json) {
+  if (!json.is_array()) return Fail(Errc::kMalformed, "'plan' is not a list");
+  std::vector<DeliveryPlan::Entry> entries;
+  for (const auto& entry : json) {
+    if (!entry.is_object() || !entry.contains("sha256") || !entry["sha256"].is_string() ||
+        !IsObjectId(entry["sha256"].get<std::string>()) || !entry.contains("delivery") ||
+        !entry["delivery"].is_string()) {
+      return Fail(Errc::kMalformed, "'plan' holds something other than a sha256 and a delivery");
+    }
+    const auto delivery = DeliveryNamed(entry["delivery"].get<std::string>());
+    if (!delivery) {
+      return Fail(Errc::kMalformed, "'plan' names an unknown delivery '" +
+                                        entry["delivery"].get<std::string>() + "'");
+    }
+    entries.push_back({entry["sha256"].get<std::string>(), *delivery});
+  }
+  return DeliveryPlan(std::move(entries));
+}
+
+nlohmann::json PlanJson(const DeliveryPlan& plan) {
+  auto json = nlohmann::json::array();
+  for (const auto& entry : plan.entries()) {
+    json.push_back({{"sha256", entry.sha256}, {"delivery", DeliveryName(entry.delivery)}});
+  }
+  return json;
+}
+
 Expected<UpdateState> Parse(std::string_view text, const PackageUidOf& uid_of) {
   auto json = ParseJson(text, {.max_depth = 4, .max_bytes = kMaxStateBytes});
   if (!json) return std::unexpected(json.error());
@@ -71,8 +99,13 @@ Expected<UpdateState> Parse(std::string_view text, const PackageUidOf& uid_of) {
       if (!sha.is_string() || !IsObjectId(sha.get<std::string>())) {
         return Fail(Errc::kMalformed, "'piped' holds something other than a sha256");
       }
-      state.piped.push_back(sha.get<std::string>());
+      state.installed_while_downloading.push_back(sha.get<std::string>());
     }
+  }
+  if (json->contains("plan")) {
+    auto plan = ParsePlan((*json)["plan"]);
+    if (!plan) return std::unexpected(plan.error());
+    state.plan = std::move(*plan);
   }
   if (json->contains("package_file")) {
     if (!(*json)["package_file"].is_string()) {
@@ -129,16 +162,17 @@ Expected<LoadedUpdateState> LoadUpdateState(const std::filesystem::path& path,
 }
 
 Expected<void> SaveUpdateState(const std::filesystem::path& path, const UpdateState& state) {
-  const nlohmann::json json = {{"phase", UpdatePhaseName(state.phase)},
-                               {"package_uid", state.package_uid},
-                               {"metadata", state.metadata},
-                               {"signature", state.signature},
-                               {"remote", state.remote},
-                               {"target_slot", state.target_slot},
-                               {"previous_slot", state.previous_slot},
-                               {"boot_id", state.boot_id},
-                               {"piped", state.piped},
-                               {"package_file", state.package_file}};
+  nlohmann::json json = {{"phase", UpdatePhaseName(state.phase)},
+                         {"package_uid", state.package_uid},
+                         {"metadata", state.metadata},
+                         {"signature", state.signature},
+                         {"remote", state.remote},
+                         {"target_slot", state.target_slot},
+                         {"previous_slot", state.previous_slot},
+                         {"boot_id", state.boot_id},
+                         {"piped", state.installed_while_downloading},
+                         {"package_file", state.package_file}};
+  if (state.plan) json["plan"] = PlanJson(*state.plan);
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   std::string text;

@@ -3,9 +3,9 @@
 // The update in progress, persisted (storage.state_file) before every side effect, so that an
 // agent killed at any instant (power cut) resumes or restarts the update on its next start:
 //
-//   phase downloading: resume the downloads (each object continues at the bytes on disk;
-//                      objects in `piped` are already in the slot, the others piped into their
-//                      installer start over)
+//   phase downloading: resume the downloads as `plan` says (each object continues at the
+//                      bytes on disk; objects installed while downloading are in the slot
+//                      already, the others piped into their installer start over)
 //   phase installing:  verify the downloaded objects again, then install from the start (an
 //                      installer only writes the inactive slot, so doing it twice is harmless;
 //                      a one-set package is installed over the running system again)
@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/daemon/delivery_plan.hpp"
 #include "core/error.hpp"
 
 namespace uh::agent {
@@ -39,14 +40,18 @@ struct UpdateState {
   int previous_slot = 0;    // the slot that was running
   // The kernel's boot id when the reboot was asked for: the same id at the next start means
   // the agent was restarted without a reboot, and the new slot has not run yet.
-  std::string boot_id;
-  // The objects (sha256) installed while they downloaded (piped installs), whole and hashed
-  // right, with their target synced: neither downloaded nor installed again.
-  std::vector<std::string> piped;
+  std::string boot_id{};
+  // How each object travels, decided at validation. nullopt only in a state saved by an agent
+  // that had no plans: the daemon derives it on load as that agent did, from the config.
+  std::optional<DeliveryPlan> plan{};
+  // The objects (sha256) installed while they downloaded (kPipe, kFromPackage), whole and
+  // hashed right, with their target synced: neither downloaded nor installed again. Saved as
+  // "piped", the name older agents gave it.
+  std::vector<std::string> installed_while_downloading{};
   // A local or downloaded package read in place (update.stream_objects): its objects come from
   // this file, which must still be there when the update resumes. Empty: they come from the
   // server, or were unpacked into the download directory.
-  std::string package_file;
+  std::string package_file{};
 };
 
 struct LoadedUpdateState {

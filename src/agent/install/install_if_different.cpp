@@ -184,15 +184,14 @@ Expected<bool> FileHoldsObject(const package::Object& object, const InstallConte
 Expected<bool> AlreadyInstalled(const package::Object& object, const InstallContext& ctx) {
   if (!object.install_if_different) return false;
   Expected<bool> same = false;
-  switch (object.mode) {
-    case package::Mode::kRaw:
-    case package::Mode::kFlash:
+  switch (CapabilitiesOf(object.mode).if_different) {
+    case IfDifferentCheck::kDevice:
       same = DeviceHoldsObject(object, ctx);
       break;
-    case package::Mode::kCopy:
+    case IfDifferentCheck::kFile:
       same = FileHoldsObject(object, ctx);
       break;
-    default:
+    case IfDifferentCheck::kNone:
       return false;
   }
   if (!same) {

@@ -5,6 +5,7 @@
 // object to its target (Install). Everything a package says is untrusted: every problem is an
 // error naming the mode, the object and the target, never a crash.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -56,6 +57,54 @@ class Installer {
 // raw-delta).
 [[nodiscard]] const Installer* FindInstaller(package::Mode mode);
 
+// How install-if-different checks a mode's target (install_if_different.cpp).
+enum class IfDifferentCheck {
+  kNone,    // not supported: the object is always installed
+  kDevice,  // the bytes of the target device (raw from seek, count chunks long; flash)
+  kFile,    // the file at target-path in the target's file system (copy)
+};
+
+// What a mode's installer can do besides installing from a file: the columns of the installer
+// table that the delivery plan, streaming and install-if-different are decided from.
+struct ModeCapabilities {
+  // Its bytes can be written straight into the target while they download (StreamTargetOf
+  // says for which objects).
+  bool into_target = false;
+  // Its installer can read the object once from a pipe (InstallContext::object_fd).
+  bool pipe = false;
+  IfDifferentCheck if_different = IfDifferentCheck::kNone;
+};
+
+// The capability columns of the installer table (installer_table.cpp adds each mode's installer,
+// checked at compile time to list the same modes in the same order). They live here, apart
+// from the installers, so that the daemon decides a delivery plan without linking them.
+// mender and zephyr are for other kinds of device; raw-delta needs the delta engine. Only raw
+// writes the object's bytes as they are at a known place of its target (into_target); the tools
+// behind flash, ubifs, imxkobs and uboot-env want a file, so their objects are never piped.
+struct ModeRow {
+  package::Mode mode;
+  ModeCapabilities can;
+};
+inline constexpr std::array kModeTable = {
+    ModeRow{package::Mode::kRaw,
+            {.into_target = true, .pipe = true, .if_different = IfDifferentCheck::kDevice}},
+    ModeRow{package::Mode::kCopy, {.pipe = true, .if_different = IfDifferentCheck::kFile}},
+    ModeRow{package::Mode::kTarball, {.pipe = true}},
+    ModeRow{package::Mode::kFlash, {.if_different = IfDifferentCheck::kDevice}},
+    ModeRow{package::Mode::kUbifs, {}},
+    ModeRow{package::Mode::kImxkobs, {}},
+    ModeRow{package::Mode::kUbootEnv, {}},
+    ModeRow{package::Mode::kTest, {}},
+};
+
+// The capabilities of a mode; all off for modes without an installer.
+[[nodiscard]] constexpr ModeCapabilities CapabilitiesOf(package::Mode mode) {
+  for (const auto& row : kModeTable) {
+    if (row.mode == mode) return row.can;
+  }
+  return {};
+}
+
 // FindInstaller + CheckRequirements/Install, with errors prefixed by "<mode> object <filename>".
 [[nodiscard]] Expected<void> CheckRequirements(const package::Object& object,
                                                const InstallContext& ctx);
@@ -69,10 +118,11 @@ class Installer {
 [[nodiscard]] Expected<bool> AlreadyInstalled(const package::Object& object,
                                               const InstallContext& ctx);
 
-// Streaming: where an object can be written while it downloads instead of through a file in the
-// download directory. Only objects written whole and as they are qualify: raw mode,
-// uncompressed, skip 0, no count below the object's size, no truncate, no install-if-different
-// (each of those needs the whole object first); nullopt for every other object.
+// Into the target: where an object can be written while it downloads instead of through a file
+// in the download directory. Only objects of a mode with `into_target` written whole and as they
+// are qualify: uncompressed, skip 0, no count below the object's size, no truncate, no
+// install-if-different (each of those needs the whole object first); nullopt for every other
+// object.
 struct StreamTarget {
   std::string device;          // as the device sees it: /dev/mmcblk0p2
   std::filesystem::path path;  // the same under ctx.target_root
@@ -82,11 +132,13 @@ struct StreamTarget {
                                                                    const InstallContext& ctx);
 
 // Piped installs: objects an installer can take from a pipe while they download, so that they
-// never need room in the download directory: raw mode (any compression, skip, count, truncate)
-// and tarball and copy modes, without install-if-different (which needs the whole object
+// never need room in the download directory: a mode with `pipe` (raw with any compression, skip,
+// count, truncate; tarball; copy), without install-if-different (which needs the whole object
 // before deciding). The installer reads ctx.object_fd once; what it writes is only trusted
 // after the whole object hashed right.
-[[nodiscard]] bool PipedInstallOf(const package::Object& object);
+[[nodiscard]] inline bool PipedInstallOf(const package::Object& object) {
+  return CapabilitiesOf(object.mode).pipe && !object.install_if_different;
+}
 
 // Hashes the object's bytes where they were streamed to and compares them with its sha256sum, so
 // that what a slot holds is checked again before the slot is activated.

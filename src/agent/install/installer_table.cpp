@@ -1,7 +1,7 @@
-// The one table from install mode to installer.
+// The installer of each install mode; what each mode can do is the capability columns beside it
+// (kModeTable in installer.hpp).
 
 #include <array>
-#include <utility>
 
 #include "agent/install/installers.hpp"
 #include "agent/install/target.hpp"
@@ -20,17 +20,27 @@ const ImxkobsInstaller kImxkobs;
 const UbootEnvInstaller kUbootEnv;
 const TestInstaller kTest;
 
-// mender and zephyr are for other kinds of device; raw-delta needs the delta engine.
-constexpr std::array kInstallers = {
-    std::pair<Mode, const Installer*>{Mode::kRaw, &kRaw},
-    std::pair<Mode, const Installer*>{Mode::kCopy, &kCopy},
-    std::pair<Mode, const Installer*>{Mode::kTarball, &kTarball},
-    std::pair<Mode, const Installer*>{Mode::kFlash, &kFlash},
-    std::pair<Mode, const Installer*>{Mode::kUbifs, &kUbifs},
-    std::pair<Mode, const Installer*>{Mode::kImxkobs, &kImxkobs},
-    std::pair<Mode, const Installer*>{Mode::kUbootEnv, &kUbootEnv},
-    std::pair<Mode, const Installer*>{Mode::kTest, &kTest},
+struct Row {
+  Mode mode;
+  const Installer* installer;
 };
+
+// The installer of each mode of kModeTable (installer.hpp: the capability columns), in its order.
+constexpr std::array kInstallers = {
+    Row{Mode::kRaw, &kRaw},           Row{Mode::kCopy, &kCopy},   Row{Mode::kTarball, &kTarball},
+    Row{Mode::kFlash, &kFlash},       Row{Mode::kUbifs, &kUbifs}, Row{Mode::kImxkobs, &kImxkobs},
+    Row{Mode::kUbootEnv, &kUbootEnv}, Row{Mode::kTest, &kTest},
+};
+
+constexpr bool SameModesAsTheCapabilityColumns() {
+  if (kInstallers.size() != kModeTable.size()) return false;
+  for (std::size_t i = 0; i < kInstallers.size(); ++i) {
+    if (kInstallers[i].mode != kModeTable[i].mode) return false;
+  }
+  return true;
+}
+static_assert(SameModesAsTheCapabilityColumns(),
+              "kInstallers must list the modes of kModeTable, in its order");
 
 Expected<const Installer*> Lookup(const package::Object& object) {
   if (const Installer* installer = FindInstaller(object.mode)) return installer;
@@ -41,8 +51,8 @@ Expected<const Installer*> Lookup(const package::Object& object) {
 }  // namespace
 
 const Installer* FindInstaller(Mode mode) {
-  for (const auto& [key, installer] : kInstallers) {
-    if (key == mode) return installer;
+  for (const auto& row : kInstallers) {
+    if (row.mode == mode) return row.installer;
   }
   return nullptr;
 }

@@ -1,7 +1,8 @@
 #pragma once
 
 // The installer of each install mode (facts from the upstream agent, where our behaviour differs
-// the .cpp says why). FindInstaller() is the only place that maps modes to these.
+// the .cpp says why). The table in installer_table.cpp is the only place that maps modes to
+// these and to what each can do (FindInstaller, CapabilitiesOf).
 
 #include "agent/install/installer.hpp"
 

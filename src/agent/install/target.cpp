@@ -147,15 +147,9 @@ Expected<RawLayout> RawLayoutOf(const package::Object& object) {
   return layout;
 }
 
-bool PipedInstallOf(const package::Object& object) {
-  return (object.mode == package::Mode::kRaw || object.mode == package::Mode::kTarball ||
-          object.mode == package::Mode::kCopy) &&
-         !object.install_if_different;
-}
-
 Expected<std::optional<StreamTarget>> StreamTargetOf(const package::Object& object,
                                                      const InstallContext& ctx) {
-  if (object.mode != package::Mode::kRaw || object.IsCompressed() || object.Truncate() ||
+  if (!CapabilitiesOf(object.mode).into_target || object.IsCompressed() || object.Truncate() ||
       object.install_if_different || object.Skip() != 0) {
     return std::optional<StreamTarget>();
   }

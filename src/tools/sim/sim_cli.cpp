@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/names.hpp"
 #include "sim/fleet.hpp"
 
 namespace uh::tools {
@@ -56,7 +57,8 @@ void AddOptions(CLI::App& app, sim::FleetOptions& options, CliValues& values) {
   app.add_option("--connections", options.connections, "HTTP connections to the server")
       ->capture_default_str();
   app.add_option("--seed", options.seed, "Seed of every random choice")->capture_default_str();
-  app.add_option("--product-token", values.product_token, "Sent as UH-Product-Token");
+  app.add_option("--product-token", values.product_token,
+                 "Sent as " + std::string(protocol::kProductTokenHeader));
   app.add_option("--key", values.key, "Public key (PEM): only packages signed by it are accepted");
   app.add_option("--duration", values.duration, "Stop after this many seconds");
   app.add_option("--until-version", values.until_version,

@@ -94,9 +94,12 @@ class DaemonUpdateTest : public ::testing::Test {
     ASSERT_EQ(report.status, 200) << report.body;
   }
 
-  // What an agent stopped in `phase` of the test package's update leaves behind.
+  // What an agent stopped in `phase` of the test package's update leaves behind. Without a
+  // plan, as an agent from before delivery plans saved it: the daemon derives the plan from the
+  // config, as that agent decided on the fly.
   static void SaveStoppedUpdate(const Device& device, UpdatePhase phase,
-                                std::vector<std::string> piped = {}) {
+                                std::vector<std::string> piped = {},
+                                std::optional<DeliveryPlan> plan = std::nullopt) {
     auto reader = package::PackageReader::Open(uh::testing::TestPackagesDir() / "signed.uhupkg");
     ASSERT_TRUE(reader);
     UpdateState state;
@@ -104,8 +107,25 @@ class DaemonUpdateTest : public ::testing::Test {
     state.package_uid = reader->uid();
     state.metadata = reader->metadata_bytes();
     state.signature = reader->signature();
-    state.piped = std::move(piped);
+    state.installed_while_downloading = std::move(piped);
+    state.plan = std::move(plan);
     ASSERT_TRUE(SaveUpdateState(device.config.storage.state_file, state));
+  }
+
+  // The plan the update of the test package was given at validation, read back from the state
+  // that the agent saved before rebooting.
+  static std::string SavedPlan(const Device& device) {
+    auto loaded = LoadUpdateState(device.config.storage.state_file,
+                                  [](std::string_view) { return std::optional<std::string>(); });
+    if (!loaded || !loaded->state || !loaded->state->plan) return "no plan";
+    std::string out;
+    for (const auto& entry : loaded->state->plan->entries()) {
+      out += (entry.sha256 == kRootfs             ? "rootfs"
+              : entry.sha256 == testing::kTarball ? "tarball"
+                                                  : entry.sha256) +
+             "=" + std::string(DeliveryName(entry.delivery)) + " ";
+    }
+    return out;
   }
 
   ServerFixture server_;
@@ -226,6 +246,7 @@ TEST_F(DaemonUpdateTest, StreamsEveryObjectIntoSlotBWithoutACopy) {
   EXPECT_FALSE(
       std::filesystem::exists(device.config.update.download_dir / (kRootfs + ".streamed")));
   EXPECT_THAT(device.Env(), HasSubstr("updatehub_active=1"));
+  EXPECT_EQ(SavedPlan(device), "tarball=pipe rootfs=into_target ");
   // Each object was fetched once.
   EXPECT_EQ(BytesServed(), rootfs.size() + ObjectBytes(testing::kTarball).size());
 }
@@ -248,6 +269,71 @@ TEST_F(DaemonUpdateTest, AnObjectInstalledWhileItDownloadedIsNotFetchedAgain) {
   EXPECT_EQ(uh::testing::ReadFile(partition / "data" / "marker"), "extracted before the cut");
   EXPECT_FALSE(std::filesystem::exists(partition / "data" / "etc" / "motd"));
   EXPECT_EQ(BytesServed(), rootfs.size());
+}
+
+// The plan is decided once, at validation: cut off mid-download, the update resumes as it was
+// planned, whatever update.stream_objects says by the next start. Streamed before the cut, it
+// goes on streaming (the download directory could not hold a copy)...
+TEST_F(DaemonUpdateTest, AResumedUpdateStreamsAsPlannedAfterStreamingWasTurnedOff) {
+  Device device(server_.Url(""));
+  device.config.update.stream_objects = false;
+  BlockObjectCopies(device);
+  const std::string rootfs = ObjectBytes(kRootfs);
+  constexpr std::size_t kHave = 300 * 1024;
+  const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
+  uh::testing::WriteFile(slot, rootfs.substr(0, kHave) + std::string(rootfs.size() - kHave, '\0'));
+  uh::testing::WriteFile(device.config.update.download_dir / (kRootfs + ".streamed"),
+                         kRootfs + " 0 " + std::to_string(kHave) + "\n");
+  SaveStoppedUpdate(
+      device, UpdatePhase::kDownloading, {},
+      DeliveryPlan({{testing::kTarball, Delivery::kPipe}, {kRootfs, Delivery::kIntoTarget}}));
+  if (HasFatalFailure()) return;
+
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << ::testing::PrintToString(Statuses());
+  ExpectSlotBInstalled(device);
+  EXPECT_EQ(BytesServed(), rootfs.size() - kHave + ObjectBytes(testing::kTarball).size());
+  EXPECT_EQ(SavedPlan(device), "tarball=pipe rootfs=into_target ");
+}
+
+// ... and downloaded into the download directory before the cut, it resumes there at the bytes
+// on disk, though streaming was turned on since.
+TEST_F(DaemonUpdateTest, AResumedUpdateDownloadsAsPlannedAfterStreamingWasTurnedOn) {
+  Device device(server_.Url(""));
+  device.config.update.stream_objects = true;
+  const std::string rootfs = ObjectBytes(kRootfs);
+  constexpr std::size_t kHave = 300 * 1024;
+  std::filesystem::create_directories(device.config.update.download_dir);
+  uh::testing::WriteFile(device.config.update.download_dir / kRootfs, rootfs.substr(0, kHave));
+  SaveStoppedUpdate(
+      device, UpdatePhase::kDownloading, {},
+      DeliveryPlan({{testing::kTarball, Delivery::kDownload}, {kRootfs, Delivery::kDownload}}));
+  if (HasFatalFailure()) return;
+
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << ::testing::PrintToString(Statuses());
+  ExpectSlotBInstalled(device);
+  EXPECT_EQ(BytesServed(), rootfs.size() - kHave + ObjectBytes(testing::kTarball).size());
+  EXPECT_FALSE(
+      std::filesystem::exists(device.config.update.download_dir / (kRootfs + ".streamed")));
+  EXPECT_EQ(SavedPlan(device), "tarball=download rootfs=download ");
+}
+
+// A state file saved by an agent without delivery plans: the plan is derived from the config
+// as that agent decided on the fly (here: streaming), and saved from then on.
+TEST_F(DaemonUpdateTest, AnOldStateFileWithoutAPlanResumesAsTheConfigSays) {
+  Device device(server_.Url(""));
+  device.config.update.stream_objects = true;
+  BlockObjectCopies(device);
+  SaveStoppedUpdate(device, UpdatePhase::kDownloading);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(uh::testing::ReadFile(device.config.storage.state_file).find("\"plan\""),
+            std::string::npos);
+
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << ::testing::PrintToString(Statuses());
+  ExpectSlotBInstalled(device);
+  EXPECT_EQ(SavedPlan(device), "tarball=pipe rootfs=into_target ");
 }
 
 // A compressed raw image is decompressed into its slot while it downloads (the test
@@ -481,7 +567,7 @@ void SaveStoppedInPlaceInstall(const Device& device, const std::filesystem::path
   state.signature = reader->signature();
   state.remote = false;
   state.package_file = stick.string();
-  state.piped = std::move(piped);
+  state.installed_while_downloading = std::move(piped);
   ASSERT_TRUE(SaveUpdateState(device.config.storage.state_file, state));
 }
 

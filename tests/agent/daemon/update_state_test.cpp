@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/hash.hpp"
 #include "support/test_support.hpp"
 
@@ -17,7 +19,9 @@ UpdateState Sample() {
   state.remote = true;
   state.target_slot = 1;
   state.previous_slot = 0;
-  state.piped = {std::string(64, 'a'), std::string(64, 'b')};
+  state.installed_while_downloading = {std::string(64, 'a'), std::string(64, 'b')};
+  state.plan = DeliveryPlan(
+      {{std::string(64, 'a'), Delivery::kPipe}, {std::string(64, 'c'), Delivery::kIntoTarget}});
   return state;
 }
 
@@ -38,7 +42,8 @@ TEST(UpdateState, RoundTripsAndClears) {
   EXPECT_EQ(loaded->state->phase, UpdatePhase::kInstalling);
   EXPECT_EQ(loaded->state->metadata, Sample().metadata);
   EXPECT_EQ(loaded->state->target_slot, 1);
-  EXPECT_EQ(loaded->state->piped, Sample().piped);
+  EXPECT_EQ(loaded->state->installed_while_downloading, Sample().installed_while_downloading);
+  EXPECT_EQ(loaded->state->plan, Sample().plan);
   ASSERT_TRUE(ClearUpdateState(path));
   EXPECT_FALSE(Load(path)->state);
   EXPECT_TRUE(ClearUpdateState(path));
@@ -55,7 +60,10 @@ TEST(UpdateState, CorruptOrTamperedFilesAreMovedAside) {
       std::string(text).replace(text.find("1.0"), 3, "6.6"),
       // Objects installed while downloading: a list of sha256 or nothing.
       std::string(text).replace(text.find(std::string(64, 'b')), 64, "../../etc/passwd"),
-      std::string(text).replace(text.find("\"piped\":["), 9, "\"piped\":7,\"x\":[")};
+      std::string(text).replace(text.find("\"piped\":["), 9, "\"piped\":7,\"x\":["),
+      // The plan: a list of sha256 and a delivery this agent knows.
+      std::string(text).replace(text.find("\"into_target\""), 13, "\"stream\""),
+      std::string(text).replace(text.find("\"plan\":["), 8, "\"plan\":7,\"y\":[")};
   for (const auto& content : bad) {
     uh::testing::WriteFile(path, content);
     auto loaded = Load(path);
@@ -65,6 +73,31 @@ TEST(UpdateState, CorruptOrTamperedFilesAreMovedAside) {
     EXPECT_TRUE(std::filesystem::exists(dir / "state.json.old"));
     EXPECT_FALSE(std::filesystem::exists(path));
   }
+}
+
+// A state saved by an agent that had no delivery plans loads without one (the daemon derives it
+// from the config as that agent did: DaemonUpdateTest.AnOldStateFileWithoutAPlan...).
+TEST(UpdateState, AnOldFileWithoutAPlanLoads) {
+  uh::testing::TempDir dir;
+  const auto path = dir / "state.json";
+  const std::string metadata = R"({"product": "x", "version": "1.0"})";
+  uh::testing::WriteFile(path, nlohmann::json{{"phase", "downloading"},
+                                              {"package_uid", Sha256Hex(metadata)},
+                                              {"metadata", metadata},
+                                              {"signature", ""},
+                                              {"remote", true},
+                                              {"target_slot", 1},
+                                              {"previous_slot", 0},
+                                              {"boot_id", ""},
+                                              {"piped", {std::string(64, 'a')}},
+                                              {"package_file", ""}}
+                                   .dump());
+  auto loaded = Load(path);
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  ASSERT_TRUE(loaded->state);
+  EXPECT_FALSE(loaded->warning);
+  EXPECT_EQ(loaded->state->plan, std::nullopt);
+  EXPECT_EQ(loaded->state->installed_while_downloading, std::vector{std::string(64, 'a')});
 }
 
 // The daemon asks its worker for the hash: when the worker cannot answer, the saved update is

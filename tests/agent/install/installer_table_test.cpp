@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "agent/install/install_test_support.hpp"
 #include "agent/install/installers.hpp"
 
@@ -17,6 +19,32 @@ TEST(InstallerTable, EveryLinuxModeHasItsInstaller) {
   EXPECT_NE(dynamic_cast<const ImxkobsInstaller*>(FindInstaller(Mode::kImxkobs)), nullptr);
   EXPECT_NE(dynamic_cast<const UbootEnvInstaller*>(FindInstaller(Mode::kUbootEnv)), nullptr);
   EXPECT_NE(dynamic_cast<const TestInstaller*>(FindInstaller(Mode::kTest)), nullptr);
+}
+
+// The capability columns: what streaming, piping and install-if-different are decided from.
+TEST(InstallerTable, SaysWhatEachModeCanDoBesidesInstallingFromAFile) {
+  const auto can = [](Mode mode) {
+    const auto c = CapabilitiesOf(mode);
+    return std::tuple{c.into_target, c.pipe, c.if_different};
+  };
+  using enum IfDifferentCheck;
+  EXPECT_EQ(can(Mode::kRaw), std::tuple(true, true, kDevice));
+  EXPECT_EQ(can(Mode::kCopy), std::tuple(false, true, kFile));
+  EXPECT_EQ(can(Mode::kTarball), std::tuple(false, true, kNone));
+  EXPECT_EQ(can(Mode::kFlash), std::tuple(false, false, kDevice));
+  for (const auto mode : {Mode::kUbifs, Mode::kImxkobs, Mode::kUbootEnv, Mode::kTest, Mode::kMender,
+                          Mode::kZephyr, Mode::kRawDelta}) {
+    EXPECT_EQ(can(mode), std::tuple(false, false, kNone)) << package::ModeName(mode);
+  }
+  // A pipe is no use to an object that asks install-if-different: it needs the whole object.
+  package::Object object;
+  object.mode = Mode::kTarball;
+  EXPECT_TRUE(PipedInstallOf(object));
+  object.install_if_different = package::InstallIfDifferent{};
+  EXPECT_FALSE(PipedInstallOf(object));
+  object.mode = Mode::kFlash;
+  object.install_if_different.reset();
+  EXPECT_FALSE(PipedInstallOf(object));
 }
 
 TEST(InstallerTable, OtherModesAreUnsupported) {

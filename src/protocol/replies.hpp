@@ -1,38 +1,31 @@
 #pragma once
 
-// The UpdateHub wire format as plain functions, independent of the HTTP library: URLs, request
-// bodies and the meaning of replies. Everything that comes from the server is untrusted.
+// What the server's replies mean, decided from their status, headers and body: the answer to a
+// probe, where an object reply's body belongs, and the error for a status nobody can use.
+// Everything that comes from the server is untrusted.
 
+#include <cstddef>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
-#include "agent/client/client.hpp"
 #include "core/error.hpp"
 
-namespace uh::agent::protocol {
+namespace uh::protocol {
 
-inline constexpr std::string_view kApiContentType = "application/vnd.updatehub-v1+json";
-
-// True for "http://..." and "https://..." (scheme in any case) with something after "//".
-[[nodiscard]] bool IsHttpUrl(std::string_view url);
-
-// `base` (with or without a trailing slash) followed by `path` ("/upgrades").
-[[nodiscard]] std::string JoinUrl(std::string_view base, std::string_view path);
-
-// "/products/{product}/packages/{package}/objects/{sha256}"; every id must be 64 lowercase hex
-// digits, so nothing in them can change the meaning of the URL (kInvalidArgument otherwise).
-[[nodiscard]] Expected<std::string> ObjectPath(std::string_view product_uid,
-                                               std::string_view package_uid,
-                                               std::string_view sha256);
-
-// JSON text of a request body. Invalid UTF-8 in the device's fields (which come from firmware
-// scripts) is replaced rather than thrown on.
-[[nodiscard]] Expected<std::string> ProbeBody(const nlohmann::json& device_fields);
-[[nodiscard]] Expected<std::string> ReportBody(const nlohmann::json& device_fields,
-                                               const ReportRequest& report);
+// Probe answers.
+struct NoUpdate {};
+struct ExtraPoll {
+  std::int64_t seconds = 0;  // probe again after this long
+};
+struct UpdateOffer {
+  std::string metadata{};                  // the exact bytes: hashed and signed as they are
+  std::optional<std::string> signature{};  // base64, from `UH-Signature`; absent when unsigned
+  std::string package_uid{};               // sha256 of `metadata`, hex: the package's id
+};
+using ProbeResult = std::variant<NoUpdate, ExtraPoll, UpdateOffer>;
 
 // The meaning of a probe reply: 404 no update; 200 with Add-Extra-Poll a later probe; 200
 // otherwise the metadata bytes (non-empty) and the optional signature; anything else an error.
@@ -71,4 +64,4 @@ struct ContentRange {
 // The first bytes of `body` for an error message, control characters replaced.
 [[nodiscard]] std::string Excerpt(std::string_view body, std::size_t max = 200);
 
-}  // namespace uh::agent::protocol
+}  // namespace uh::protocol

@@ -1,22 +1,31 @@
-// The wire format without a server: URLs, request bodies, the meaning of probe replies,
-// Content-Range and where an object reply's body goes.
-
-#include "agent/client/protocol.hpp"
+// The wire format without a server: URLs, request bodies as the agent writes them and the server
+// reads them, the meaning of probe replies, Content-Range and where an object reply's body goes.
+// The server's strictness on bodies is tested in tests/server/device_protocol_test.cpp.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "client_fixture.hpp"
+#include "protocol/bodies.hpp"
+#include "protocol/names.hpp"
+#include "protocol/replies.hpp"
+#include "protocol/url.hpp"
 
-namespace uh::agent::protocol {
+namespace uh::protocol {
 namespace {
 
 using ::testing::HasSubstr;
-using uh::agent::testing::DeviceFields;
 
 const std::string kHex(64, 'c');
 
-TEST(ClientProtocolTest, JoinsUrls) {
+nlohmann::json DeviceFields() {
+  return {{"product-uid", std::string(64, 'a')},
+          {"version", "1.0"},
+          {"hardware", "board-a"},
+          {"device-identity", {{"id1", "value"}, {"mac", {"aa:bb", "cc:dd"}}}},
+          {"device-attributes", {{"attr", "value"}}}};
+}
+
+TEST(ProtocolTest, JoinsUrls) {
   EXPECT_EQ(JoinUrl("http://h:1", "/upgrades"), "http://h:1/upgrades");
   EXPECT_EQ(JoinUrl("http://h:1/", "/upgrades"), "http://h:1/upgrades");
   EXPECT_EQ(JoinUrl("https://h/api//", "/report"), "https://h/api/report");
@@ -28,7 +37,7 @@ TEST(ClientProtocolTest, JoinsUrls) {
   EXPECT_FALSE(IsHttpUrl("h:80"));
 }
 
-TEST(ClientProtocolTest, ObjectPathTakesOnlyLowercaseHexIds) {
+TEST(ProtocolTest, ObjectPathTakesOnlyLowercaseHexIds) {
   auto path = ObjectPath(kHex, std::string(64, 'd'), std::string(64, 'e'));
   ASSERT_TRUE(path);
   EXPECT_EQ(*path, "/products/" + kHex + "/packages/" + std::string(64, 'd') + "/objects/" +
@@ -42,7 +51,7 @@ TEST(ClientProtocolTest, ObjectPathTakesOnlyLowercaseHexIds) {
   }
 }
 
-TEST(ClientProtocolTest, ReportBodyHasUpstreamFieldNames) {
+TEST(ProtocolTest, ReportBodyHasUpstreamFieldNames) {
   auto normal = ReportBody(DeviceFields(), {.status = "downloading", .package_uid = kHex});
   ASSERT_TRUE(normal);
   nlohmann::json expected = DeviceFields();
@@ -63,7 +72,7 @@ TEST(ClientProtocolTest, ReportBodyHasUpstreamFieldNames) {
   EXPECT_EQ(nlohmann::json::parse(*error), expected);
 }
 
-TEST(ClientProtocolTest, BodiesRefuseNonObjectsAndSurviveInvalidUtf8) {
+TEST(ProtocolTest, BodiesRefuseNonObjectsAndSurviveInvalidUtf8) {
   EXPECT_EQ(ProbeBody(nlohmann::json::array()).error().code(), Errc::kInvalidArgument);
   EXPECT_EQ(ReportBody("text", {}).error().code(), Errc::kInvalidArgument);
   nlohmann::json fields = DeviceFields();
@@ -73,7 +82,7 @@ TEST(ClientProtocolTest, BodiesRefuseNonObjectsAndSurviveInvalidUtf8) {
   EXPECT_TRUE(nlohmann::json::accept(*body));
 }
 
-TEST(ClientProtocolTest, InterpretsProbeReplies) {
+TEST(ProtocolTest, InterpretsProbeReplies) {
   const std::optional<std::string> none;
   EXPECT_TRUE(std::holds_alternative<NoUpdate>(*InterpretProbeReply(404, none, none, "{}")));
 
@@ -101,7 +110,7 @@ TEST(ClientProtocolTest, InterpretsProbeReplies) {
   EXPECT_FALSE(InterpretProbeReply(302, none, none, ""));
 }
 
-TEST(ClientProtocolTest, ParsesContentRange) {
+TEST(ProtocolTest, ParsesContentRange) {
   auto range = ParseContentRange("bytes 100-199/200");
   ASSERT_TRUE(range);
   EXPECT_EQ(range->first, 100u);
@@ -118,7 +127,7 @@ TEST(ClientProtocolTest, ParsesContentRange) {
 }
 
 // Where a reply to "Range: bytes=START-" goes, for an object of 1000 bytes resumed at 400.
-TEST(ClientProtocolTest, PlacesAnObjectReplyFromItsHeadAlone) {
+TEST(ProtocolTest, PlacesAnObjectReplyFromItsHeadAlone) {
   const std::optional<std::string> none;
   const auto text = [](const char* value) { return std::optional<std::string>(value); };
   const auto at = [&](long status, std::uint64_t start, std::optional<std::string> range,
@@ -151,7 +160,7 @@ TEST(ClientProtocolTest, PlacesAnObjectReplyFromItsHeadAlone) {
   EXPECT_EQ(at(500, 0, none, none).error().code(), Errc::kMalformed);
 }
 
-TEST(ClientProtocolTest, ExcerptsAreShortAndPrintable) {
+TEST(ProtocolTest, ExcerptsAreShortAndPrintable) {
   EXPECT_EQ(Excerpt("a\r\nb\x01"), "a  b ");
   EXPECT_EQ(Excerpt(std::string(300, 'x'), 10), std::string(10, 'x') + "...");
   EXPECT_EQ(StatusError(404, "").code(), Errc::kNotFound);
@@ -165,5 +174,46 @@ TEST(ClientProtocolTest, ExcerptsAreShortAndPrintable) {
   }
 }
 
+TEST(ProtocolTest, ServerReadsWhatTheAgentWrites) {
+  auto probe_body = ProbeBody(DeviceFields());
+  ASSERT_TRUE(probe_body);
+  auto probe = ParseProbe(*probe_body);
+  ASSERT_TRUE(probe) << probe.error().message();
+  EXPECT_EQ(probe->product_uid, std::string(64, 'a'));
+  EXPECT_EQ(probe->version, "1.0");
+  EXPECT_EQ(probe->hardware, "board-a");
+  EXPECT_EQ(probe->identity, DeviceFields()["device-identity"]);
+  EXPECT_EQ(probe->attributes, DeviceFields()["device-attributes"]);
+
+  auto report_body = ReportBody(DeviceFields(), {.status = "error",
+                                                 .package_uid = kHex,
+                                                 .previous_state = "installing",
+                                                 .error_message = "disk full",
+                                                 .current_log = "line\n"});
+  ASSERT_TRUE(report_body);
+  auto report = ParseReport(*report_body);
+  ASSERT_TRUE(report) << report.error().message();
+  EXPECT_EQ(report->device.CanonicalIdentity(), probe->CanonicalIdentity());
+  EXPECT_EQ(report->status, "error");
+  EXPECT_EQ(report->package_uid, kHex);
+  EXPECT_EQ(report->previous_state, "installing");
+  EXPECT_EQ(report->error_message, "disk full");
+  EXPECT_EQ(report->current_log, "line\n");
+
+  // A report without the error fields reads them as empty.
+  auto plain =
+      ParseReport(*ReportBody(DeviceFields(), {.status = "installed", .package_uid = kHex}));
+  ASSERT_TRUE(plain) << plain.error().message();
+  EXPECT_EQ(plain->previous_state, "");
+  EXPECT_EQ(plain->current_log, "");
+}
+
+TEST(ProtocolTest, NamesAndValues) {
+  EXPECT_EQ(UserAgent("2.1.0"), "updatehub/2.1.0 Linux");
+  EXPECT_EQ(RangeFrom(1024), "bytes=1024-");
+  EXPECT_EQ(JoinUrl("http://h/", kProbePath), "http://h/upgrades");
+  EXPECT_EQ(JoinUrl("http://h", kReportPath), "http://h/report");
+}
+
 }  // namespace
-}  // namespace uh::agent::protocol
+}  // namespace uh::protocol

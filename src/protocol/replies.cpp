@@ -1,4 +1,4 @@
-#include "agent/client/protocol.hpp"
+#include "protocol/replies.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,67 +6,9 @@
 #include <utility>
 
 #include "core/hash.hpp"
-#include "core/json.hpp"
+#include "protocol/names.hpp"
 
-namespace uh::agent::protocol {
-namespace {
-
-bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char expected, char c) {
-           return std::tolower(static_cast<unsigned char>(c)) == expected;
-         });
-}
-
-}  // namespace
-
-bool IsHttpUrl(std::string_view url) {
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (StartsWithNoCase(url, scheme)) return url.size() > scheme.size();
-  }
-  return false;
-}
-
-std::string JoinUrl(std::string_view base, std::string_view path) {
-  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
-  return std::string(base) + std::string(path);
-}
-
-Expected<std::string> ObjectPath(std::string_view product_uid, std::string_view package_uid,
-                                 std::string_view sha256) {
-  if (!IsLowerHexSha256(product_uid)) {
-    return Fail(Errc::kInvalidArgument, "product uid is not 64 lowercase hex digits");
-  }
-  if (!IsLowerHexSha256(package_uid)) {
-    return Fail(Errc::kInvalidArgument, "package uid is not 64 lowercase hex digits");
-  }
-  if (!IsLowerHexSha256(sha256)) {
-    return Fail(Errc::kInvalidArgument, "object sha256 is not 64 lowercase hex digits");
-  }
-  return "/products/" + std::string(product_uid) + "/packages/" + std::string(package_uid) +
-         "/objects/" + std::string(sha256);
-}
-
-Expected<std::string> ProbeBody(const nlohmann::json& device_fields) {
-  if (!device_fields.is_object()) {
-    return Fail(Errc::kInvalidArgument, "device fields must be a JSON object");
-  }
-  return DumpJson(device_fields);
-}
-
-Expected<std::string> ReportBody(const nlohmann::json& device_fields, const ReportRequest& report) {
-  if (!device_fields.is_object()) {
-    return Fail(Errc::kInvalidArgument, "device fields must be a JSON object");
-  }
-  // Field names as the upstream agent sends them (kebab-case, "status" for the state).
-  nlohmann::json body = device_fields;
-  body["status"] = report.status;
-  body["package-uid"] = report.package_uid;
-  if (report.previous_state) body["previous-state"] = *report.previous_state;
-  if (report.error_message) body["error-message"] = *report.error_message;
-  if (report.current_log) body["current-log"] = *report.current_log;
-  return DumpJson(body);
-}
+namespace uh::protocol {
 
 Expected<ProbeResult> InterpretProbeReply(long status,
                                           const std::optional<std::string>& add_extra_poll,
@@ -79,8 +21,8 @@ Expected<ProbeResult> InterpretProbeReply(long status,
     // More than a year is not a poll delay but a broken server.
     constexpr std::uint64_t kMaxSeconds = 366ULL * 24 * 3600;
     if (!seconds || *seconds > kMaxSeconds) {
-      return Fail(Errc::kMalformed,
-                  "invalid Add-Extra-Poll header \"" + Excerpt(*add_extra_poll, 40) + "\"");
+      return Fail(Errc::kMalformed, "invalid " + std::string(kExtraPollHeader) + " header \"" +
+                                        Excerpt(*add_extra_poll, 40) + "\"");
     }
     return ExtraPoll{static_cast<std::int64_t>(*seconds)};
   }
@@ -196,4 +138,4 @@ std::string Excerpt(std::string_view body, std::size_t max) {
   return out;
 }
 
-}  // namespace uh::agent::protocol
+}  // namespace uh::protocol
