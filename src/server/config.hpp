@@ -39,7 +39,7 @@ struct ServerConfig {
   unsigned new_devices_per_product_per_minute = 1000;
 
   std::string log_format = "text";  // "text" or "json" (one JSON object per line)
-  bool access_log = false;          // a line per request, at info level
+  bool access_log = true;           // a line per request, at info level
 
   [[nodiscard]] std::string DatabaseUrl() const;
   // Splits `listen` into address and port ("[::1]:80", "0.0.0.0:8080", ":8080").

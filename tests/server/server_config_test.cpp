@@ -43,11 +43,11 @@ TEST_F(ServerConfigTest, LimitsQuotasAndLogging) {
   EXPECT_EQ(defaults.reports_per_device_per_minute, 60u);
   EXPECT_EQ(defaults.new_devices_per_product_per_minute, 1000u);
   EXPECT_EQ(defaults.log_format, "text");
-  EXPECT_FALSE(defaults.access_log);
+  EXPECT_TRUE(defaults.access_log);
   auto config = Load(
       "max_connections_per_address = 5000\nrequests_per_second_per_address = 0\n"
       "request_burst_per_address = 10\nreports_per_device_per_minute = 6\n"
-      "new_devices_per_product_per_minute = 20000\nlog_format = \"json\"\naccess_log = true\n");
+      "new_devices_per_product_per_minute = 20000\nlog_format = \"json\"\naccess_log = false\n");
   ASSERT_TRUE(config) << config.error().message();
   EXPECT_EQ(config->max_connections_per_address, 5000u);
   EXPECT_EQ(config->requests_per_second_per_address, 0u);
@@ -55,7 +55,7 @@ TEST_F(ServerConfigTest, LimitsQuotasAndLogging) {
   EXPECT_EQ(config->reports_per_device_per_minute, 6u);
   EXPECT_EQ(config->new_devices_per_product_per_minute, 20000u);
   EXPECT_EQ(config->log_format, "json");
-  EXPECT_TRUE(config->access_log);
+  EXPECT_FALSE(config->access_log);
   auto bad_format = Load("log_format = \"xml\"\n");
   ASSERT_FALSE(bad_format);
   EXPECT_THAT(bad_format.error().message(), HasSubstr("\"text\" or \"json\""));

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   std::string log_level;
   std::string log_format;
   bool access_log = false;
+  bool no_access_log = false;
   unsigned threads = 0;
   std::optional<unsigned> waiting_poll_seconds;
   app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format,
                  "text or json: one JSON object per line (default text)")
       ->check(CLI::IsMember({"text", "json"}));
-  app.add_flag("--access-log", access_log, "Log a line per request at info level (default off)");
+  app.add_flag("--access-log", access_log, "Log a line per request at info level (the default)");
+  app.add_flag("--no-access-log", no_access_log, "No line per request");
   auto* reset = app.add_subcommand(
       "reset-admin-password",
       "Set a new password for the user 'admin' (created if missing) and revoke its tokens, then "
@@ -84,6 +86,7 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) config.log_level = log_level;
   if (!log_format.empty()) config.log_format = log_format;
   if (access_log) config.access_log = true;
+  if (no_access_log) config.access_log = false;
   if (threads != 0) config.threads = threads;
   if (waiting_poll_seconds) config.waiting_poll_seconds = *waiting_poll_seconds;
   auto format = uh::server::ParseLogFormat(config.log_format);
