@@ -269,13 +269,19 @@ int ChildProcess::Wait() {
   return status;
 }
 
+std::optional<int> ChildProcess::WaitFor(std::chrono::milliseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  while (true) {
+    if (auto status = TryWait()) return status;
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 int ChildProcess::Stop(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return 0;
-  const auto deadline = Clock::now() + grace;
-  while (grace.count() > 0) {
-    if (auto status = TryWait()) return *status;
-    if (Clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (grace.count() > 0) {
+    if (auto status = WaitFor(grace)) return *status;
   }
   ::kill(pid_, SIGKILL);
   return Wait();

@@ -100,6 +100,8 @@ class ChildProcess {
   [[nodiscard]] std::optional<int> TryWait();
   // Waits for it to exit; returns the wait status.
   int Wait();
+  // Waits up to `limit` for it to exit; its wait status, or nullopt while it still runs.
+  [[nodiscard]] std::optional<int> WaitFor(std::chrono::milliseconds limit);
   // Waits up to `grace` for it to exit by itself, then kills it (SIGKILL) and waits; a zero
   // grace kills at once. Returns the wait status.
   int Stop(std::chrono::milliseconds grace);

@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "core/words.hpp"
+
 namespace uh::server {
 namespace {
 
@@ -35,11 +37,7 @@ std::vector<std::string> ScopeNames(Scopes scopes) {
   return out;
 }
 
-std::string FormatScopes(Scopes scopes) {
-  std::string out;
-  for (const auto& name : ScopeNames(scopes)) out += (out.empty() ? "" : " ") + name;
-  return out;
-}
+std::string FormatScopes(Scopes scopes) { return JoinWords(ScopeNames(scopes)); }
 
 Expected<Scopes> ParseScopes(const std::vector<std::string>& names) {
   Scopes out = 0;
@@ -58,14 +56,7 @@ Expected<Scopes> ParseScopes(const std::vector<std::string>& names) {
 }
 
 Expected<Scopes> ParseScopes(std::string_view space_separated) {
-  std::vector<std::string> names;
-  std::size_t start = 0;
-  while (start < space_separated.size()) {
-    const std::size_t end = std::min(space_separated.find(' ', start), space_separated.size());
-    if (end > start) names.emplace_back(space_separated.substr(start, end - start));
-    start = end + 1;
-  }
-  return ParseScopes(names);
+  return ParseScopes(SplitWords(space_separated));
 }
 
 bool IsRole(std::string_view role) {

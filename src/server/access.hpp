@@ -67,7 +67,7 @@ inline constexpr Scopes kAllScopes = (1U << 8) - 1;
 struct Caller {
   User user;
   std::string token_hash;
-  std::string token_label;  // TokenLabel: which token, without the secret
+  std::string token_label;  // "sha256:" and 12 hex digits of its hash: which token, no secret
   Scopes scopes = 0;        // effective: the token's, within the role's
 
   [[nodiscard]] bool Has(Scope scope) const { return (scopes & static_cast<Scopes>(scope)) != 0; }

@@ -164,14 +164,6 @@ Response ListAudit(ApiContext& context, const Request& request) {
 
 }  // namespace
 
-std::string TokenLabel(const std::string& authorization_header) {
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (authorization_header.size() <= kPrefix.size() || !authorization_header.starts_with(kPrefix)) {
-    return {};
-  }
-  return "sha256:" + TokenHash(authorization_header.substr(kPrefix.size())).substr(0, 12);
-}
-
 Expected<AuditEntry> AuditLog::Record(AuditEntry entry) {
   auto stored = store_.AppendAudit(entry);
   if (!stored) {

@@ -38,10 +38,6 @@ class AuditLog {
   Store& store_;
 };
 
-// "sha256:" and the first 12 hex digits of the token's hash: which token was used, without
-// anything that would let a reader use it. "" without a bearer token.
-[[nodiscard]] std::string TokenLabel(const std::string& authorization_header);
-
 // Wraps every route that changes something (not GET or HEAD) under /api/v1, except login, so
 // that each call by an authenticated user leaves a row: the user, the token, the address, the
 // action ("METHOD /pattern"), the target (the route's id, uid or product parameter), the status

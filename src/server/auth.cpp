@@ -274,6 +274,7 @@ Expected<Caller> Auth::Identify(const std::string& authorization_header) {
   Caller caller;
   caller.user = std::move(**user);
   caller.token_hash = hash;
+  // "sha256:" and 12 hex digits of the hash: which token, without anything a reader could use.
   caller.token_label = "sha256:" + hash.substr(0, 12);
   caller.scopes = RoleScopes(caller.user.role);
   if (!(*token)->scopes.empty()) {
@@ -296,12 +297,6 @@ void Auth::NoteUse(const std::string& token_hash) {
   }
   // Bookkeeping: a failure to write it must not refuse the request.
   (void)store_.TouchToken(token_hash, FormatTime(now));
-}
-
-Expected<std::int64_t> Auth::Authenticate(const std::string& authorization_header) {
-  auto caller = Identify(authorization_header);
-  if (!caller) return std::unexpected(caller.error());
-  return caller->user.id;
 }
 
 Expected<bool> Auth::Logout(const std::string& authorization_header) {

@@ -103,8 +103,6 @@ class Auth {
   // for a missing, unknown or expired token or a deleted user. Records the token's last use
   // (at most once a minute per token).
   [[nodiscard]] Expected<Caller> Identify(const std::string& authorization_header);
-  // The user id behind a bearer token (Identify).
-  [[nodiscard]] Expected<std::int64_t> Authenticate(const std::string& authorization_header);
   [[nodiscard]] Expected<bool> Logout(const std::string& authorization_header);
 
   // A new user; the name is 1 to 64 characters of [A-Za-z0-9._@-], unique regardless of case,

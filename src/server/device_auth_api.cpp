@@ -145,10 +145,8 @@ std::optional<Response> ApplyDeviceAuthSettings(ApiContext& context, const std::
 
 void AddDeviceAuthRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kPost, "/api/v1/products/{product}/devices",
-             Allow(context, Scope::kDevicesWrite, [&context](Request& r, const Caller& caller) {
-               if (auto denied = DenyProduct(caller, r.Param("product"))) return *denied;
-               return ProvisionDevice(context, r);
-             }));
+             AllowForProduct(context, Scope::kDevicesWrite,
+                             [&context](Request& r) { return ProvisionDevice(context, r); }));
   router.Add(Method::kPost, "/api/v1/devices/{id}/accept",
              Allow(context, Scope::kDevicesWrite, [&context](Request& r, const Caller& caller) {
                return SetAuthState(context, r, caller, kDeviceAccepted);

@@ -44,9 +44,10 @@ Response Login(ApiContext& context, Request& request) {
     (void)context.audit.Record(std::move(entry));
     return Response::Error(401, token.error().message());
   }
-  const std::string authorization = "Bearer " + *token;
-  entry.user_id = context.auth.Authenticate(authorization).value_or(0);
-  entry.token = TokenLabel(authorization);
+  if (auto caller = context.auth.Identify("Bearer " + *token)) {
+    entry.user_id = caller->user.id;
+    entry.token = caller->token_label;
+  }
   entry.action = "login";
   entry.status = 200;
   (void)context.audit.Record(std::move(entry));
@@ -400,21 +401,11 @@ std::optional<Response> DenyUnlessProductNamed(const Caller& caller,
   return DenyProduct(caller, *product);
 }
 
-http::Handler RequireUser(ApiContext& context, UserHandler handler) {
-  return Allow(context, std::nullopt,
-               [handler = std::move(handler)](Request& request, const Caller& caller) {
-                 return handler(request, caller.user.id);
-               });
-}
-
-http::Handler AdminOnly(ApiContext& context, UserHandler handler) {
-  return Allow(context, std::nullopt,
-               [handler = std::move(handler)](Request& request, const Caller& caller) {
-                 if (caller.scopes != kAllScopes || caller.LimitedToProducts()) {
-                   return Response::Error(403, "only administrators of every product may do this");
-                 }
-                 return handler(request, caller.user.id);
-               });
+http::Handler AllowForProduct(ApiContext& context, Scope scope, http::Handler handler) {
+  return Allow(context, scope, [handler = std::move(handler)](Request& r, const Caller& caller) {
+    if (auto denied = DenyProduct(caller, r.Param("product"))) return *denied;
+    return handler(r);
+  });
 }
 
 void AddManagementRoutes(http::Router& router, ApiContext& context) {
@@ -466,31 +457,24 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
                }
                return CreateProduct(context, r);
              }));
-  // The routes about one product named in the path.
-  auto for_product = [&context](std::optional<Scope> scope, auto inner) {
-    return Allow(context, scope, [inner](Request& r, const Caller& caller) {
-      if (auto denied = DenyProduct(caller, r.Param("product"))) return *denied;
-      return inner(r);
-    });
-  };
   router.Add(Method::kGet, "/api/v1/products/{product}",
-             for_product(Scope::kRead, [&context](Request& r) {
+             AllowForProduct(context, Scope::kRead, [&context](Request& r) {
                auto product = context.store.GetProduct(r.Param("product"));
                if (!product) return Response::FromError(product.error());
                if (!*product) return Response::Error(404, "unknown product");
                return Response::Json(200, ToJson(**product));
              }));
   router.Add(Method::kPatch, "/api/v1/products/{product}",
-             for_product(Scope::kProductsWrite,
-                         [&context](Request& r) { return UpdateProduct(context, r); }));
+             AllowForProduct(context, Scope::kProductsWrite,
+                             [&context](Request& r) { return UpdateProduct(context, r); }));
   router.Add(Method::kPost, "/api/v1/products/{product}/device-token",
-             for_product(Scope::kProductsWrite,
-                         [&context](Request& r) { return NewDeviceToken(context, r); }));
+             AllowForProduct(context, Scope::kProductsWrite,
+                             [&context](Request& r) { return NewDeviceToken(context, r); }));
   router.Add(Method::kDelete, "/api/v1/products/{product}/device-token",
-             for_product(Scope::kProductsWrite,
-                         [&context](Request& r) { return DropDeviceToken(context, r); }));
+             AllowForProduct(context, Scope::kProductsWrite,
+                             [&context](Request& r) { return DropDeviceToken(context, r); }));
   router.Add(Method::kGet, "/api/v1/products/{product}/keys",
-             for_product(Scope::kRead, [&context](Request& r) {
+             AllowForProduct(context, Scope::kRead, [&context](Request& r) {
                auto keys = context.store.ListKeys(r.Param("product"));
                if (!keys) return Response::FromError(keys.error());
                json items = json::array();
@@ -498,7 +482,8 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
                return Response::Json(200, {{"keys", items}});
              }));
   router.Add(Method::kPost, "/api/v1/products/{product}/keys",
-             for_product(Scope::kKeysWrite, [&context](Request& r) { return AddKey(context, r); }));
+             AllowForProduct(context, Scope::kKeysWrite,
+                             [&context](Request& r) { return AddKey(context, r); }));
   router.Add(Method::kDelete, "/api/v1/keys/{id}",
              Allow(context, Scope::kKeysWrite, [&context](Request& r, const Caller& caller) {
                auto id = ParseId(r.Param("id"));

@@ -39,9 +39,9 @@ using CallerHandler = std::function<http::Response(http::Request&, const Caller&
 [[nodiscard]] std::optional<http::Response> DenyUnlessProductNamed(
     const Caller& caller, const std::optional<std::string>& product);
 
-// Older shapes of Allow: any valid token; an administrator of every product.
-using UserHandler = std::function<http::Response(http::Request&, std::int64_t user_id)>;
-[[nodiscard]] http::Handler RequireUser(ApiContext& context, UserHandler handler);
-[[nodiscard]] http::Handler AdminOnly(ApiContext& context, UserHandler handler);
+// Allow for a route naming its product in the path ({product}): 403 for a caller who may not act
+// on that product.
+[[nodiscard]] http::Handler AllowForProduct(ApiContext& context, Scope scope,
+                                            http::Handler handler);
 
 }  // namespace uh::server

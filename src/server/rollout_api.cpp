@@ -99,13 +99,6 @@ Response Control(RolloutService& rollouts, Request& request) {
 }  // namespace
 
 void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService& rollouts) {
-  // Routes naming the product in the path.
-  auto for_product = [&context](Scope scope, auto inner) {
-    return Allow(context, scope, [inner](Request& r, const Caller& caller) {
-      if (auto denied = DenyProduct(caller, r.Param("product"))) return *denied;
-      return inner(r);
-    });
-  };
   // Routes naming a rollout: its product is looked up first (404 for an unknown rollout).
   auto for_rollout = [&context](Scope scope, auto inner) {
     return Allow(context, scope, [&context, inner](Request& r, const Caller& caller) {
@@ -118,11 +111,11 @@ void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService&
       return inner(r);
     });
   };
-  router.Add(
-      Method::kPost, "/api/v1/products/{product}/rollouts",
-      for_product(Scope::kRolloutsWrite, [&](Request& r) { return Create(context, rollouts, r); }));
+  router.Add(Method::kPost, "/api/v1/products/{product}/rollouts",
+             AllowForProduct(context, Scope::kRolloutsWrite,
+                             [&](Request& r) { return Create(context, rollouts, r); }));
   router.Add(Method::kGet, "/api/v1/products/{product}/rollouts",
-             for_product(Scope::kRead, [&](Request& r) {
+             AllowForProduct(context, Scope::kRead, [&](Request& r) {
                const bool archived = r.query.contains("archived") && r.query["archived"] == "true";
                auto list = context.store.ListRollouts(r.Param("product"), archived);
                if (!list) return Response::FromError(list.error());

@@ -13,7 +13,6 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 #include "agent/backend/worker_protocol.hpp"
@@ -237,11 +236,7 @@ class WorkerBackend final : public UpdateBackend {
     worker.in().Close();
     worker.out().Close();
     if (!kill) {
-      const auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
-      do {
-        if (auto status = worker.TryWait()) return *status;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      } while (std::chrono::steady_clock::now() < deadline);
+      if (auto status = worker.WaitFor(options_.stop_grace)) return *status;
       spdlog::warn("updatehub-worker {} did not exit: killed", worker.pid());
     }
     return worker.Stop(std::chrono::milliseconds(0));

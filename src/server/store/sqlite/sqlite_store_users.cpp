@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/words.hpp"
 #include "server/store/sqlite/connection.hpp"
 #include "server/store/sqlite/pool.hpp"
 #include "server/store/sqlite/queries.hpp"
@@ -16,24 +17,6 @@ using sqlite::Connection;
 using sqlite::Query;
 
 namespace {
-
-// A space-separated list (product uids have no spaces) and back.
-std::string JoinWords(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& word : words) out += (out.empty() ? "" : " ") + word;
-  return out;
-}
-
-std::vector<std::string> SplitWords(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t end = std::min(text.find(' ', start), text.size());
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 // Columns UH_USER_COLUMNS.
 User ReadUser(const Query& row) {
