@@ -266,6 +266,9 @@ echo "Installing: the agent downloads and installs $size_mib MiB, memory sampled
 ) &
 sampler_pid=$!
 pids+=("$sampler_pid")
+# Every measured step starts with nothing dirty in the page cache: an fsync on ext4 (data=ordered)
+# also writes out other files' pending data, and the set-up above left hundreds of MiB of it.
+sync
 "$work/bin/updatehub" client --daemon-address "127.0.0.1:$api_port" probe >"$work/probe.out" 2>&1 ||
   fail "updatehub client probe: $(cat "$work/probe.out")"
 wait_log "$dev/agent.log" "install --installed--> reboot" 900 "$agent_pid"
@@ -284,7 +287,7 @@ t_end=$(log_time "$dev/agent.log" "install --installed--> reboot")
 agent_download_s=$(awk -v a="$t_download" -v b="$t_install" 'BEGIN { printf "%.2f", b - a }')
 agent_install_s=$(awk -v a="$t_install" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }')
 if [[ $stream == 1 ]]; then
-  # Written while downloading; the install step only hashes the slot again.
+  # Written and hashed while downloading; the install step has nothing left to do.
   grep -qF "streamed into /dev/slot1 and verified" "$dev/agent.log" || fail "the image was not streamed"
   [[ ! -e $dev/download/$object ]] || fail "a streamed object has a copy in the download directory"
   agent_verify_s=$agent_install_s
@@ -303,10 +306,12 @@ fi
 
 # --- Baselines on the same files: curl fetching the object, dd writing the image -------------
 object_url=$base/products/$product/packages/$uid/objects/$object
+sync
 "$runstat" --output "$work/curl.stat" -- curl -sf -o "$work/curl-object" "$object_url" ||
   fail "curl download failed"
 rm -f "$work/curl-object"
 : >"$work/dd-target"
+sync
 "$runstat" --output "$work/dd.stat" -- dd if="$image" of="$work/dd-target" bs=128k conv=fsync \
   status=none || fail "dd failed"
 # What a user would script instead of the agent: fetch and write in one pipeline.
@@ -318,6 +323,7 @@ else
   pipeline='set -o pipefail; curl -sf "$1" | dd of="$2" bs=128k conv=fsync status=none'
   pipeline_name='curl OBJECT | dd of=TARGET bs=128k conv=fsync'
 fi
+sync
 "$runstat" --output "$work/pipe.stat" -- bash -c "$pipeline" _ "$object_url" "$work/dd-target" ||
   fail "$pipeline_name failed"
 cmp -s "$image" "$work/dd-target" || fail "the piped baseline did not write the image"

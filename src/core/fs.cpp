@@ -155,4 +155,10 @@ Expected<void> CheckFreeSpace(const std::filesystem::path& dir, std::uint64_t ne
   return {};
 }
 
+void StartWriteOut(int fd, std::uint64_t offset, std::uint64_t length) {
+  if (length == 0) return;
+  (void)::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                          SYNC_FILE_RANGE_WRITE);
+}
+
 }  // namespace uh

@@ -45,6 +45,11 @@ class File {
   int fd_ = -1;
 };
 
+// Asks the kernel to start writing out `length` bytes of the file from `offset` without waiting
+// for them, so that a later fsync finds little left to do (a long write can then go on while the
+// disk catches up). A hint: where it cannot be done (a pipe, some file systems) nothing changes.
+void StartWriteOut(int fd, std::uint64_t offset, std::uint64_t length);
+
 // Reads a whole file, failing with kTooLarge when it is larger than `max_bytes`.
 [[nodiscard]] Expected<std::string> ReadFileLimited(const std::filesystem::path& path,
                                                     std::size_t max_bytes);

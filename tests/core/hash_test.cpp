@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/background_hash.hpp"
 #include "support/test_support.hpp"
 
 namespace uh {
@@ -19,6 +20,45 @@ TEST(Sha256, IncrementalEqualsOneShot) {
   for (std::size_t i = 0; i < data.size(); i += 777)
     hash.Update(std::string_view(data).substr(i, 777));
   EXPECT_EQ(hash.HexDigest(), Sha256Hex(data));
+}
+
+// Blocks of every size, handed over while the previous one is hashed, hash like the whole; the
+// buffers given back are empty and can be filled again.
+TEST(BackgroundSha256, BlocksHashLikeTheWhole) {
+  const std::string data = testing::RandomBytes(3000000);
+  BackgroundSha256 hash;
+  std::string block;
+  std::size_t at = 0;
+  for (std::size_t size = 1; at < data.size(); size = size * 3 + 1) {
+    block.assign(data, at, std::min(size, data.size() - at));
+    at += block.size();
+    block = hash.Submit(std::move(block));
+    EXPECT_TRUE(block.empty());
+  }
+  block = hash.Submit(std::string());  // an empty block changes nothing
+  EXPECT_EQ(hash.HexDigest(), Sha256Hex(data));
+}
+
+TEST(BackgroundSha256, GoesOnFromAPrefixAndResets) {
+  const std::string data = testing::RandomBytes(600000);
+  Sha256 prefix;
+  prefix.Update(std::string_view(data).substr(0, 100000));
+  BackgroundSha256 hash(std::move(prefix));
+  (void)hash.Submit(data.substr(100000, 300000));
+  (void)hash.Submit(data.substr(400000));
+  EXPECT_EQ(hash.HexDigest(), Sha256Hex(data));
+
+  hash.Reset();
+  (void)hash.Submit("abc");
+  EXPECT_EQ(hash.HexDigest(), Sha256Hex("abc"));
+}
+
+// Destroyed with a block in flight: the thread finishes and goes, nothing is left behind.
+TEST(BackgroundSha256, DestroyedWhileHashing) {
+  for (int i = 0; i < 20; ++i) {
+    BackgroundSha256 hash;
+    (void)hash.Submit(std::string(1 << 20, 'x'));
+  }
 }
 
 TEST(Sha256File, StreamsFileAndReportsProgress) {

@@ -92,7 +92,7 @@ struct ObjectDownload {
     std::uint64_t offset = 0;
     std::filesystem::path progress_file{};
     // Data synced and progress recorded every this many bytes: what a power cut may cost.
-    std::uint64_t checkpoint_bytes = 8ULL << 20;
+    std::uint64_t checkpoint_bytes = 32ULL << 20;
   };
   std::optional<Stream> stream{};
 };

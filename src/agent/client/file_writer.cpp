@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <span>
 #include <utility>
@@ -16,13 +17,12 @@ FileWriter::FileWriter(File& file, Sha256 hasher, std::uint64_t already, std::ui
 }
 
 Expected<void> FileWriter::Write(std::string_view data) {
-  hasher_.Update(data);
   written_ += data.size();
-  if (buffer_.size() + data.size() > kIoBufferSize) UH_TRY(Flush());
-  if (data.size() >= kIoBufferSize) {
-    UH_TRY(file_.WriteAll(data));
-  } else {
-    buffer_.append(data);
+  while (!data.empty()) {
+    const auto take = std::min(data.size(), kIoBufferSize - buffer_.size());
+    buffer_.append(data.substr(0, take));
+    data.remove_prefix(take);
+    if (buffer_.size() == kIoBufferSize) UH_TRY(Flush());
   }
   ReportProgress(false);
   return {};
@@ -31,8 +31,27 @@ Expected<void> FileWriter::Write(std::string_view data) {
 Expected<void> FileWriter::Flush() {
   if (buffer_.empty()) return {};
   auto written = file_.WriteAll(buffer_);
-  buffer_.clear();
+  unwritten_out_ += buffer_.size();
+  // Hashed whether or not the write worked: the digest covers every byte accepted.
+  buffer_ = hasher_.Submit(std::move(buffer_));
+  if (buffer_.capacity() < kIoBufferSize) buffer_.reserve(kIoBufferSize);
+  if (written && unwritten_out_ >= kWriteOutStep) StartWriteOut();
   return written;
+}
+
+void FileWriter::StartWriteOut() {
+  unwritten_out_ = 0;
+  const off_t now = ::lseek(file_.fd(), 0, SEEK_CUR);
+  if (now < 0) return;
+  const off_t from = written_out_.value_or(0) <= now ? written_out_.value_or(0) : 0;
+  uh::StartWriteOut(file_.fd(), static_cast<std::uint64_t>(from),
+                    static_cast<std::uint64_t>(now - from));
+  written_out_ = now;
+}
+
+std::string FileWriter::HexDigest() {
+  if (!buffer_.empty()) buffer_ = hasher_.Submit(std::move(buffer_));
+  return hasher_.HexDigest();
 }
 
 Expected<void> FileWriter::Restart() {
@@ -43,8 +62,9 @@ Expected<void> FileWriter::Restart() {
     if (::ftruncate(file_.fd(), 0) != 0) return FailErrno("truncate");
     if (::lseek(file_.fd(), 0, SEEK_SET) != 0) return FailErrno("seek");
   }
-  hasher_ = Sha256();
+  hasher_.Reset();
   written_ = 0;
+  written_out_.reset();
   reported_.reset();
   return {};
 }

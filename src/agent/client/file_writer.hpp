@@ -1,8 +1,10 @@
 #pragma once
 
 // The file end of a download: bytes go to the file through one bounded buffer (memory use does
-// not depend on the download's size), are hashed on the way, and progress is reported now and
-// then. Internal to the client library.
+// not depend on the download's size), are hashed on a thread of their own while the next block
+// arrives, and progress is reported now and then. The kernel is asked to start writing them out
+// as they come, so that the sync at a checkpoint or at the end finds little left to do.
+// Internal to the client library.
 
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +13,7 @@
 #include <string_view>
 
 #include "agent/client/client.hpp"
+#include "core/background_hash.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/hash.hpp"
@@ -38,23 +41,31 @@ class FileWriter {
   // Bytes accepted so far, including those before this writer and those still buffered.
   [[nodiscard]] std::uint64_t written() const { return written_; }
   void set_total(std::uint64_t total) { total_ = total; }
-  // Hex digest of everything written; the writer may not be written to afterwards.
-  [[nodiscard]] std::string HexDigest() { return hasher_.HexDigest(); }
+  // Hex digest of everything written (Flush first: the file then holds what it covers); the
+  // writer may not be written to afterwards.
+  [[nodiscard]] std::string HexDigest();
   // Tells the progress callback where things stand, at most every kProgressStep bytes unless
   // `force`.
   void ReportProgress(bool force);
 
  private:
   static constexpr std::uint64_t kProgressStep = 64 * 1024;
+  // Write-out is started after every this many bytes.
+  static constexpr std::uint64_t kWriteOutStep = 4ULL << 20;
+
+  // Starts the write-out of what was written since the last time (uh::StartWriteOut).
+  void StartWriteOut();
 
   File& file_;
-  Sha256 hasher_;
+  BackgroundSha256 hasher_;
   std::uint64_t written_;
   std::uint64_t total_;
   const DownloadControl& control_;
   std::optional<std::uint64_t> base_;
   std::string buffer_;
   std::optional<std::uint64_t> reported_;
+  std::uint64_t unwritten_out_ = 0;   // bytes written since StartWriteOut last ran
+  std::optional<off_t> written_out_;  // the file offset StartWriteOut reached
 };
 
 // Opens (creating it if needed) a file for reading and writing.

@@ -28,6 +28,9 @@
 namespace uh::agent {
 namespace {
 
+// The write-out of the target is started after every this many bytes.
+constexpr std::uint64_t kWriteOutStep = 4ULL << 20;
+
 // The bytes the install will write, when the metadata tells (nullopt: a compressed object
 // without required-uncompressed-size).
 std::optional<std::uint64_t> BytesToWrite(const package::Object& object, const RawLayout& layout) {
@@ -123,6 +126,7 @@ Expected<void> InstallRaw(const package::Object& object, const InstallContext& c
   }
   std::vector<std::byte> buffer(kIoBufferSize);
   std::uint64_t written = 0;
+  std::uint64_t written_out = 0;  // the bytes whose write-out was started (the sync is shorter)
   for (;;) {
     UH_TRY(CheckCancelled(ctx));
     std::size_t want = buffer.size();
@@ -140,6 +144,10 @@ Expected<void> InstallRaw(const package::Object& object, const InstallContext& c
     UH_TRY_CTX(WriteAt(fd, std::span(buffer.data(), *n), layout->seek + written),
                "writing target " + target->device);
     written += *n;
+    if (written - written_out >= kWriteOutStep) {
+      StartWriteOut(fd, layout->seek + written_out, written - written_out);
+      written_out = written;
+    }
   }
   UH_TRY_CTX(output.Sync(), "target " + target->device);
   UH_TRY_CTX(output.Close(), "target " + target->device);

@@ -6,6 +6,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <thread>
@@ -20,12 +22,32 @@ namespace {
 using nlohmann::json;
 using server::testing::ServerFixture;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 using testing::Device;
 using testing::kRootfs;
 using testing::kUid;
 using testing::ObjectBytes;
+
+// The daemon's log lines while it lives (the default logger's, as the daemon logs there).
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink_));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  [[nodiscard]] std::string Text() const {
+    std::string text;
+    for (const auto& line : sink_->last_formatted()) text += line;
+    return text;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(2000);
+  std::shared_ptr<spdlog::logger> previous_;
+};
 
 // The download directory cannot hold a copy of the test package's objects: their paths
 // there are directories. An update that needs such a copy fails.
@@ -233,6 +255,7 @@ TEST_F(DaemonUpdateTest, ResumesAnInterruptedDownloadAtExactlyTheBytesOnDisk) {
 // downloads, and the tarball is piped into its installer, both in the worker as on a device. The
 // download directory could not hold a copy of either: their paths there are directories.
 TEST_F(DaemonUpdateTest, StreamsEveryObjectIntoSlotBWithoutACopy) {
+  CapturedLog log;
   Device device(server_.Url(""));
   device.worker = true;
   device.config.update.stream_objects = true;
@@ -249,6 +272,9 @@ TEST_F(DaemonUpdateTest, StreamsEveryObjectIntoSlotBWithoutACopy) {
   EXPECT_EQ(SavedPlan(device), "tarball=pipe rootfs=into_target ");
   // Each object was fetched once.
   EXPECT_EQ(BytesServed(), rootfs.size() + ObjectBytes(testing::kTarball).size());
+  // Hashed as it arrived, in this run: the slot is not read back (after a restart it is, see
+  // AStreamedSlotThatNoLongerMatchesIsNotActivated).
+  EXPECT_THAT(log.Text(), HasSubstr("streamed into /dev/mmcblk0p2 and verified as it arrived"));
 }
 
 // An object installed while it downloaded is done: after a restart (a power cut) it is neither
@@ -432,6 +458,39 @@ TEST_F(DaemonUpdateTest, AStreamedSlotThatNoLongerMatchesIsNotActivated) {
   ASSERT_FALSE(reports.empty());
   EXPECT_EQ(reports[0]["status"], "error");
   EXPECT_THAT(reports[0]["error_message"].get<std::string>(), HasSubstr("hashing to"));
+}
+
+// The same for downloaded objects: the install that resumes after a restart hashes them again
+// (within one run it does not, as the download hashed them), and a damaged one is not installed.
+TEST_F(DaemonUpdateTest, ADownloadedObjectDamagedBeforeARestartIsNotInstalled) {
+  CapturedLog log;
+  Device device(server_.Url(""));
+  const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
+  const std::string slot_before = uh::testing::ReadFile(slot);
+  std::string damaged = ObjectBytes(kRootfs);
+  damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
+  OfferTheUpdate(device);
+  if (HasFatalFailure()) return;
+  std::filesystem::create_directories(device.config.update.download_dir);
+  uh::testing::WriteFile(device.config.update.download_dir / kRootfs, damaged);
+  uh::testing::WriteFile(device.config.update.download_dir / testing::kTarball,
+                         ObjectBytes(testing::kTarball));
+  SaveStoppedUpdate(device, UpdatePhase::kInstalling);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(
+      server_.Api("POST", "/api/v1/rollouts/" + std::to_string(rollout_id_) + "/pause").status,
+      200);
+
+  ASSERT_TRUE(device.RunUntil([&] {
+    const auto statuses = Statuses();
+    return std::ranges::find(statuses, "error") != statuses.end();
+  })) << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(device.Reboots(), 0);
+  EXPECT_EQ(uh::testing::ReadFile(slot), slot_before);  // nothing of it was written
+  auto reports = json::parse(server_.Api("GET", "/api/v1/reports?limit=10").body)["reports"];
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports[0]["status"], "error");
+  EXPECT_THAT(log.Text(), Not(HasSubstr("installing rootfs.img")));
 }
 
 TEST_F(DaemonUpdateTest, FailingValidationRollsBackToSlotAAndReportsTheError) {
