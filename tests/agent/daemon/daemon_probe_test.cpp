@@ -143,6 +143,28 @@ TEST_F(DaemonProbeTest, AnOfferAlreadyInstalledWaitsForTheNextRegularPoll) {
   EXPECT_EQ(settings->settings.polling.retries, 0u);
 }
 
+// A state-change-callback that cancels the probe, or fails, on a device due to probe at once
+// (its first start): the next probe waits for its time, the callback does not run in a loop.
+TEST_F(DaemonProbeTest, AProbeCancelledOrFailedByTheCallbackIsNotRetriedAtOnce) {
+  for (const std::string verdict : {"echo cancel", "exit 3"}) {
+    const auto calls = device_.Path("probe-calls");
+    std::filesystem::remove(calls);
+    std::filesystem::remove(device_.config.storage.runtime_settings);
+    device_.AddCallback("state-change-callback", "[ \"$1\" = probe ] || exit 0\necho x >> " +
+                                                     calls.string() + "\n" + verdict);
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(
+        device_.RunUntil([&] { return std::chrono::steady_clock::now() - started > 1500ms; }));
+    const auto lines = uh::testing::ReadFile(calls);
+    const auto count = std::count(lines.begin(), lines.end(), '\n');
+    // Cancelled: the first call, then one a second (interval 1 s). Failed: backing off from
+    // 100 ms (100, 200, 400, 800 ms): five calls at most. In a loop: hundreds.
+    EXPECT_GE(count, 1) << verdict;
+    EXPECT_LE(count, 6) << verdict;
+    EXPECT_EQ(server_.Probes(), 0) << verdict;
+  }
+}
+
 // network.device_token_file: created with a fresh secret at the first start when missing, sent
 // as UH-Device-Token with every probe, and the same secret after a restart.
 TEST_F(DaemonProbeTest, TheDeviceTokenIsCreatedAtTheFirstStartAndKeptAcrossRestarts) {

@@ -13,7 +13,18 @@ Outcome ProbeState::Run(UpdateContext& context, const Handoff& in) {
   auto& runtime = env().runtime();
   const std::string& custom = in.probe_server;
   if (auto stop = EnterCallback(env(), "probe")) {
-    // A failing callback cancels the probe too: the agent probes again at its next time.
+    // Cancelled by the callback: the next probe waits for its time, never at once (even when a
+    // probe was due at once, as after a validation), or the callback would run in a loop. A
+    // failing callback counts as a failed probe, and the next one backs off.
+    runtime.polling.last = std::chrono::system_clock::now();
+    runtime.polling.now = false;
+    if (stop->event == Event::kFailed) {
+      spdlog::warn("{}", stop->error ? stop->error->message() : "state-change-callback failed");
+      ++runtime.polling.retries;
+    }
+    if (auto saved = env().SaveRuntime(); !saved) {
+      spdlog::warn("runtime settings: {}", saved.error().message());
+    }
     requests.FinishProbe(ProbeOutcome::NoUpdate());
     return Event::kCancelled;
   }
