@@ -98,6 +98,8 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
       config.max_package_bytes = static_cast<std::uint64_t>(node.as_integer()->get());
     } else if (key == "waiting_poll_seconds") {
       UH_TRY(integer(config.waiting_poll_seconds, 0, 86400));
+    } else if (key == "device_poll_seconds") {
+      UH_TRY(integer(config.device_poll_seconds, 60, 30 * 86400));
     } else if (key == "tls") {
       if (!node.is_table()) return fail(node, key, "must be a table");
       for (const auto& [tls_key, tls_node] : *node.as_table()) {
@@ -117,12 +119,13 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
         }
       }
     } else {
-      return fail(node, key,
-                  "is not a known key (listen, data_dir, database, log_level, log_format, "
-                  "access_log, threads, max_package_bytes, waiting_poll_seconds, "
-                  "max_connections_per_address, requests_per_second_per_address, "
-                  "request_burst_per_address, reports_per_device_per_minute, "
-                  "new_devices_per_product_per_minute, tls)");
+      return fail(
+          node, key,
+          "is not a known key (listen, data_dir, database, log_level, log_format, "
+          "access_log, threads, max_package_bytes, waiting_poll_seconds, device_poll_seconds, "
+          "max_connections_per_address, requests_per_second_per_address, "
+          "request_burst_per_address, reports_per_device_per_minute, "
+          "new_devices_per_product_per_minute, tls)");
     }
   }
   return config;

@@ -27,6 +27,10 @@ struct ServerConfig {
   // stage, the rate limit or the maintenance window) are told to probe again after this many
   // seconds (200 with Add-Extra-Poll) instead of getting 404; 0: 404, as upstream's server.
   unsigned waiting_poll_seconds = 0;
+  // How often devices probe when nothing is waiting (upstream's agent: once a day). The
+  // overview counts a device not seen for kOverduePolls of these as overdue.
+  unsigned device_poll_seconds = 86400;
+  static constexpr unsigned kOverduePolls = 3;
 
   // Limits per client address (0: none). Devices behind one NAT share an address: a fleet of
   // N devices behind one needs about N / poll interval requests per second and, with

@@ -9,6 +9,7 @@
 #include "protocol/names.hpp"
 #include "server/api_util.hpp"
 #include "server/device_auth_api.hpp"
+#include "server/device_query.hpp"
 #include "server/json_views.hpp"
 
 namespace uh::server {
@@ -217,6 +218,9 @@ Response CreateProduct(ApiContext& context, Request& request) {
     return Response::Error(400, "'uid' must be 64 lowercase hex digits");
   product.name = *name;
   auto created = context.store.CreateProduct(product);
+  if (!created && created.error().code() == Errc::kAlreadyExists) {
+    return Response::Error(409, "a product with uid " + product.uid + " already exists");
+  }
   if (!created) return Response::FromError(created.error());
   return Response::Json(201, ToJson(*created));
 }
@@ -259,6 +263,9 @@ Response AddKey(ApiContext& context, Request& request) {
   row.public_pem = key->ToPem();
   row.fingerprint = key->Fingerprint();
   auto added = context.store.AddKey(row);
+  if (!added && added.error().code() == Errc::kAlreadyExists) {
+    return Response::Error(409, "the product already has the key " + row.fingerprint);
+  }
   if (!added) return Response::FromError(added.error());
   return Response::Json(201, ToJson(*added));
 }
@@ -272,33 +279,41 @@ Response UploadPackage(ApiContext& context, Request& request, const Caller& call
   return Response::Json(accepted->created ? 201 : 200, ToJson(accepted->package));
 }
 
-Response ListDevices(ApiContext& context, Request& request) {
-  DeviceFilter filter;
-  auto query = [&](const char* key) -> std::optional<std::string> {
-    auto it = request.query.find(key);
-    if (it == request.query.end()) return std::nullopt;
-    return it->second;
-  };
-  filter.product_uid = query("product");
-  filter.hardware = query("hardware");
-  filter.version = query("version");
-  if (auto after = query("after")) {
-    auto id = ParseId(*after);
-    if (!id) return Response::Error(400, "'after' must be a device id");
-    filter.after_id = *id;
-  }
-  if (auto limit = query("limit")) {
-    auto value = ParseLimit(*limit);
-    if (!value) return Response::Error(400, "'limit' must be 1 to 1000");
-    filter.limit = *value;
-  }
-  auto devices = context.store.ListDevices(filter);
+Response ListDevices(ApiContext& context, Request& request, const Caller& caller) {
+  auto filter = ParseDeviceQuery(request.query);
+  if (!filter) return Response::FromError(filter.error());
+  if (auto denied = DenyUnlessProductNamed(caller, filter->product_uid)) return *denied;
+  auto devices = context.store.ListDevices(*filter);
   if (!devices) return Response::FromError(devices.error());
+  auto total = context.store.CountDevices(*filter);
+  if (!total) return Response::FromError(total.error());
   json items = json::array();
   for (const auto& device : *devices) items.push_back(ToJson(device));
-  json out = {{"devices", items}};
-  if (devices->size() == filter.limit) out["next_after"] = devices->back().id;
+  json out = {{"devices", items}, {"total", *total}};
+  if (devices->size() == filter->limit) out["next_after"] = devices->back().id;
   return Response::Json(200, out);
+}
+
+// The device's place in the rollout that holds it now, or null.
+Expected<json> CurrentRolloutJson(Store& store, std::int64_t device_id) {
+  auto place = store.FindRolloutDevice(device_id);
+  if (!place) return std::unexpected(place.error());
+  if (!*place) return json(nullptr);
+  auto rollout = store.GetRollout((*place)->rollout_id);
+  if (!rollout) return std::unexpected(rollout.error());
+  json out = {{"id", (*place)->rollout_id},
+              {"stage", (*place)->stage},
+              {"state", DeviceStateName((*place)->state)},
+              {"error_message", (*place)->error_message},
+              {"started_at", (*place)->started_at},
+              {"updated_at", (*place)->updated_at}};
+  if (*rollout) {
+    out["name"] = (*rollout)->name;
+    out["package"] = (*rollout)->package_uid;
+    out["rollout_state"] = RolloutStateName((*rollout)->state);
+    out["current_stage"] = (*rollout)->current_stage;
+  }
+  return out;
 }
 
 Response ShowDevice(ApiContext& context, Request& request, const Caller& caller) {
@@ -310,7 +325,10 @@ Response ShowDevice(ApiContext& context, Request& request, const Caller& caller)
   if (auto denied = DenyProduct(caller, (*device)->product_uid)) return *denied;
   auto reports = context.store.ListReports(*id, 100);
   if (!reports) return Response::FromError(reports.error());
+  auto rollout = CurrentRolloutJson(context.store, *id);
+  if (!rollout) return Response::FromError(rollout.error());
   json out = ToJson(**device);
+  out["rollout"] = std::move(*rollout);
   out["reports"] = json::array();
   for (const auto& report : *reports) out["reports"].push_back(ToJson(report));
   return Response::Json(200, out);
@@ -512,6 +530,11 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
              upload);
   router.Add(Method::kGet, "/api/v1/packages",
              Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
+               for (const auto& [key, value] : r.query) {
+                 if (key != "product") {
+                   return Response::Error(400, "unknown query parameter '" + key + "'");
+                 }
+               }
                auto it = r.query.find("product");
                if (it == r.query.end())
                  return Response::Error(400, "'product' query parameter is required");
@@ -544,16 +567,10 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
                return Response::Json(200, {{"deleted", r.Param("uid")}});
              }));
 
-  router.Add(
-      Method::kGet, "/api/v1/devices",
-      Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
-        auto product = r.query.find("product");
-        if (auto denied = DenyUnlessProductNamed(
-                caller, product == r.query.end() ? std::nullopt : std::optional(product->second))) {
-          return *denied;
-        }
-        return ListDevices(context, r);
-      }));
+  router.Add(Method::kGet, "/api/v1/devices",
+             Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
+               return ListDevices(context, r, caller);
+             }));
   router.Add(Method::kGet, "/api/v1/devices/{id}",
              Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
                return ShowDevice(context, r, caller);

@@ -5,12 +5,45 @@
 #include "server/management_api.hpp"
 
 namespace uh::server {
-namespace {
 
 using http::Method;
 using http::Request;
 using http::Response;
 using nlohmann::json;
+
+Expected<json> RolloutJson(RolloutService& rollouts, const Rollout& rollout) {
+  auto stats = rollouts.Stats(rollout);
+  if (!stats) return std::unexpected(stats.error());
+  auto hold = rollouts.HoldReasonOf(rollout, *stats);
+  if (!hold) return std::unexpected(hold.error());
+  json out = ToJson(rollout);
+  out["hold_reason"] = *hold ? json(**hold) : json(nullptr);
+  out["statistics"] = ToJson(*stats);
+  return out;
+}
+
+namespace {
+
+// The creation's own option, not part of the rollout: create a selection that matches no
+// device yet, for devices that match it later.
+constexpr const char* kWaitForDevices = "wait_for_devices";
+
+// The body's rollout definition, and whether it may match no device now: a body without
+// "devices" or "filter" (every device of the product) may, as may one saying
+// "wait_for_devices": true.
+Expected<std::pair<Rollout, bool>> Definition(json body) {
+  bool allow_empty = !body.contains("devices") && !body.contains("filter");
+  if (body.contains(kWaitForDevices)) {
+    if (!body[kWaitForDevices].is_boolean()) {
+      return Fail(Errc::kMalformed, "'wait_for_devices' must be a boolean");
+    }
+    allow_empty = allow_empty || body[kWaitForDevices].get<bool>();
+    body.erase(kWaitForDevices);
+  }
+  auto definition = RolloutFromJson(body);
+  if (!definition) return std::unexpected(definition.error());
+  return std::pair{std::move(*definition), allow_empty};
+}
 
 Response Create(ApiContext& context, RolloutService& rollouts, Request& request) {
   const std::string product = request.Param("product");
@@ -19,31 +52,66 @@ Response Create(ApiContext& context, RolloutService& rollouts, Request& request)
   if (!*known) return Response::Error(404, "unknown product");
   auto body = JsonObjectBody(request);
   if (!body) return Response::FromError(body.error());
-  auto definition = RolloutFromJson(*body);
+  auto definition = Definition(std::move(*body));
   if (!definition) return Response::FromError(definition.error());
-  auto created = rollouts.Create(product, std::move(*definition));
+  auto created = rollouts.Create(product, std::move(definition->first), definition->second);
   if (!created) return Response::FromError(created.error());
-  return Response::Json(201, ToJson(*created));
+  auto out = RolloutJson(rollouts, *created);
+  if (!out) return Response::FromError(out.error());
+  // A start_at that has passed starts the rollout at once, on purpose (a script's "now", clock
+  // skew): the answer says so rather than refusing.
+  if (!created->start_at.empty() && created->state != RolloutState::kScheduled) {
+    (*out)["start_at_in_past"] = true;
+  }
+  return Response::Json(201, *out);
 }
 
-Response Show(ApiContext& context, RolloutService& rollouts, Request& request) {
-  auto id = ParseId(request.Param("id"));
-  if (!id) return Response::Error(400, "bad rollout id");
-  auto rollout = context.store.GetRollout(*id);
-  if (!rollout) return Response::FromError(rollout.error());
-  if (!*rollout) return Response::Error(404, "unknown rollout");
-  auto stats = rollouts.Stats(*id);
-  if (!stats) return Response::FromError(stats.error());
-  json out = ToJson(**rollout);
-  out["statistics"] = ToJson(*stats);
-  return Response::Json(200, out);
+// POST /api/v1/products/{product}/rollouts/preview: what a creation with this body would
+// select now, creating nothing.
+Response Preview(RolloutService& rollouts, Request& request) {
+  auto body = JsonObjectBody(request);
+  if (!body) return Response::FromError(body.error());
+  auto definition = Definition(std::move(*body));
+  if (!definition) return Response::FromError(definition.error());
+  auto count = rollouts.Preview(request.Param("product"), definition->first);
+  if (!count) return Response::FromError(count.error());
+  return Response::Json(200, {{"matching_devices", count->matching},
+                              {"excluded",
+                               {{"unsupported_hardware", count->unsupported_hardware},
+                                {"not_accepted", count->not_accepted},
+                                {"newer_version", count->newer_version}}},
+                              {"unknown_device_ids", count->unknown_ids}});
 }
 
-// The rollout's devices, each with its stage, state and error: who failed and why.
-// ?state=failed&after=DEVICE_ID&limit=N.
-Response ListDevices(ApiContext& context, Request& request) {
-  auto id = ParseId(request.Param("id"));
-  if (!id) return Response::Error(400, "bad rollout id");
+Response List(RolloutService& rollouts, ApiContext& context, Request& request) {
+  bool archived = false;
+  for (const auto& [key, value] : request.query) {
+    if (key != "archived") return Response::Error(400, "unknown query parameter '" + key + "'");
+    if (value != "true" && value != "false") {
+      return Response::Error(400, "'archived' must be true or false");
+    }
+    archived = value == "true";
+  }
+  auto list = context.store.ListRollouts(request.Param("product"), archived);
+  if (!list) return Response::FromError(list.error());
+  json items = json::array();
+  for (const auto& rollout : *list) {
+    auto item = RolloutJson(rollouts, rollout);
+    if (!item) return Response::FromError(item.error());
+    items.push_back(std::move(*item));
+  }
+  return Response::Json(200, {{"rollouts", items}});
+}
+
+Response Show(RolloutService& rollouts, const Rollout& rollout) {
+  auto out = RolloutJson(rollouts, rollout);
+  if (!out) return Response::FromError(out.error());
+  return Response::Json(200, *out);
+}
+
+// The rollout's devices, each with its stage, state and error, and who the device is: who
+// failed and why. ?state=failed&after=DEVICE_ID&limit=N.
+Response ListDevices(ApiContext& context, const Rollout& rollout, Request& request) {
   std::optional<DeviceState> state;
   std::int64_t after = 0;
   std::size_t limit = 100;
@@ -67,33 +135,35 @@ Response ListDevices(ApiContext& context, Request& request) {
       return Response::Error(400, "unknown query parameter '" + key + "'");
     }
   }
-  auto rollout = context.store.GetRollout(*id);
-  if (!rollout) return Response::FromError(rollout.error());
-  if (!*rollout) return Response::Error(404, "unknown rollout");
-  auto members = context.store.ListRolloutDevices(*id, after, limit, state);
+  auto members = context.store.ListRolloutMembers(rollout.id, after, limit, state);
   if (!members) return Response::FromError(members.error());
   json items = json::array();
-  for (const RolloutDevice& member : *members) {
-    items.push_back({{"device_id", member.device_id},
-                     {"stage", member.stage},
-                     {"state", DeviceStateName(member.state)},
-                     {"error_message", member.error_message},
-                     {"started_at", member.started_at},
-                     {"updated_at", member.updated_at}});
+  for (const RolloutMember& member : *members) {
+    const RolloutDevice& place = member.place;
+    const json identity = json::parse(member.identity, nullptr, false);
+    items.push_back({{"device_id", place.device_id},
+                     {"identity", identity.is_discarded() ? json(member.identity) : identity},
+                     {"hardware", member.hardware},
+                     {"version", member.version},
+                     {"last_seen", member.last_seen},
+                     {"stage", place.stage},
+                     {"state", DeviceStateName(place.state)},
+                     {"error_message", place.error_message},
+                     {"started_at", place.started_at},
+                     {"updated_at", place.updated_at}});
   }
   json out = {{"devices", items}};
-  if (members->size() == limit) out["next_after"] = members->back().device_id;
+  if (members->size() == limit) out["next_after"] = members->back().place.device_id;
   return Response::Json(200, out);
 }
 
-Response Control(RolloutService& rollouts, Request& request) {
-  auto id = ParseId(request.Param("id"));
-  if (!id) return Response::Error(400, "bad rollout id");
+Response Control(RolloutService& rollouts, const Rollout& rollout, Request& request,
+                 const Caller& caller) {
   auto body = JsonObjectBody(request, true);
   if (!body) return Response::FromError(body.error());
-  auto rollout = rollouts.Control(*id, request.Param("action"), *body);
-  if (!rollout) return Response::FromError(rollout.error());
-  return Response::Json(200, ToJson(*rollout));
+  auto changed = rollouts.Control(rollout.id, request.Param("action"), *body, caller.user.name);
+  if (!changed) return Response::FromError(changed.error());
+  return Show(rollouts, *changed);
 }
 
 }  // namespace
@@ -108,35 +178,37 @@ void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService&
       if (!rollout) return Response::FromError(rollout.error());
       if (!*rollout) return Response::Error(404, "unknown rollout");
       if (auto denied = DenyProduct(caller, (*rollout)->product_uid)) return *denied;
-      return inner(r);
+      return inner(r, caller, **rollout);
     });
   };
   router.Add(Method::kPost, "/api/v1/products/{product}/rollouts",
              AllowForProduct(context, Scope::kRolloutsWrite,
                              [&](Request& r) { return Create(context, rollouts, r); }));
+  router.Add(
+      Method::kPost, "/api/v1/products/{product}/rollouts/preview",
+      AllowForProduct(context, Scope::kRead, [&](Request& r) { return Preview(rollouts, r); }));
   router.Add(Method::kGet, "/api/v1/products/{product}/rollouts",
-             AllowForProduct(context, Scope::kRead, [&](Request& r) {
-               const bool archived = r.query.contains("archived") && r.query["archived"] == "true";
-               auto list = context.store.ListRollouts(r.Param("product"), archived);
-               if (!list) return Response::FromError(list.error());
-               json items = json::array();
-               for (const auto& rollout : *list) items.push_back(ToJson(rollout));
-               return Response::Json(200, {{"rollouts", items}});
-             }));
+             AllowForProduct(context, Scope::kRead,
+                             [&](Request& r) { return List(rollouts, context, r); }));
   router.Add(Method::kGet, "/api/v1/rollouts/{id}",
-             for_rollout(Scope::kRead, [&](Request& r) { return Show(context, rollouts, r); }));
+             for_rollout(Scope::kRead, [&](Request&, const Caller&, const Rollout& rollout) {
+               return Show(rollouts, rollout);
+             }));
   router.Add(Method::kGet, "/api/v1/rollouts/{id}/statistics",
-             for_rollout(Scope::kRead, [&](Request& r) {
-               auto id = ParseId(r.Param("id"));
-               if (!id) return Response::Error(400, "bad rollout id");
-               auto stats = rollouts.Stats(*id);
+             for_rollout(Scope::kRead, [&](Request&, const Caller&, const Rollout& rollout) {
+               auto stats = rollouts.Stats(rollout);
                if (!stats) return Response::FromError(stats.error());
                return Response::Json(200, ToJson(*stats));
              }));
   router.Add(Method::kGet, "/api/v1/rollouts/{id}/devices",
-             for_rollout(Scope::kRead, [&](Request& r) { return ListDevices(context, r); }));
+             for_rollout(Scope::kRead, [&](Request& r, const Caller&, const Rollout& rollout) {
+               return ListDevices(context, rollout, r);
+             }));
   router.Add(Method::kPost, "/api/v1/rollouts/{id}/{action}",
-             for_rollout(Scope::kRolloutsWrite, [&](Request& r) { return Control(rollouts, r); }));
+             for_rollout(Scope::kRolloutsWrite,
+                         [&](Request& r, const Caller& caller, const Rollout& rollout) {
+                           return Control(rollouts, rollout, r, caller);
+                         }));
 }
 
 }  // namespace uh::server

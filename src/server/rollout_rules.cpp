@@ -1,7 +1,10 @@
 #include "server/rollout_rules.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
+
+#include "core/time.hpp"
 
 namespace uh::server {
 namespace {
@@ -99,6 +102,73 @@ bool RolloutComplete(const Rollout& rollout, const RolloutStats& stats) {
   // list that matched nothing never will.
   if (stats.Total() == 0) return !rollout.selection.device_ids.empty();
   return stats.Count(DeviceState::kUpdated) + stats.Count(DeviceState::kFailed) == stats.Total();
+}
+
+std::chrono::system_clock::time_point NextWindowOpening(const MaintenanceWindow& window,
+                                                        std::chrono::system_clock::time_point now) {
+  using std::chrono::minutes;
+  const auto midnight = std::chrono::floor<std::chrono::days>(now);
+  const auto today = midnight + minutes(window.start_minute);
+  return today >= now ? today : today + std::chrono::days(1);
+}
+
+std::optional<std::string> HoldReason(const Rollout& rollout, const RolloutStats& stats,
+                                      const HoldFacts& facts) {
+  const int stage = rollout.current_stage;
+  const int stage_count = static_cast<int>(rollout.stages.size());
+  const std::string stage_name =
+      "stage " + std::to_string(stage + 1) + " of " + std::to_string(stage_count);
+  switch (rollout.state) {
+    case RolloutState::kFinished:
+    case RolloutState::kStopped:
+      return std::nullopt;
+    case RolloutState::kScheduled:
+      if (!rollout.reason.empty()) return "not started: " + rollout.reason;
+      if (rollout.start_at.empty()) return "scheduled: waiting for a start action";
+      return "scheduled start at " + rollout.start_at;
+    case RolloutState::kPaused:
+      return rollout.reason.empty() ? std::string("paused") : "paused: " + rollout.reason;
+    case RolloutState::kRunning:
+      break;
+  }
+  if (stats.Total() == 0) {
+    if (!rollout.selection.device_ids.empty()) return std::nullopt;
+    return std::string(
+        "waiting for devices: none of the product's devices matches the "
+        "selection yet (devices join at their next probe)");
+  }
+  // Devices of the stages reached that have not been offered the package: what the window and
+  // the rate limit hold back.
+  const bool waiting_devices = stats.CountThrough(stage, DeviceState::kPending) > 0;
+  if (waiting_devices && rollout.window && !InWindow(*rollout.window, facts.now)) {
+    return "maintenance window opens at " +
+           FormatTime(NextWindowOpening(*rollout.window, facts.now));
+  }
+  if (waiting_devices && rollout.rate_per_hour > 0 &&
+      facts.started_last_hour >= rollout.rate_per_hour) {
+    return "rate limit: " + std::to_string(facts.started_last_hour) +
+           " devices started in the last hour, at most " + std::to_string(rollout.rate_per_hour) +
+           " per hour";
+  }
+  if (stage + 1 >= stage_count) return std::nullopt;
+  const Stage& plan = rollout.stages[static_cast<std::size_t>(stage)];
+  if (!StageSucceeded(rollout, stats)) {
+    const std::int64_t total = stats.TotalThrough(stage);
+    const std::int64_t updated = stats.CountThrough(stage, DeviceState::kUpdated);
+    const auto needed = static_cast<std::int64_t>(
+        std::ceil(plan.success_percent * static_cast<double>(total) / 100.0 - 1e-9));
+    char percent[32];
+    std::snprintf(percent, sizeof percent, "%g%%", plan.success_percent);
+    return stage_name + ": success share not reached (" + std::to_string(updated) + " of " +
+           std::to_string(total) + " devices updated, " + std::to_string(needed) + " needed for " +
+           percent + ")";
+  }
+  if (plan.manual) return stage_name + " succeeded and waits for an \"advance\"";
+  const auto succeeded = ParseTime(rollout.stage_succeeded_at);
+  if (!succeeded) return std::nullopt;  // recorded at the engine's next evaluation
+  const auto until = *succeeded + std::chrono::seconds(plan.soak_seconds);
+  if (until <= facts.now) return std::nullopt;
+  return stage_name + " soaks until " + FormatTime(until);
 }
 
 }  // namespace uh::server

@@ -30,5 +30,22 @@ namespace uh::server {
 // The last stage is reached and every device is updated or failed. A filter rollout with no
 // device yet is not complete: devices that appear later join it.
 [[nodiscard]] bool RolloutComplete(const Rollout& rollout, const RolloutStats& stats);
+// The next time at or after `now` that the window opens.
+[[nodiscard]] std::chrono::system_clock::time_point NextWindowOpening(
+    const MaintenanceWindow& window, std::chrono::system_clock::time_point now);
+
+// What HoldReason needs besides the rollout and its statistics.
+struct HoldFacts {
+  std::chrono::system_clock::time_point now;
+  std::int64_t started_last_hour = 0;  // devices first offered the package in the last hour
+};
+// Why the rollout waits, in the words shown to operators (REST "hold_reason" and the
+// dashboard), or nullopt when nothing holds it: a scheduled start, a pause (with its reason:
+// who paused it and when, the failure threshold, a deleted key), no device selected yet, a
+// closed maintenance window, the rate limit, a stage that has not reached its success share,
+// soaks, or waits for "advance". Uses the same rules as the engine (StageSucceeded, InWindow).
+[[nodiscard]] std::optional<std::string> HoldReason(const Rollout& rollout,
+                                                    const RolloutStats& stats,
+                                                    const HoldFacts& facts);
 
 }  // namespace uh::server

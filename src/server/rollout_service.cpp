@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/version.hpp"
 #include "server/auth.hpp"
@@ -45,6 +46,8 @@ Expected<RolloutService::Selected> RolloutService::SelectedDevices(const Rollout
   auto product = store_.GetProduct(rollout.product_uid);
   if (!product) return std::unexpected(product.error());
   out.forbid_downgrades = *product && (*product)->forbid_downgrades;
+  std::set<std::int64_t> unseen(rollout.selection.device_ids.begin(),
+                                rollout.selection.device_ids.end());
   DeviceFilter filter;
   filter.product_uid = rollout.product_uid;
   filter.limit = 1000;
@@ -52,16 +55,26 @@ Expected<RolloutService::Selected> RolloutService::SelectedDevices(const Rollout
     auto page = store_.ListDevices(filter);
     if (!page) return std::unexpected(page.error());
     for (const auto& device : *page) {
+      unseen.erase(device.id);
+      if (!Selects(rollout.selection, device)) continue;
       // A device waiting for acceptance (or rejected) is in no rollout: it would hold a stage
       // back. Accepted, it joins a filter's rollout at its next probe.
-      if (device.auth_state == kDeviceAccepted && Selects(rollout.selection, device) &&
-          SupportsHardware(package, device.hardware)) {
+      if (device.auth_state != kDeviceAccepted) {
+        ++out.count.not_accepted;
+      } else if (!SupportsHardware(package, device.hardware)) {
+        ++out.count.unsupported_hardware;
+      } else {
         out.devices.push_back(device);
       }
     }
     if (page->size() < filter.limit) break;
     filter.after_id = page->back().id;
   }
+  out.count.unknown_ids.assign(unseen.begin(), unseen.end());
+  for (const auto& device : out.devices) {
+    if (out.forbid_downgrades && IsDowngrade(package, device)) ++out.count.newer_version;
+  }
+  out.count.matching = static_cast<std::int64_t>(out.devices.size()) - out.count.newer_version;
   return out;
 }
 
@@ -79,7 +92,49 @@ Expected<void> RolloutService::PauseForKey(Rollout& rollout) {
   return store_.UpdateRollout(rollout);
 }
 
-Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout definition) {
+Expected<RolloutService::SelectionCount> RolloutService::Preview(const std::string& product_uid,
+                                                                 const Rollout& definition) {
+  auto package = store_.GetPackage(definition.package_uid);
+  if (!package) return std::unexpected(package.error());
+  if (!*package || (*package)->product_uid != product_uid) {
+    return Fail(Errc::kNotFound, "the product has no package " + definition.package_uid);
+  }
+  Rollout rollout = definition;
+  rollout.product_uid = product_uid;
+  auto chosen = SelectedDevices(rollout, **package);
+  if (!chosen) return std::unexpected(chosen.error());
+  return std::move(chosen->count);
+}
+
+namespace {
+
+// "3, 17 and 5 more".
+std::string SomeIds(const std::vector<std::int64_t>& ids) {
+  constexpr std::size_t kShown = 20;
+  std::string text;
+  for (std::size_t i = 0; i < ids.size() && i < kShown; ++i) {
+    text += (i == 0 ? "" : ", ") + std::to_string(ids[i]);
+  }
+  if (ids.size() > kShown) text += " and " + std::to_string(ids.size() - kShown) + " more";
+  return text;
+}
+
+// Why a selection took no device, from what it left out.
+std::string WhyNone(const RolloutService::SelectionCount& count) {
+  std::string why;
+  auto add = [&why](std::int64_t n, const char* what) {
+    if (n > 0) why += (why.empty() ? " (" : ", ") + std::to_string(n) + " " + what;
+  };
+  add(count.unsupported_hardware, "selected run hardware the package does not support");
+  add(count.not_accepted, "selected are not accepted yet");
+  add(count.newer_version, "selected run a newer version");
+  return why.empty() ? why : why + ")";
+}
+
+}  // namespace
+
+Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout definition,
+                                         bool allow_empty) {
   std::lock_guard lock(mutex_);
   auto package = store_.GetPackage(definition.package_uid);
   if (!package) return std::unexpected(package.error());
@@ -92,6 +147,20 @@ Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout
   definition.product_uid = product_uid;
   auto chosen = SelectedDevices(definition, **package);
   if (!chosen) return std::unexpected(chosen.error());
+  if (!chosen->count.unknown_ids.empty()) {
+    return Fail(Errc::kInvalidArgument, "'devices' lists ids that are no device of this product: " +
+                                            SomeIds(chosen->count.unknown_ids));
+  }
+  // An explicit list never takes newcomers: one that selects nobody would finish at once.
+  if (chosen->devices.empty() && (!allow_empty || !definition.selection.device_ids.empty())) {
+    std::string message = "the selection matches no device of the product" + WhyNone(chosen->count);
+    if (definition.selection.device_ids.empty()) {
+      message +=
+          "; give \"wait_for_devices\": true to create it anyway, for devices that "
+          "match it later";
+    }
+    return Fail(Errc::kInvalidArgument, message);
+  }
   if (chosen->forbid_downgrades) {
     std::size_t newer = 0;
     const Device* example = nullptr;
@@ -205,7 +274,7 @@ Expected<void> RolloutService::Evaluate(Rollout& rollout) {
 }
 
 Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view action,
-                                          const nlohmann::json& body) {
+                                          const nlohmann::json& body, const std::string& actor) {
   std::lock_guard lock(mutex_);
   auto rollout = Load(id);
   if (!rollout) return rollout;
@@ -218,9 +287,9 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
   } else if (action == "pause") {
     if (rollout->state != RolloutState::kRunning) return std::unexpected(Conflict("not running"));
     rollout->state = RolloutState::kPaused;
-    rollout->reason = "paused by a user";
+    rollout->reason = "paused by " + actor + " at " + Now();
     UH_TRY(store_.UpdateRollout(*rollout));
-    spdlog::info("rollout {}: paused by a user", id);
+    spdlog::info("rollout {}: paused by {}", id, actor);
   } else if (action == "resume") {
     if (rollout->state != RolloutState::kPaused) return std::unexpected(Conflict("not paused"));
     auto package = store_.GetPackage(rollout->package_uid);
@@ -250,10 +319,10 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
     UH_TRY(Evaluate(*rollout));
   } else if (action == "stop") {
     rollout->state = RolloutState::kStopped;
-    rollout->reason = "stopped by a user";
     rollout->finished_at = Now();
+    rollout->reason = "stopped by " + actor + " at " + rollout->finished_at;
     UH_TRY(store_.UpdateRollout(*rollout));
-    spdlog::info("rollout {}: stopped by a user", id);
+    spdlog::info("rollout {}: stopped by {}", id, actor);
   } else if (action == "advance") {
     if (rollout->state == RolloutState::kScheduled) return std::unexpected(Conflict("not started"));
     if (rollout->current_stage + 1 >= static_cast<int>(rollout->stages.size())) {
@@ -274,7 +343,24 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
 Expected<RolloutStats> RolloutService::Stats(std::int64_t id) {
   auto rollout = Load(id);
   if (!rollout) return std::unexpected(rollout.error());
-  return store_.GetRolloutStats(id, static_cast<int>(rollout->stages.size()));
+  return Stats(*rollout);
+}
+
+Expected<RolloutStats> RolloutService::Stats(const Rollout& rollout) {
+  return store_.GetRolloutStats(rollout.id, static_cast<int>(rollout.stages.size()));
+}
+
+Expected<std::optional<std::string>> RolloutService::HoldReasonOf(const Rollout& rollout,
+                                                                  const RolloutStats& stats) {
+  HoldFacts facts{.now = clock_(), .started_last_hour = 0};
+  if (rollout.state == RolloutState::kRunning && rollout.rate_per_hour > 0) {
+    // The window OnProbe counts in.
+    auto started = store_.CountStartedSince(
+        rollout.id, FormatTime(facts.now - std::chrono::hours(1) + std::chrono::seconds(1)));
+    if (!started) return std::unexpected(started.error());
+    facts.started_last_hour = *started;
+  }
+  return HoldReason(rollout, stats, facts);
 }
 
 Expected<void> RolloutService::Tick() {

@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/model/rollout.hpp"
 #include "server/rollout_engine.hpp"
@@ -26,12 +27,36 @@ class RolloutService final : public RolloutEngine {
   explicit RolloutService(Store& store, Clock clock = std::chrono::system_clock::now,
                           std::uint64_t seed = std::random_device{}());
 
-  // Creates a rollout of one of the product's packages. Without start_at it starts at once.
-  [[nodiscard]] Expected<Rollout> Create(const std::string& product_uid, Rollout definition);
-  // start, pause, resume, stop, advance. `body` may carry a new failure_threshold for resume.
+  // How a selection (with the package it would install) matches the product's devices now.
+  struct SelectionCount {
+    std::int64_t matching = 0;              // what a rollout created now would take
+    std::int64_t unsupported_hardware = 0;  // selected, but the package does not support them
+    std::int64_t not_accepted = 0;          // selected, but pending or rejected (enrolment)
+    std::int64_t newer_version = 0;         // selected, but the product forbids the downgrade
+    std::vector<std::int64_t> unknown_ids;  // listed ids that are no device of the product
+  };
+  // Counts what the definition's selection matches, creating nothing.
+  [[nodiscard]] Expected<SelectionCount> Preview(const std::string& product_uid,
+                                                 const Rollout& definition);
+
+  // Creates a rollout of one of the product's packages. Without start_at, or with one that has
+  // passed, it starts at once. Listed device ids that are no device of the product are
+  // refused, and so is a selection matching no device unless `allow_empty` (devices that match
+  // a filter later join at their next probe).
+  [[nodiscard]] Expected<Rollout> Create(const std::string& product_uid, Rollout definition,
+                                         bool allow_empty = true);
+  // start, pause, resume, stop, advance, by `actor` (a user name, recorded in the reason).
+  // `body` may carry a new failure_threshold for resume.
   [[nodiscard]] Expected<Rollout> Control(std::int64_t id, std::string_view action,
-                                          const nlohmann::json& body);
+                                          const nlohmann::json& body,
+                                          const std::string& actor = "a user");
   [[nodiscard]] Expected<RolloutStats> Stats(std::int64_t id);
+  [[nodiscard]] Expected<RolloutStats> Stats(const Rollout& rollout);
+  // Why the rollout waits now (rollout_rules.hpp HoldReason), or nullopt.
+  [[nodiscard]] Expected<std::optional<std::string>> HoldReasonOf(const Rollout& rollout,
+                                                                  const RolloutStats& stats);
+  // The engine's clock (injected in tests), for answers that must agree with it.
+  [[nodiscard]] std::chrono::system_clock::time_point CurrentTime() const { return clock_(); }
   // Time-driven transitions: scheduled starts, soak times. Called periodically.
   [[nodiscard]] Expected<void> Tick();
 
@@ -47,6 +72,7 @@ class RolloutService final : public RolloutEngine {
   struct Selected {
     std::vector<Device> devices;  // selected by the rollout, of hardware the package supports
     bool forbid_downgrades = false;
+    SelectionCount count;  // the devices left out, and listed ids the product does not have
   };
   [[nodiscard]] Expected<Selected> SelectedDevices(const Rollout& rollout, const Package& package);
   // Whether installing `package` would take `device` to an older version (uh::CompareVersions).

@@ -13,6 +13,7 @@
 #include "server/device_auth_api.hpp"
 #include "server/management_api.hpp"
 #include "server/openapi.hpp"
+#include "server/overview_api.hpp"
 #include "server/rollout_api.hpp"
 #include "server/user_api.hpp"
 
@@ -108,6 +109,7 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   AddDeviceAuthRoutes(*router, *app->context_);
   AddUserRoutes(*router, *app->context_);
   AddRolloutRoutes(*router, *app->context_, *app->rollouts_);
+  AddOverviewRoutes(*router, *app->context_, *app->rollouts_);
   AddOpenApiRoute(*router);
   AddAuditRoutes(*router, *app->context_);
   // Last, over every route added above.

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/time.hpp"
+
 namespace uh::server {
 namespace {
 
@@ -243,6 +245,69 @@ TEST(RolloutRules, ReportStatusesMapToStates) {
     const auto state = static_cast<DeviceState>(s);
     EXPECT_EQ(ParseDeviceState(DeviceStateName(state)), state);
   }
+}
+
+// Why a rollout waits: one text per cause, derived from the rollout and its statistics alone.
+TEST(RolloutRules, HoldReasonSaysWhyARolloutWaits) {
+  const auto now = *ParseTime("2026-12-07T10:30:00Z");
+  const HoldFacts facts{.now = now, .started_last_hour = 0};
+  Rollout rollout = Parse({{"stages", {{{"percent", 50}, {"success_percent", 80}}, 100}}});
+  const auto waiting = Stats({{3, 0, 0, 0, 1, 0}, {4, 0, 0, 0, 0, 0}});
+
+  rollout.state = RolloutState::kScheduled;
+  rollout.start_at = "2026-12-08T02:00:00Z";
+  EXPECT_EQ(HoldReason(rollout, waiting, facts), "scheduled start at 2026-12-08T02:00:00Z");
+  rollout.reason = "the key that signed the package was deleted";
+  EXPECT_EQ(HoldReason(rollout, waiting, facts),
+            "not started: the key that signed the package was deleted");
+
+  rollout.state = RolloutState::kPaused;
+  rollout.reason = "paused by alice at 2026-12-07T10:00:00Z";
+  EXPECT_EQ(HoldReason(rollout, waiting, facts), "paused: paused by alice at 2026-12-07T10:00:00Z");
+  rollout.reason = "failure threshold: 3 devices failed, more than the threshold of 2";
+  EXPECT_THAT(*HoldReason(rollout, waiting, facts), HasSubstr("paused: failure threshold: 3"));
+
+  rollout.state = RolloutState::kRunning;
+  rollout.reason.clear();
+  EXPECT_EQ(HoldReason(rollout, waiting, facts),
+            "stage 1 of 2: success share not reached (1 of 4 devices updated, 4 needed for 80%)");
+  EXPECT_THAT(*HoldReason(rollout, Stats({{0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}}), facts),
+              HasSubstr("waiting for devices"));
+
+  // The window and the rate limit hold back devices not offered the package yet.
+  rollout.window = MaintenanceWindow{.start_minute = 2 * 60, .end_minute = 5 * 60};
+  EXPECT_EQ(HoldReason(rollout, waiting, facts),
+            "maintenance window opens at 2026-12-08T02:00:00Z");
+  rollout.window.reset();
+  rollout.rate_per_hour = 5;
+  EXPECT_EQ(HoldReason(rollout, waiting, {.now = now, .started_last_hour = 5}),
+            "rate limit: 5 devices started in the last hour, at most 5 per hour");
+  EXPECT_NE(HoldReason(rollout, waiting, {.now = now, .started_last_hour = 4}),
+            HoldReason(rollout, waiting, {.now = now, .started_last_hour = 5}));
+
+  // A stage that succeeded soaks, or waits for "advance".
+  const auto succeeded = Stats({{0, 0, 0, 0, 4, 0}, {4, 0, 0, 0, 0, 0}});
+  rollout.stages[0].soak_seconds = 3600;
+  rollout.stage_succeeded_at = "2026-12-07T10:00:00Z";
+  EXPECT_EQ(HoldReason(rollout, succeeded, facts), "stage 1 of 2 soaks until 2026-12-07T11:00:00Z");
+  EXPECT_EQ(HoldReason(rollout, succeeded, {.now = now + std::chrono::hours(1)}), std::nullopt);
+  rollout.stages[0].manual = true;
+  EXPECT_EQ(HoldReason(rollout, succeeded, facts),
+            "stage 1 of 2 succeeded and waits for an \"advance\"");
+
+  // The last stage, and archived rollouts, wait for nothing.
+  rollout.current_stage = 1;
+  EXPECT_EQ(HoldReason(rollout, waiting, facts), std::nullopt);
+  rollout.state = RolloutState::kFinished;
+  EXPECT_EQ(HoldReason(rollout, waiting, facts), std::nullopt);
+}
+
+TEST(RolloutRules, NextWindowOpeningIsTodayOrTomorrow) {
+  const MaintenanceWindow window{.start_minute = 22 * 60, .end_minute = 2 * 60};
+  EXPECT_EQ(FormatTime(NextWindowOpening(window, *ParseTime("2026-12-07T10:00:00Z"))),
+            "2026-12-07T22:00:00Z");
+  EXPECT_EQ(FormatTime(NextWindowOpening(window, *ParseTime("2026-12-07T23:00:00Z"))),
+            "2026-12-08T22:00:00Z");
 }
 
 }  // namespace

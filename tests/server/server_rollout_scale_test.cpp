@@ -365,7 +365,8 @@ TEST_F(RolloutScaleTest, PauseResumeAndStopMidRolloutKeepEachDevicesState) {
   ASSERT_EQ(Control(id, "pause").status, 200);
   json shown = Show(id);
   EXPECT_EQ(shown["state"], "paused");
-  EXPECT_EQ(shown["reason"], "paused by a user");
+  EXPECT_THAT(shown["reason"].get<std::string>(), ::testing::StartsWith("paused by admin at "));
+  EXPECT_EQ(shown["hold_reason"], "paused: " + shown["reason"].get<std::string>());
   {
     SCOPED_TRACE("just paused");
     ExpectStates(shown["statistics"]["states"],
@@ -404,7 +405,8 @@ TEST_F(RolloutScaleTest, PauseResumeAndStopMidRolloutKeepEachDevicesState) {
   shown = Show(id);
   EXPECT_EQ(shown["state"], "stopped");
   EXPECT_TRUE(shown["archived"].get<bool>());
-  EXPECT_EQ(shown["reason"], "stopped by a user");
+  EXPECT_THAT(shown["reason"].get<std::string>(), ::testing::StartsWith("stopped by admin at "));
+  EXPECT_TRUE(shown["hold_reason"].is_null());
   EXPECT_NE(shown["finished_at"], "");
   const std::map<std::string, std::int64_t> at_stop = {
       {"pending", 232}, {"installing", 5}, {"updated", 63}};

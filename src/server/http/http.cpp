@@ -3,6 +3,8 @@
 
 #include "server/http/http.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "core/json.hpp"
@@ -99,7 +101,20 @@ Response Response::FromError(const uh::Error& error) {
       status = 500;
       break;
   }
-  return Error(status, error.message());
+  if (status < 500) return Error(status, error.message());
+  // The server's own failures: their messages name files, SQL and system calls, which are for
+  // the operator's log, not for the client.
+  spdlog::error("answering {}: {}", status, error.message());
+  switch (status) {
+    case 507:
+      return Error(status,
+                   "insufficient storage: No space left on device on the server (the server log "
+                   "has the details)");
+    case 504:
+      return Error(status, "timed out (the server log has the details)");
+    default:
+      return Error(status, "internal error (the server log has the details)");
+  }
 }
 
 Response& Response::SetHeader(std::string name, std::string value) {

@@ -205,7 +205,8 @@ void Session<Stream>::StartBody() {
   if (!temp) {
     spdlog::error("cannot store a request body: {}", temp.error().message());
     if (temp.error().code() == Errc::kNoSpace) {
-      return Send(Response::Error(507, "insufficient storage: " + temp.error().message()), true);
+      // The message names the server's temporary directory: it stays in the log.
+      return Send(Response::Error(507, "insufficient storage: No space left on device"), true);
     }
     return Send(Response::Error(500, "cannot store request body"), true);
   }

@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -139,12 +141,63 @@ struct ReportFilter {
   std::size_t limit = 100;
 };
 
+// Every condition is optional; all given must hold. (The newer ones come after the paging
+// fields so that brace-initialised filters written before them keep their meaning.)
 struct DeviceFilter {
-  std::optional<std::string> product_uid;
-  std::optional<std::string> hardware;
-  std::optional<std::string> version;
+  std::optional<std::string> product_uid{};
+  std::optional<std::string> hardware{};
+  std::optional<std::string> version{};
   std::int64_t after_id = 0;  // paging: devices with a larger id
   std::size_t limit = 100;
+  // key -> value the device's identity (attributes) must hold; a key whose value is a list
+  // matches when the list holds the value. Values compare as JSON strings.
+  std::vector<std::pair<std::string, std::string>> identity{};
+  std::vector<std::pair<std::string, std::string>> attributes{};
+  std::optional<std::string> seen_before{};  // last_seen < seen_before (RFC 3339)
+  std::optional<std::string> seen_after{};   // last_seen >= seen_after
+  // The device's state (DeviceStateName) in the non-archived rollout that holds it, or
+  // kNoRolloutState for devices no such rollout holds.
+  std::optional<std::string> rollout_state{};
+};
+inline constexpr std::string_view kNoRolloutState = "none";
+
+// Counts of one GROUP BY: (value, devices), most devices first.
+using GroupCounts = std::vector<std::pair<std::string, std::int64_t>>;
+
+// The fleet at a glance (GET /api/v1/overview), counted by the database.
+struct DeviceOverview {
+  std::int64_t total = 0;
+  GroupCounts by_version;
+  GroupCounts by_hardware;
+  // DeviceStateName in the non-archived rollout holding the device, or kNoRolloutState.
+  GroupCounts by_rollout_state;
+  std::int64_t seen_since_hour = 0;  // last_seen >= OverviewTimes::hour_ago
+  std::int64_t seen_since_day = 0;   // last_seen >= OverviewTimes::day_ago
+  std::int64_t overdue = 0;          // last_seen < OverviewTimes::overdue_before
+};
+
+struct OverviewTimes {
+  std::string hour_ago;
+  std::string day_ago;
+  std::string overdue_before;
+};
+
+// A device's failure report with who the device is.
+struct DeviceFailure {
+  Report report;
+  std::string product_uid;
+  std::string identity;  // canonical JSON object
+  std::string hardware;
+  std::string version;
+};
+
+// A rollout's device with who it is (the rollout's device list).
+struct RolloutMember {
+  RolloutDevice place;
+  std::string identity;  // canonical JSON object
+  std::string hardware;
+  std::string version;
+  std::string last_seen;
 };
 
 struct User {
@@ -216,6 +269,15 @@ class Store {
   [[nodiscard]] virtual Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
                                                                    const std::string& identity) = 0;
   [[nodiscard]] virtual Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
+  // How many devices match the filter in all (its after_id and limit are ignored).
+  [[nodiscard]] virtual Expected<std::int64_t> CountDevices(const DeviceFilter& filter) = 0;
+  // Counts by version, hardware, rollout state and last seen, of one product's devices (every
+  // product's with nullopt).
+  [[nodiscard]] virtual Expected<DeviceOverview> GetDeviceOverview(
+      const std::optional<std::string>& product_uid, const OverviewTimes& times) = 0;
+  // The latest reports with status "error", newest first, with their devices.
+  [[nodiscard]] virtual Expected<std::vector<DeviceFailure>> LatestFailures(
+      const std::optional<std::string>& product_uid, std::size_t limit) = 0;
   // Moves last_seen forward (never back) for many devices in one transaction.
   [[nodiscard]] virtual Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) = 0;
 
@@ -330,6 +392,10 @@ class Store {
       std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit) {
     return ListRolloutDevices(rollout_id, after_device_id, limit, std::nullopt);
   }
+  // Like ListRolloutDevices, each with the device's identity, hardware and version.
+  [[nodiscard]] virtual Expected<std::vector<RolloutMember>> ListRolloutMembers(
+      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
+      std::optional<DeviceState> state) = 0;
 };
 
 // Opens the store named by a URL: "sqlite:PATH" (or a plain path), applying migrations.

@@ -162,7 +162,14 @@ TEST(Response, FromErrorMapsCodesToStatuses) {
   for (const auto& [code, status] : cases) {
     const auto response = Response::FromError(uh::Error(code, "why"));
     EXPECT_EQ(response.status, status) << ErrcName(code);
-    EXPECT_EQ(std::get<std::string>(response.body), R"({"error":"why"})");
+    const auto& body = std::get<std::string>(response.body);
+    if (status < 500) {
+      EXPECT_EQ(body, R"({"error":"why"})");
+    } else {
+      // The server's own failures name its files and SQL: those stay in its log.
+      EXPECT_EQ(body.find("why"), std::string::npos) << body;
+      EXPECT_NE(body.find("server log"), std::string::npos) << body;
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "server/store/sqlite/connection.hpp"
 #include "server/store/sqlite/migrations.hpp"
+#include "server/store/sqlite/queries.hpp"
 #include "server/store/store_contract.hpp"
 #include "support/test_support.hpp"
 
@@ -129,6 +130,61 @@ TEST(SqliteStore, UsesWalAndForeignKeys) {
   ASSERT_TRUE(mode);
   ASSERT_TRUE(mode->Step().value_or(false));
   EXPECT_EQ(mode->Text(0), "wal");
+}
+
+// A violated constraint reaches API answers: its message names no table, column or SQL.
+TEST(SqliteStore, ConstraintErrorsNameNoSchema) {
+  uh::testing::TempDir dir;
+  auto store = SqliteStore::Open(dir / "s.db");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE((*store)->CreateProduct(MakeProduct(1)));
+  auto again = (*store)->CreateProduct(MakeProduct(1));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), Errc::kAlreadyExists);
+  EXPECT_THAT(again.error().message(), HasSubstr("already exists"));
+  for (const char* internal : {"UNIQUE", "constraint", "products", "uid", "sqlite"}) {
+    EXPECT_THAT(again.error().message(), ::testing::Not(HasSubstr(internal)));
+  }
+}
+
+// The dashboard's reads of one product use an index, never a scan of every device (the
+// 100,000-device fleet of the issue).
+TEST(SqliteStore, DashboardQueriesOfAProductUseIndexes) {
+  uh::testing::TempDir dir;
+  ASSERT_TRUE(SqliteStore::Open(dir / "s.db"));
+  auto db = Connection::Open(dir / "s.db", Connection::Role::kReader);
+  ASSERT_TRUE(db);
+  namespace q = sqlite::sql;
+  auto s = [](std::initializer_list<std::string_view> parts) {
+    std::string text;
+    for (auto part : parts) text += part;
+    return text;
+  };
+  const std::string statements[] = {
+      s({q::kDevicesByVersionHead, q::kWhereProduct, q::kGroupByFirstTail}),
+      s({q::kDevicesByHardwareHead, q::kWhereProduct, q::kGroupByFirstTail}),
+      s({q::kDevicesByRolloutStateHead, q::kAndProduct, q::kGroupByFirstTail}),
+      s({q::kDevicesSeenHead, q::kWhereProduct}),
+      s({q::kCountDevicesHead, q::kListDevicesByProduct, q::kListDevicesSeenBefore}),
+      s({q::kCountDevicesHead, q::kListDevicesByProduct, q::kListDevicesInRolloutState}),
+      s({q::kListDevicesHead, q::kListDevicesByProduct, q::kListDevicesByJsonHead, "identity",
+         q::kListDevicesByJsonTail, q::kListDevicesTail}),
+      s({q::kLatestFailuresHead, q::kLatestFailuresByProduct, q::kLatestFailuresTail}),
+      std::string(q::kListRolloutMembersByState),
+  };
+  for (const auto& statement : statements) {
+    SCOPED_TRACE(statement);
+    auto plan = (*db)->Prepare("EXPLAIN QUERY PLAN " + statement);
+    ASSERT_TRUE(plan) << plan.error().message();
+    std::string steps;
+    while (plan->Step().value_or(false)) steps += plan->Text(3) + "\n";
+    EXPECT_THAT(steps,
+                ::testing::ContainsRegex("USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY"))
+        << steps;
+    EXPECT_THAT(steps,
+                ::testing::Not(::testing::ContainsRegex("SCAN (devices|d|rollout_devices|rd)\n")))
+        << steps;
+  }
 }
 
 TEST(SqliteMigrations, EmbeddedAreNumberedFromOne) {

@@ -1,6 +1,7 @@
 #include "server/store/sqlite/connection.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 namespace uh::server::sqlite {
 namespace {
@@ -31,7 +33,34 @@ Errc CodeFor(int rc) {
   return Errc::kIo;
 }
 
+// A failed constraint is the caller's mistake and reaches API answers: it is told in words
+// of its own, without the schema's names (tables, columns, triggers), which go to the log.
+std::optional<std::string_view> ConstraintText(int rc) {
+  switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_ROWID:
+      return "a record with the same key already exists";
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return "it refers to a record that does not exist, or is referred to by another";
+    case SQLITE_CONSTRAINT_NOTNULL:
+      return "a required value is missing";
+    case SQLITE_CONSTRAINT_CHECK:
+      return "a value is not one of those allowed";
+    case SQLITE_CONSTRAINT_TRIGGER:
+      return "the record may not be changed";
+    default:
+      break;
+  }
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return "a constraint of the store was violated";
+  return std::nullopt;
+}
+
 Error ErrorWithMessage(int rc, std::string_view message) {
+  if (const auto text = ConstraintText(rc)) {
+    spdlog::debug("sqlite: {}", message);
+    return Error(CodeFor(rc), std::string(*text));
+  }
   return Error(CodeFor(rc), "sqlite: " + std::string(message));
 }
 
@@ -218,7 +247,9 @@ Expected<void> Connection::Exec(std::string_view sql) {
   char* message = nullptr;
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
   if (rc == SQLITE_OK) return {};
-  Error error = ErrorWithMessage(rc, message != nullptr ? message : sqlite3_errstr(rc));
+  // SQL text (migrations, pragmas) is the operator's: its errors keep SQLite's words.
+  Error error(CodeFor(rc),
+              "sqlite: " + std::string(message != nullptr ? message : sqlite3_errstr(rc)));
   sqlite3_free(message);
   return std::unexpected(std::move(error));
 }

@@ -93,6 +93,46 @@ inline constexpr std::string_view kListDevicesByProduct = " AND product_uid = ?"
 inline constexpr std::string_view kListDevicesByHardware = " AND hardware = ?";
 inline constexpr std::string_view kListDevicesByVersion = " AND version = ?";
 inline constexpr std::string_view kListDevicesTail = " ORDER BY id LIMIT ?";
+// CountDevices: the same fragments after this head, without paging.
+inline constexpr std::string_view kCountDevicesHead = "SELECT COUNT(*) FROM devices WHERE 1 = 1";
+// Bound: key, value, value. The key's value is the text, or a list that holds it.
+inline constexpr std::string_view kListDevicesByJsonHead =
+    " AND EXISTS (SELECT 1 FROM json_each(devices.";
+inline constexpr std::string_view kListDevicesByJsonTail =
+    ") AS i WHERE i.key = ? AND (i.value = ? OR (i.type = 'array' AND EXISTS"
+    " (SELECT 1 FROM json_each(i.value) AS e WHERE e.value = ?))))";
+inline constexpr std::string_view kListDevicesSeenBefore = " AND last_seen < ?";
+inline constexpr std::string_view kListDevicesSeenAfter = " AND last_seen >= ?";
+// The membership FindRolloutDevice reads (the partial index rollout_devices_one_active).
+#define UH_ACTIVE_MEMBERSHIP                                                            \
+  "(SELECT 1 FROM rollout_devices AS r WHERE r.device_id = devices.id AND r.active = 1" \
+  " AND r.product_uid = devices.product_uid"
+inline constexpr std::string_view kListDevicesInRolloutState =
+    " AND EXISTS " UH_ACTIVE_MEMBERSHIP " AND r.state = ?)";
+inline constexpr std::string_view kListDevicesInNoRollout =
+    " AND NOT EXISTS " UH_ACTIVE_MEMBERSHIP ")";
+#undef UH_ACTIVE_MEMBERSHIP
+
+// The overview. Each is one GROUP BY over an index; with a product, the product's rows only
+// (the statement gets kWhereProduct or kAndProduct, which bind ?1).
+inline constexpr std::string_view kWhereProduct = " WHERE product_uid = ?1";
+inline constexpr std::string_view kAndProduct = " AND product_uid = ?1";
+inline constexpr std::string_view kDevicesByVersionHead = "SELECT version, COUNT(*) FROM devices";
+inline constexpr std::string_view kDevicesByHardwareHead = "SELECT hardware, COUNT(*) FROM devices";
+inline constexpr std::string_view kGroupByFirstTail = " GROUP BY 1 ORDER BY 2 DESC, 1";
+inline constexpr std::string_view kDevicesByRolloutStateHead =
+    "SELECT state, COUNT(*) FROM rollout_devices WHERE active = 1";
+// ?2 an hour ago, ?3 a day ago, ?4 the overdue limit.
+inline constexpr std::string_view kDevicesSeenHead =
+    "SELECT COUNT(*), TOTAL(last_seen >= ?2), TOTAL(last_seen >= ?3), TOTAL(last_seen < ?4)"
+    " FROM devices";
+// ?2 the limit. reports_by_status walks the errors newest first.
+inline constexpr std::string_view kLatestFailuresHead =
+    "SELECT r.id, r.device_id, r.package_uid, r.status, r.previous_state, r.error_message,"
+    " r.current_log, r.created_at, d.product_uid, d.identity, d.hardware, d.version"
+    " FROM reports AS r JOIN devices AS d ON d.id = r.device_id WHERE r.status = 'error'";
+inline constexpr std::string_view kLatestFailuresByProduct = " AND d.product_uid = ?1";
+inline constexpr std::string_view kLatestFailuresTail = " ORDER BY r.id DESC LIMIT ?2";
 // Device authentication: an enrolled or pre-provisioned device, never replacing one.
 inline constexpr std::string_view kCreateDevice =
     "INSERT INTO devices (product_uid, identity, attributes, hardware, version, last_seen,"
@@ -237,6 +277,17 @@ inline constexpr std::string_view kListRolloutDevices =
     " FROM rollout_devices"
     " WHERE rollout_id = ?1 AND device_id > ?2 AND (?4 = '' OR state = ?4)"
     " ORDER BY device_id LIMIT ?3";
+// ?1 rollout, ?2 after device id, ?3 limit, ?4 state (only the ByState variant).
+#define UH_ROLLOUT_MEMBERS                                                                   \
+  "SELECT rd.rollout_id, rd.device_id, rd.stage, rd.state, rd.error_message, rd.started_at," \
+  " rd.updated_at, d.identity, d.hardware, d.version, d.last_seen"                           \
+  " FROM rollout_devices AS rd JOIN devices AS d ON d.id = rd.device_id"                     \
+  " WHERE rd.rollout_id = ?1 AND rd.device_id > ?2"
+inline constexpr std::string_view kListRolloutMembers =
+    UH_ROLLOUT_MEMBERS " ORDER BY rd.device_id LIMIT ?3";
+inline constexpr std::string_view kListRolloutMembersByState =
+    UH_ROLLOUT_MEMBERS " AND rd.state = ?4 ORDER BY rd.device_id LIMIT ?3";
+#undef UH_ROLLOUT_MEMBERS
 #undef UH_ROLLOUT_DEVICE_COLUMNS
 
 }  // namespace uh::server::sqlite::sql

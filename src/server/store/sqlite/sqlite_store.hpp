@@ -54,6 +54,11 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
                                                            const std::string& identity) override;
   [[nodiscard]] Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) override;
+  [[nodiscard]] Expected<std::int64_t> CountDevices(const DeviceFilter& filter) override;
+  [[nodiscard]] Expected<DeviceOverview> GetDeviceOverview(
+      const std::optional<std::string>& product_uid, const OverviewTimes& times) override;
+  [[nodiscard]] Expected<std::vector<DeviceFailure>> LatestFailures(
+      const std::optional<std::string>& product_uid, std::size_t limit) override;
   [[nodiscard]] Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) override;
   // Device authentication (sqlite_store_devices.cpp).
   [[nodiscard]] Expected<bool> SetProductDeviceAuth(const std::string& uid,
@@ -111,6 +116,9 @@ class SqliteStore final : public Store {
                                                          const std::string& since) override;
   using Store::ListRolloutDevices;
   [[nodiscard]] Expected<std::vector<RolloutDevice>> ListRolloutDevices(
+      std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
+      std::optional<DeviceState> state) override;
+  [[nodiscard]] Expected<std::vector<RolloutMember>> ListRolloutMembers(
       std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
       std::optional<DeviceState> state) override;
 

@@ -46,6 +46,47 @@ Report ReadReport(const Query& row) {
   return report;
 }
 
+// The conditions of a DeviceFilter, as fragments of queries.hpp (never client data).
+void AppendDeviceConditions(const DeviceFilter& filter, std::string& sql) {
+  namespace q = sqlite::sql;
+  if (filter.product_uid) sql += q::kListDevicesByProduct;
+  if (filter.hardware) sql += q::kListDevicesByHardware;
+  if (filter.version) sql += q::kListDevicesByVersion;
+  for (const auto& [column, pairs] :
+       {std::pair{"identity", &filter.identity}, std::pair{"attributes", &filter.attributes}}) {
+    for (std::size_t i = 0; i < pairs->size(); ++i) {
+      sql += q::kListDevicesByJsonHead;
+      sql += column;
+      sql += q::kListDevicesByJsonTail;
+    }
+  }
+  if (filter.seen_before) sql += q::kListDevicesSeenBefore;
+  if (filter.seen_after) sql += q::kListDevicesSeenAfter;
+  if (filter.rollout_state) {
+    sql += *filter.rollout_state == kNoRolloutState ? q::kListDevicesInNoRollout
+                                                    : q::kListDevicesInRolloutState;
+  }
+}
+
+// Binds the parameters of AppendDeviceConditions' fragments, in order, after `index`.
+void BindDeviceConditions(const DeviceFilter& filter, Query& query, int& index) {
+  for (const auto* value : {&filter.product_uid, &filter.hardware, &filter.version}) {
+    if (*value) query.BindText(++index, **value);
+  }
+  for (const auto* pairs : {&filter.identity, &filter.attributes}) {
+    for (const auto& [key, value] : *pairs) {
+      query.BindText(++index, key);
+      query.BindText(++index, value);
+      query.BindText(++index, value);
+    }
+  }
+  if (filter.seen_before) query.BindText(++index, *filter.seen_before);
+  if (filter.seen_after) query.BindText(++index, *filter.seen_after);
+  if (filter.rollout_state && *filter.rollout_state != kNoRolloutState) {
+    query.BindText(++index, *filter.rollout_state);
+  }
+}
+
 Expected<Device> UpsertDeviceIn(Connection& db, const DeviceProbe& probe,
                                 const std::string& seen_at) {
   auto upsert = db.Prepare(sqlite::sql::kUpsertDevice);
@@ -112,21 +153,107 @@ Expected<std::vector<Device>> SqliteStore::ListDevices(const DeviceFilter& filte
   const std::size_t limit = std::min(filter.limit, sqlite::kMaxPageSize);
   if (limit == 0) return std::vector<Device>{};
   std::string sql(sqlite::sql::kListDevicesHead);
-  if (filter.product_uid) sql += sqlite::sql::kListDevicesByProduct;
-  if (filter.hardware) sql += sqlite::sql::kListDevicesByHardware;
-  if (filter.version) sql += sqlite::sql::kListDevicesByVersion;
+  AppendDeviceConditions(filter, sql);
   sql += sqlite::sql::kListDevicesTail;
   return pool_->Read("listing devices", [&](Connection& db) -> Expected<std::vector<Device>> {
     auto select = db.Prepare(sql);
     if (!select) return std::unexpected(std::move(select.error()));
     int index = 0;
     select->BindInt(++index, filter.after_id);
-    for (const auto* value : {&filter.product_uid, &filter.hardware, &filter.version}) {
-      if (*value) select->BindText(++index, **value);
-    }
+    BindDeviceConditions(filter, *select, index);
     select->BindInt(++index, sqlite::ToStoredCount(limit));
     return sqlite::AllRows(*select, ReadDevice);
   });
+}
+
+Expected<std::int64_t> SqliteStore::CountDevices(const DeviceFilter& filter) {
+  std::string sql(sqlite::sql::kCountDevicesHead);
+  AppendDeviceConditions(filter, sql);
+  return pool_->Read("counting devices", [&](Connection& db) -> Expected<std::int64_t> {
+    auto select = db.Prepare(sql);
+    if (!select) return std::unexpected(std::move(select.error()));
+    int index = 0;
+    BindDeviceConditions(filter, *select, index);
+    auto count = sqlite::OptionalRow(*select, [](const Query& row) { return row.Int(0); });
+    if (!count) return std::unexpected(std::move(count.error()));
+    return count->value_or(0);
+  });
+}
+
+Expected<DeviceOverview> SqliteStore::GetDeviceOverview(
+    const std::optional<std::string>& product_uid, const OverviewTimes& times) {
+  namespace sql = sqlite::sql;
+  const std::string_view where = product_uid ? sql::kWhereProduct : std::string_view();
+  const std::string_view also = product_uid ? sql::kAndProduct : std::string_view();
+  auto statement = [](std::string_view head, std::string_view condition, std::string_view tail) {
+    return std::string(head) + std::string(condition) + std::string(tail);
+  };
+  return pool_->Read("counting devices", [&](Connection& db) -> Expected<DeviceOverview> {
+    DeviceOverview overview;
+    auto groups = [&](const std::string& text, GroupCounts& out) -> Expected<void> {
+      auto select = db.Prepare(text);
+      if (!select) return std::unexpected(std::move(select.error()));
+      if (product_uid) select->BindText(1, *product_uid);
+      auto rows = sqlite::AllRows(*select, [](const Query& row) {
+        return std::pair<std::string, std::int64_t>(row.Text(0), row.Int(1));
+      });
+      if (!rows) return std::unexpected(std::move(rows.error()));
+      out = std::move(*rows);
+      return {};
+    };
+    UH_TRY(groups(statement(sql::kDevicesByVersionHead, where, sql::kGroupByFirstTail),
+                  overview.by_version));
+    UH_TRY(groups(statement(sql::kDevicesByHardwareHead, where, sql::kGroupByFirstTail),
+                  overview.by_hardware));
+    UH_TRY(groups(statement(sql::kDevicesByRolloutStateHead, also, sql::kGroupByFirstTail),
+                  overview.by_rollout_state));
+    auto seen = db.Prepare(statement(sql::kDevicesSeenHead, where, ""));
+    if (!seen) return std::unexpected(std::move(seen.error()));
+    if (product_uid) seen->BindText(1, *product_uid);
+    seen->BindText(2, times.hour_ago);
+    seen->BindText(3, times.day_ago);
+    seen->BindText(4, times.overdue_before);
+    auto row = seen->Step();
+    if (!row) return std::unexpected(std::move(row.error()));
+    if (*row) {
+      overview.total = seen->Int(0);
+      overview.seen_since_hour = seen->Int(1);
+      overview.seen_since_day = seen->Int(2);
+      overview.overdue = seen->Int(3);
+    }
+    std::int64_t held = 0;
+    for (const auto& [state, count] : overview.by_rollout_state) held += count;
+    if (overview.total > held) {
+      overview.by_rollout_state.emplace_back(kNoRolloutState, overview.total - held);
+      // The order of the GROUP BY: most devices first, then by name.
+      std::ranges::sort(overview.by_rollout_state, [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+      });
+    }
+    return overview;
+  });
+}
+
+Expected<std::vector<DeviceFailure>> SqliteStore::LatestFailures(
+    const std::optional<std::string>& product_uid, std::size_t limit) {
+  limit = std::min(limit, sqlite::kMaxPageSize);
+  std::string sql(sqlite::sql::kLatestFailuresHead);
+  if (product_uid) sql += sqlite::sql::kLatestFailuresByProduct;
+  sql += sqlite::sql::kLatestFailuresTail;
+  return pool_->Read("listing failures",
+                     [&](Connection& db) -> Expected<std::vector<DeviceFailure>> {
+                       auto select = db.Prepare(sql);
+                       if (!select) return std::unexpected(std::move(select.error()));
+                       if (product_uid) select->BindText(1, *product_uid);
+                       select->BindInt(2, sqlite::ToStoredCount(limit));
+                       return sqlite::AllRows(*select, [](const Query& row) {
+                         return DeviceFailure{.report = ReadReport(row),
+                                              .product_uid = row.Text(8),
+                                              .identity = row.Text(9),
+                                              .hardware = row.Text(10),
+                                              .version = row.Text(11)};
+                       });
+                     });
 }
 
 Expected<void> SqliteStore::TouchDevices(const std::vector<DeviceSeen>& seen) {

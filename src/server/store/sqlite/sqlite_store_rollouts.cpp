@@ -314,4 +314,30 @@ Expected<std::vector<RolloutDevice>> SqliteStore::ListRolloutDevices(
                      });
 }
 
+Expected<std::vector<RolloutMember>> SqliteStore::ListRolloutMembers(
+    std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
+    std::optional<DeviceState> state) {
+  limit = std::min(limit, sqlite::kMaxPageSize);
+  if (limit == 0) return std::vector<RolloutMember>{};
+  return pool_->Read(
+      "listing rollout devices", [&](Connection& db) -> Expected<std::vector<RolloutMember>> {
+        auto select = db.Prepare(state ? sqlite::sql::kListRolloutMembersByState
+                                       : sqlite::sql::kListRolloutMembers);
+        if (!select) return std::unexpected(std::move(select.error()));
+        select->BindInt(1, rollout_id);
+        select->BindInt(2, after_device_id);
+        select->BindInt(3, sqlite::ToStoredCount(limit));
+        if (state) select->BindText(4, DeviceStateName(*state));
+        return sqlite::AllCheckedRows(*select, [](const Query& row) -> Expected<RolloutMember> {
+          auto place = ReadRolloutDevice(row);
+          if (!place) return std::unexpected(std::move(place.error()));
+          return RolloutMember{.place = std::move(*place),
+                               .identity = row.Text(7),
+                               .hardware = row.Text(8),
+                               .version = row.Text(9),
+                               .last_seen = row.Text(10)};
+        });
+      });
+}
+
 }  // namespace uh::server
