@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <map>
 #include <thread>
 
 #include "agent/device/firmware_metadata.hpp"
@@ -132,6 +133,41 @@ class DaemonUpdateTest : public ::testing::Test {
     state.installed_while_downloading = std::move(piped);
     state.plan = std::move(plan);
     ASSERT_TRUE(SaveUpdateState(device.config.storage.state_file, state));
+  }
+
+  // The update offered, and in its install phase when the agent stopped: the tarball and
+  // `objects` (sha256 -> bytes) in the download directory. The rollout is paused, so that the
+  // agent's probe after the failure is offered nothing.
+  void StopInInstallPhase(const Device& device, const std::map<std::string, std::string>& objects) {
+    OfferTheUpdate(device);
+    if (HasFatalFailure()) return;
+    std::filesystem::create_directories(device.config.update.download_dir);
+    uh::testing::WriteFile(device.config.update.download_dir / testing::kTarball,
+                           ObjectBytes(testing::kTarball));
+    for (const auto& [sha256, bytes] : objects) {
+      uh::testing::WriteFile(device.config.update.download_dir / sha256, bytes);
+    }
+    SaveStoppedUpdate(device, UpdatePhase::kInstalling);
+    if (HasFatalFailure()) return;
+    ASSERT_EQ(
+        server_.Api("POST", "/api/v1/rollouts/" + std::to_string(rollout_id_) + "/pause").status,
+        200);
+  }
+
+  // Runs the device until it reports an error, which it must do without rebooting; that report.
+  json RunUntilErrorReport(Device& device) {
+    EXPECT_TRUE(device.RunUntil([&] {
+      const auto statuses = Statuses();
+      return std::ranges::find(statuses, "error") != statuses.end();
+    })) << ::testing::PrintToString(Statuses());
+    EXPECT_EQ(device.Reboots(), 0);
+    auto reports = json::parse(server_.Api("GET", "/api/v1/reports?limit=10").body)["reports"];
+    if (reports.empty()) {
+      ADD_FAILURE() << "no report";
+      return json::object();
+    }
+    EXPECT_EQ(reports[0]["status"], "error");
+    return reports[0];
   }
 
   // The plan the update of the test package was given at validation, read back from the state
@@ -435,29 +471,12 @@ TEST_F(DaemonUpdateTest, AStreamedSlotThatNoLongerMatchesIsNotActivated) {
   const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
   uh::testing::WriteFile(slot, damaged);
   // The update was offered, and in its install phase when the agent stopped.
-  OfferTheUpdate(device);
+  StopInInstallPhase(device, {});
   if (HasFatalFailure()) return;
-  std::filesystem::create_directories(device.config.update.download_dir);
-  uh::testing::WriteFile(device.config.update.download_dir / testing::kTarball,
-                         ObjectBytes(testing::kTarball));
-  SaveStoppedUpdate(device, UpdatePhase::kInstalling);
-  if (HasFatalFailure()) return;
-  // The agent probes again after the failure: nothing is offered then.
-  ASSERT_EQ(
-      server_.Api("POST", "/api/v1/rollouts/" + std::to_string(rollout_id_) + "/pause").status,
-      200);
-
-  ASSERT_TRUE(device.RunUntil([&] {
-    const auto statuses = Statuses();
-    return std::ranges::find(statuses, "error") != statuses.end();
-  })) << ::testing::PrintToString(Statuses());
-  EXPECT_EQ(device.Reboots(), 0);
+  const auto report = RunUntilErrorReport(device);
   // Never switched: the bootloader env was not even written.
   EXPECT_FALSE(std::filesystem::exists(device.Path("abenv")));
-  auto reports = json::parse(server_.Api("GET", "/api/v1/reports?limit=10").body)["reports"];
-  ASSERT_FALSE(reports.empty());
-  EXPECT_EQ(reports[0]["status"], "error");
-  EXPECT_THAT(reports[0]["error_message"].get<std::string>(), HasSubstr("hashing to"));
+  EXPECT_THAT(report.value("error_message", ""), HasSubstr("hashing to"));
 }
 
 // The same for downloaded objects: the install that resumes after a restart hashes them again
@@ -469,27 +488,11 @@ TEST_F(DaemonUpdateTest, ADownloadedObjectDamagedBeforeARestartIsNotInstalled) {
   const std::string slot_before = uh::testing::ReadFile(slot);
   std::string damaged = ObjectBytes(kRootfs);
   damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
-  OfferTheUpdate(device);
+  StopInInstallPhase(device, {{kRootfs, damaged}});
   if (HasFatalFailure()) return;
-  std::filesystem::create_directories(device.config.update.download_dir);
-  uh::testing::WriteFile(device.config.update.download_dir / kRootfs, damaged);
-  uh::testing::WriteFile(device.config.update.download_dir / testing::kTarball,
-                         ObjectBytes(testing::kTarball));
-  SaveStoppedUpdate(device, UpdatePhase::kInstalling);
-  if (HasFatalFailure()) return;
-  ASSERT_EQ(
-      server_.Api("POST", "/api/v1/rollouts/" + std::to_string(rollout_id_) + "/pause").status,
-      200);
-
-  ASSERT_TRUE(device.RunUntil([&] {
-    const auto statuses = Statuses();
-    return std::ranges::find(statuses, "error") != statuses.end();
-  })) << ::testing::PrintToString(Statuses());
-  EXPECT_EQ(device.Reboots(), 0);
+  const auto report = RunUntilErrorReport(device);
   EXPECT_EQ(uh::testing::ReadFile(slot), slot_before);  // nothing of it was written
-  auto reports = json::parse(server_.Api("GET", "/api/v1/reports?limit=10").body)["reports"];
-  ASSERT_FALSE(reports.empty());
-  EXPECT_EQ(reports[0]["status"], "error");
+  EXPECT_THAT(report.value("error_message", ""), HasSubstr("rootfs.img: sha256 "));
   EXPECT_THAT(log.Text(), Not(HasSubstr("installing rootfs.img")));
 }
 
