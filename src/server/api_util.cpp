@@ -1,5 +1,6 @@
 #include "server/api_util.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/json.hpp"
@@ -58,6 +59,17 @@ Expected<std::string> StringMember(const nlohmann::json& body, const char* key, 
   if (!body[key].is_string())
     return Fail(Errc::kMalformed, std::string("'") + key + "' must be a string");
   return body[key].get<std::string>();
+}
+
+std::optional<http::Response> RefuseUnknownQuery(const http::Request& request,
+                                                 std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : request.query) {
+    if (std::ranges::find(known, std::string_view(key)) != known.end()) continue;
+    std::string names;
+    for (const auto name : known) names += (names.empty() ? "" : ", ") + std::string(name);
+    return http::Response::Error(400, "unknown query parameter '" + key + "' (" + names + ")");
+  }
+  return std::nullopt;
 }
 
 }  // namespace uh::server

@@ -3,6 +3,7 @@
 // Small parsing helpers shared by the management API handlers.
 
 #include <cstdint>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -26,6 +27,11 @@ inline constexpr std::int64_t kMaxPageLimit = 1000;
 [[nodiscard]] bool ApplyPagingParam(const std::string& key, const std::string& value,
                                     std::string_view what, std::int64_t& before_id,
                                     std::size_t& limit, std::string& error);
+
+// A 400 naming the first query parameter that is not one of `known` (and listing those), so
+// that a misspelt filter is refused rather than ignored; nullopt when every one is known.
+[[nodiscard]] std::optional<http::Response> RefuseUnknownQuery(
+    const http::Request& request, std::initializer_list<std::string_view> known);
 
 // The request body as a JSON object (at most 1 MiB, nesting 8). With `allow_empty`, an empty
 // body is an empty object.

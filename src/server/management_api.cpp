@@ -129,8 +129,8 @@ json TokenJson(const Token& token, const Caller& caller) {
 // GET /api/v1/tokens: the caller's tokens; ?user=ID or ?user=all for a users:write caller.
 Response ListTokens(ApiContext& context, Request& request, const Caller& caller) {
   std::int64_t user = caller.user.id;
+  if (auto refused = RefuseUnknownQuery(request, {"user"})) return *refused;
   for (const auto& [key, value] : request.query) {
-    if (key != "user") return Response::Error(400, "unknown query parameter '" + key + "'");
     if (!caller.Has(Scope::kUsersWrite)) {
       return Response::Error(403, "only administrators may list other users' tokens");
     }
@@ -530,11 +530,7 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
              upload);
   router.Add(Method::kGet, "/api/v1/packages",
              Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
-               for (const auto& [key, value] : r.query) {
-                 if (key != "product") {
-                   return Response::Error(400, "unknown query parameter '" + key + "'");
-                 }
-               }
+               if (auto refused = RefuseUnknownQuery(r, {"product"})) return *refused;
                auto it = r.query.find("product");
                if (it == r.query.end())
                  return Response::Error(400, "'product' query parameter is required");

@@ -39,18 +39,14 @@ Response Overview(ApiContext& context, RolloutService& rollouts, Request& reques
                   const Caller& caller) {
   std::optional<std::string> product;
   std::size_t failures = kDefaultFailures;
-  for (const auto& [key, value] : request.query) {
-    if (key == "product") {
-      product = value;
-    } else if (key == "failures") {
-      auto limit = ParseLimit(value);
-      if (!limit || *limit > kMaxFailures) {
-        return Response::Error(400, "'failures' must be 1 to " + std::to_string(kMaxFailures));
-      }
-      failures = *limit;
-    } else {
-      return Response::Error(400, "unknown query parameter '" + key + "' (product, failures)");
+  if (auto refused = RefuseUnknownQuery(request, {"product", "failures"})) return *refused;
+  if (auto it = request.query.find("product"); it != request.query.end()) product = it->second;
+  if (auto it = request.query.find("failures"); it != request.query.end()) {
+    auto limit = ParseLimit(it->second);
+    if (!limit || *limit > kMaxFailures) {
+      return Response::Error(400, "'failures' must be 1 to " + std::to_string(kMaxFailures));
     }
+    failures = *limit;
   }
   if (auto denied = DenyUnlessProductNamed(caller, product)) return *denied;
   if (product) {

@@ -85,8 +85,8 @@ Response Preview(RolloutService& rollouts, Request& request) {
 
 Response List(RolloutService& rollouts, ApiContext& context, Request& request) {
   bool archived = false;
+  if (auto refused = RefuseUnknownQuery(request, {"archived"})) return *refused;
   for (const auto& [key, value] : request.query) {
-    if (key != "archived") return Response::Error(400, "unknown query parameter '" + key + "'");
     if (value != "true" && value != "false") {
       return Response::Error(400, "'archived' must be true or false");
     }

@@ -92,16 +92,23 @@ Expected<void> RolloutService::PauseForKey(Rollout& rollout) {
   return store_.UpdateRollout(rollout);
 }
 
-Expected<RolloutService::SelectionCount> RolloutService::Preview(const std::string& product_uid,
-                                                                 const Rollout& definition) {
-  auto package = store_.GetPackage(definition.package_uid);
+Expected<Package> RolloutService::PackageOf(const std::string& product_uid,
+                                            const std::string& package_uid) {
+  auto package = store_.GetPackage(package_uid);
   if (!package) return std::unexpected(package.error());
   if (!*package || (*package)->product_uid != product_uid) {
-    return Fail(Errc::kNotFound, "the product has no package " + definition.package_uid);
+    return Fail(Errc::kNotFound, "the product has no package " + package_uid);
   }
+  return std::move(**package);
+}
+
+Expected<RolloutService::SelectionCount> RolloutService::Preview(const std::string& product_uid,
+                                                                 const Rollout& definition) {
+  auto package = PackageOf(product_uid, definition.package_uid);
+  if (!package) return std::unexpected(package.error());
   Rollout rollout = definition;
   rollout.product_uid = product_uid;
-  auto chosen = SelectedDevices(rollout, **package);
+  auto chosen = SelectedDevices(rollout, *package);
   if (!chosen) return std::unexpected(chosen.error());
   return std::move(chosen->count);
 }
@@ -136,16 +143,14 @@ std::string WhyNone(const RolloutService::SelectionCount& count) {
 Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout definition,
                                          bool allow_empty) {
   std::lock_guard lock(mutex_);
-  auto package = store_.GetPackage(definition.package_uid);
-  if (!package) return std::unexpected(package.error());
-  if (!*package || (*package)->product_uid != product_uid) {
-    return Fail(Errc::kNotFound, "the product has no package " + definition.package_uid);
-  }
-  auto revoked = KeyRevoked(**package);
+  auto found = PackageOf(product_uid, definition.package_uid);
+  if (!found) return std::unexpected(found.error());
+  const Package& package = *found;
+  auto revoked = KeyRevoked(package);
   if (!revoked) return std::unexpected(revoked.error());
   if (*revoked) return std::unexpected(Conflict(kKeyGone));
   definition.product_uid = product_uid;
-  auto chosen = SelectedDevices(definition, **package);
+  auto chosen = SelectedDevices(definition, package);
   if (!chosen) return std::unexpected(chosen.error());
   if (!chosen->count.unknown_ids.empty()) {
     return Fail(Errc::kInvalidArgument, "'devices' lists ids that are no device of this product: " +
@@ -165,7 +170,7 @@ Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout
     std::size_t newer = 0;
     const Device* example = nullptr;
     for (const auto& device : chosen->devices) {
-      if (!IsDowngrade(**package, device)) continue;
+      if (!IsDowngrade(package, device)) continue;
       ++newer;
       if (example == nullptr) example = &device;
     }
@@ -173,8 +178,8 @@ Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout
       return std::unexpected(Conflict(std::to_string(newer) +
                                       " of the selected devices run a newer version than the "
                                       "package's " +
-                                      (*package)->version + " (device " +
-                                      std::to_string(example->id) + " runs " + example->version +
+                                      package.version + " (device " + std::to_string(example->id) +
+                                      " runs " + example->version +
                                       "): this product forbids downgrades"));
     }
   }

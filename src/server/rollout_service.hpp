@@ -75,6 +75,9 @@ class RolloutService final : public RolloutEngine {
     SelectionCount count;  // the devices left out, and listed ids the product does not have
   };
   [[nodiscard]] Expected<Selected> SelectedDevices(const Rollout& rollout, const Package& package);
+  // The package `package_uid` of the product; kNotFound when the product has no such package.
+  [[nodiscard]] Expected<Package> PackageOf(const std::string& product_uid,
+                                            const std::string& package_uid);
   // Whether installing `package` would take `device` to an older version (uh::CompareVersions).
   [[nodiscard]] static bool IsDowngrade(const Package& package, const Device& device);
   // Whether the key that signed `package` is no longer registered for its product.
