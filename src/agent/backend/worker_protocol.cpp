@@ -137,6 +137,9 @@ json ToJson(const ObjectDownload& download) {
                      {"progress_file", download.stream->progress_file.string()},
                      {"checkpoint_bytes", download.stream->checkpoint_bytes}};
   }
+  if (download.copy) {
+    out["copy"] = {{"path", download.copy->path.string()}, {"offset", download.copy->offset}};
+  }
   return out;
 }
 
@@ -154,6 +157,10 @@ Expected<ObjectDownload> ObjectDownloadFrom(const json& in) {
       stream.progress_file = it->at("progress_file").get<std::string>();
       stream.checkpoint_bytes = it->at("checkpoint_bytes").get<std::uint64_t>();
       download.stream = std::move(stream);
+    }
+    if (const auto it = in.find("copy"); it != in.end() && !it->is_null()) {
+      download.copy = ObjectDownload::Copy{it->at("path").get<std::string>(),
+                                           it->at("offset").get<std::uint64_t>()};
     }
     return download;
   });

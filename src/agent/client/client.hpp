@@ -95,6 +95,17 @@ struct ObjectDownload {
     std::uint64_t checkpoint_bytes = 32ULL << 20;
   };
   std::optional<Stream> stream{};
+
+  // When set (never with `stream`), every byte of the object also goes into this existing file
+  // or device (a slot's partition) at byte `offset` as it arrives, and what a resume keeps in
+  // `dest` is written there again first: a call that succeeds leaves the whole object there,
+  // synced, under the hash it was checked against. `dest` is then not synced at the end; it
+  // stays for a resume of a cut transfer and is hashed before any later use.
+  struct Copy {
+    std::filesystem::path path{};
+    std::uint64_t offset = 0;
+  };
+  std::optional<Copy> copy{};
 };
 
 struct DownloadControl {

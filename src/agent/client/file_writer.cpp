@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <span>
 #include <utility>
@@ -12,7 +13,12 @@ namespace uh::agent::detail {
 
 FileWriter::FileWriter(File& file, Sha256 hasher, std::uint64_t already, std::uint64_t total,
                        const DownloadControl& control)
-    : file_(file), hasher_(std::move(hasher)), written_(already), total_(total), control_(control) {
+    : file_(file),
+      hasher_(std::move(hasher)),
+      written_(already),
+      total_(total),
+      control_(control),
+      flushed_(already) {
   buffer_.reserve(kIoBufferSize);
 }
 
@@ -31,6 +37,8 @@ Expected<void> FileWriter::Write(std::string_view data) {
 Expected<void> FileWriter::Flush() {
   if (buffer_.empty()) return {};
   auto written = file_.WriteAll(buffer_);
+  if (written && copy_ != nullptr) written = WriteCopy();
+  flushed_ += buffer_.size();
   unwritten_out_ += buffer_.size();
   // Hashed whether or not the write worked: the digest covers every byte accepted.
   buffer_ = hasher_.Submit(std::move(buffer_));
@@ -39,8 +47,31 @@ Expected<void> FileWriter::Flush() {
   return written;
 }
 
+Expected<void> FileWriter::WriteCopy() {
+  const std::uint64_t at = copy_offset_ + flushed_;
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    const auto n = ::pwrite(copy_->fd(), buffer_.data() + done, buffer_.size() - done,
+                            static_cast<off_t>(at + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FailErrno("write the copy");
+    if (n == 0) return Fail(Errc::kNoSpace, "the copy's target is full");
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
 void FileWriter::StartWriteOut() {
   unwritten_out_ = 0;
+  if (copy_ != nullptr) {
+    // Its bytes from the last write-out on (they are contiguous: one object, in order).
+    const std::uint64_t end = copy_offset_ + flushed_;
+    const std::uint64_t from = std::min<std::uint64_t>(
+        end, written_out_ ? static_cast<std::uint64_t>(*written_out_) : copy_offset_);
+    uh::StartWriteOut(copy_->fd(), from, end - from);
+    written_out_ = static_cast<off_t>(end);
+    return;
+  }
   const off_t now = ::lseek(file_.fd(), 0, SEEK_CUR);
   if (now < 0) return;
   const off_t from = written_out_.value_or(0) <= now ? written_out_.value_or(0) : 0;
@@ -64,6 +95,7 @@ Expected<void> FileWriter::Restart() {
   }
   hasher_.Reset();
   written_ = 0;
+  flushed_ = 0;
   written_out_.reset();
   reported_.reset();
   return {};

@@ -29,6 +29,13 @@ class FileWriter {
   // For a download into part of an existing file or device: the data starts at byte `base`, and
   // Restart goes back there instead of emptying the file.
   void set_base(std::uint64_t base) { base_ = base; }
+  // Every byte written to the file from now on also goes into `copy` (an existing file or
+  // device) at byte `offset` + its position in the object. The copy is then the one whose
+  // write-out starts as it goes; the file's pages are left to the kernel.
+  void set_copy(File& copy, std::uint64_t offset) {
+    copy_ = &copy;
+    copy_offset_ = offset;
+  }
 
   [[nodiscard]] Expected<void> Write(std::string_view data);
   // Writes out the buffer; safe to call at any time, e.g. after a failed transfer so that what
@@ -55,6 +62,7 @@ class FileWriter {
 
   // Starts the write-out of what was written since the last time (uh::StartWriteOut).
   void StartWriteOut();
+  [[nodiscard]] Expected<void> WriteCopy();
 
   File& file_;
   BackgroundSha256 hasher_;
@@ -66,6 +74,9 @@ class FileWriter {
   std::optional<std::uint64_t> reported_;
   std::uint64_t unwritten_out_ = 0;   // bytes written since StartWriteOut last ran
   std::optional<off_t> written_out_;  // the file offset StartWriteOut reached
+  File* copy_ = nullptr;
+  std::uint64_t copy_offset_ = 0;
+  std::uint64_t flushed_;  // the position in the object of the next byte Flush writes
 };
 
 // Opens (creating it if needed) a file for reading and writing.

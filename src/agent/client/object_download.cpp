@@ -14,9 +14,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <span>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -233,8 +236,31 @@ HttpRequest ObjectRequest(const std::string& url, std::uint64_t start,
   return request;
 }
 
-// Hashes the first `length` bytes of the file, leaving its offset after them.
-Expected<Sha256> HashPrefix(File& file, std::uint64_t length) {
+// Writes all of `bytes` at byte `offset` of the file (its own offset unchanged).
+Expected<void> WriteAllAt(File& file, std::span<const std::byte> bytes, std::uint64_t offset) {
+  while (!bytes.empty()) {
+    const auto n = ::pwrite(file.fd(), bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FailErrno("write");
+    if (n == 0) return Fail(Errc::kNoSpace, "no room left to write");
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+// The existing file or device an object is copied into as it downloads (never created nor
+// truncated).
+Expected<File> OpenCopy(const ObjectDownload& d) {
+  const int fd = ::open(d.copy->path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return FailErrno("open " + d.copy->path.string());
+  return File(fd);
+}
+
+// Hashes the first `length` bytes of the file, leaving its offset after them; with `copy`, also
+// writes them there from byte `copy_offset` on.
+Expected<Sha256> HashPrefix(File& file, std::uint64_t length, File* copy = nullptr,
+                            std::uint64_t copy_offset = 0) {
   Sha256 hasher;
   std::vector<std::byte> buffer(kIoBufferSize);
   std::uint64_t done = 0;
@@ -245,6 +271,10 @@ Expected<Sha256> HashPrefix(File& file, std::uint64_t length) {
     if (!got) return std::unexpected(std::move(got).error());
     if (*got == 0) return Fail(Errc::kIo, "the file shrank while being read");
     hasher.Update(std::span<const std::byte>(buffer.data(), *got));
+    if (copy != nullptr) {
+      UH_TRY(
+          WriteAllAt(*copy, std::span<const std::byte>(buffer.data(), *got), copy_offset + done));
+    }
     done += *got;
   }
   return hasher;
@@ -258,8 +288,19 @@ Expected<void> Truncate(File& file, std::uint64_t length) {
 
 Expected<void> Download(CurlSession& session, const std::string& url, const ObjectDownload& d,
                         const DownloadControl& control) {
+  if (d.stream && d.copy) {
+    return Fail(Errc::kInvalidArgument, "an object streamed into a target has no copy");
+  }
   auto file = OpenDestination(d);
   if (!file) return std::unexpected(std::move(file).error());
+  std::optional<File> copy;
+  if (d.copy) {
+    auto opened = OpenCopy(d);
+    if (!opened) return std::unexpected(std::move(opened).error());
+    copy = std::move(*opened);
+  }
+  File* const copy_file = copy ? &*copy : nullptr;
+  const std::uint64_t copy_offset = d.copy ? d.copy->offset : 0;
   const std::uint64_t base = d.stream ? d.stream->offset : 0;
   std::uint64_t start = 0;
   if (d.stream) {
@@ -274,7 +315,8 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
     if (start > d.size) start = 0;  // not a prefix of this object
   }
 
-  auto hasher = HashPrefix(*file, start);
+  // What a resume keeps goes into the copy again (it may hold anything after a restart).
+  auto hasher = HashPrefix(*file, start, copy_file, copy_offset);
   if (!hasher && d.stream && start > 0) {
     // The target is shorter than its record says (replaced since?): start over.
     spdlog::info("{}: cannot read back the {} bytes recorded ({}): streaming it again",
@@ -286,6 +328,7 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
   if (start == d.size) {
     // Already complete (an earlier call was interrupted after the transfer).
     if (hasher->HexDigest() == d.sha256) {
+      if (copy) UH_TRY(copy->Sync());
       if (control.progress) control.progress(d.size, d.size);
       return {};
     }
@@ -305,6 +348,7 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
 
   FileWriter writer(*file, std::move(*hasher), start, d.size, control);
   if (d.stream) writer.set_base(base);
+  if (copy) writer.set_copy(*copy, copy_offset);
   writer.ReportProgress(true);
   ObjectSink<FileWriter> sink(writer, d.size);
   // What is synced is recorded: a resume after a power cut trusts the record, not the target.
@@ -320,8 +364,15 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
   auto head = session.Perform(ObjectRequest(url, start, control), sink);
 
   // Whatever arrived stays (synced, as a crash must not leave a longer file of zeroes behind, and
-  // recorded for a streamed object), so that the next call resumes after it.
-  auto kept = keep();
+  // recorded for a streamed object), so that the next call resumes after it. A whole object with
+  // a copy is done once the copy is synced: the file is hashed before any later use, so a crash
+  // that damages it costs a download, never a wrong install.
+  const bool whole = head && !sink.unwanted() && writer.written() == d.size;
+  const auto keep_copy = [&]() -> Expected<void> {
+    UH_TRY(writer.Flush());
+    return copy->Sync();
+  };
+  auto kept = whole && copy ? keep_copy() : keep();
   if (auto refused = sink.unwanted()) return std::unexpected(std::move(*refused));
   if (!head) return std::unexpected(std::move(head).error());
   if (!kept) return kept;
@@ -338,6 +389,7 @@ Expected<void> Download(CurlSession& session, const std::string& url, const Obje
                                std::to_string(d.size) + " bytes");
   }
   UH_TRY(file->Close());
+  if (copy) UH_TRY(copy->Close());
   if (const std::string digest = writer.HexDigest(); digest != d.sha256) {
     return Fail(Errc::kIntegrity, "the downloaded object hashes to " + digest);
   }

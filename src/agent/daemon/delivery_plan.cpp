@@ -15,6 +15,7 @@ constexpr std::array kNames = {
     std::pair{Delivery::kFromPackage, std::string_view("from_package")},
     std::pair{Delivery::kPipe, std::string_view("pipe")},
     std::pair{Delivery::kIntoTarget, std::string_view("into_target")},
+    std::pair{Delivery::kDownloadAndTarget, std::string_view("download_and_target")},
 };
 
 // The delivery of `object` on its own, ignoring the objects before it.
@@ -23,12 +24,15 @@ Delivery Alone(const package::Object& object, const std::vector<package::Object>
   if (std::ranges::count(objects, object.sha256sum, &package::Object::sha256sum) != 1) {
     return Delivery::kDownload;
   }
-  // From a package file, every object that can is piped (there is no transfer to resume).
+  // From a package file, with streaming on, every object that can is piped (there is no
+  // transfer to resume).
   if (inputs.source == ObjectSource::kPackageFile) {
-    return PipedInstallOf(object) ? Delivery::kFromPackage : Delivery::kDownload;
+    return inputs.stream_objects && PipedInstallOf(object) ? Delivery::kFromPackage
+                                                           : Delivery::kDownload;
   }
   auto fits = inputs.fits_into_target ? inputs.fits_into_target(object) : Expected<bool>(false);
   if (!fits) return Delivery::kDownload;
+  if (!inputs.stream_objects) return *fits ? Delivery::kDownloadAndTarget : Delivery::kDownload;
   if (*fits) return Delivery::kIntoTarget;
   return PipedInstallOf(object) ? Delivery::kPipe : Delivery::kDownload;
 }
@@ -70,14 +74,13 @@ Delivery DeliveryPlan::Of(const std::string& sha256) const {
 
 DeliveryPlan PlanDelivery(const std::vector<package::Object>& objects,
                           const DeliveryInputs& inputs) {
-  const bool streaming =
-      inputs.stream_objects && !inputs.in_place && inputs.source != ObjectSource::kUnpacked;
+  const bool early = !inputs.in_place && inputs.source != ObjectSource::kUnpacked;
   std::vector<DeliveryPlan::Entry> entries;
   std::set<std::string> seen;
   for (const auto& object : objects) {
     if (!seen.insert(object.sha256sum).second) continue;
     entries.push_back(
-        {object.sha256sum, streaming ? Decide(object, objects, inputs) : Delivery::kDownload});
+        {object.sha256sum, early ? Decide(object, objects, inputs) : Delivery::kDownload});
   }
   return DeliveryPlan(std::move(entries));
 }

@@ -26,6 +26,10 @@ enum class Delivery {
   // Written straight into its target while it downloads from the server (resumable), and
   // hashed again there before the slot is activated.
   kIntoTarget,
+  // Downloaded into a file in the download directory and, as it arrives, written into its
+  // target too: install finds it there, hashed as it was written. After a restart the target
+  // is hashed again, and written from the file when it no longer matches.
+  kDownloadAndTarget,
 };
 
 [[nodiscard]] std::string_view DeliveryName(Delivery delivery);
@@ -72,13 +76,13 @@ struct DeliveryInputs {
   std::function<Expected<bool>(const package::Object&)> fits_into_target;
 };
 
-// The plan for `objects` (the set to install, in order). An object travels other than through
-// the download directory only when streaming is on, the update goes into the inactive slot, no
-// other object shares its content, and no object before it with the same target goes through
-// the download directory (installed later, it would come first: writes to one target keep the
-// package's order). Then, by the installer table's capabilities: from a package file, kFromPackage
-// when its installer takes a pipe; from the server, kIntoTarget when it fits, else kPipe when its
-// installer takes a pipe.
+// The plan for `objects` (the set to install, in order). An object is written before install
+// only when the update goes into the inactive slot, no other object shares its content, and no
+// object before it with the same target waits for install (written later, it would come first:
+// writes to one target keep the package's order). Then, by the installer table's capabilities:
+// with streaming on, from a package file, kFromPackage when its installer takes a pipe; from the
+// server, kIntoTarget when it fits, else kPipe when its installer takes a pipe. With streaming
+// off, from the server, kDownloadAndTarget when it fits. Everything else is kDownload.
 [[nodiscard]] DeliveryPlan PlanDelivery(const std::vector<package::Object>& objects,
                                         const DeliveryInputs& inputs);
 

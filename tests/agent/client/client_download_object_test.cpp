@@ -135,6 +135,33 @@ TEST_F(ClientDownloadObjectTest, CompleteFileIsVerifiedWithoutARequest) {
   EXPECT_TRUE(server_.seen().empty());
 }
 
+// The object whole in the download directory already: it is written into the copy from there,
+// without a request; a copy that cannot be opened (it is never created) fails the call.
+TEST_F(ClientDownloadObjectTest, ACompleteFileIsWrittenIntoTheCopyWithoutARequest) {
+  ServeObject();
+  WriteFile(dest_, object_);
+  const auto slot = dir_ / "slot";
+  WriteFile(slot, std::string(object_.size(), 'x'));
+  auto download = Object();
+  download.copy = ObjectDownload::Copy{slot, 0};
+  auto result = MakeTestClient(server_.Url())->DownloadObject(download, {});
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_TRUE(server_.seen().empty());
+  EXPECT_TRUE(ReadFile(slot) == object_);
+
+  download.copy = ObjectDownload::Copy{dir_ / "no-slot", 0};
+  result = MakeTestClient(server_.Url())->DownloadObject(download, {});
+  ASSERT_FALSE(result);
+  EXPECT_THAT(result.error().message(), HasSubstr("no-slot"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "no-slot"));
+  // A stream has no copy.
+  download.copy = ObjectDownload::Copy{slot, 0};
+  download.stream = ObjectDownload::Stream{0, dir_ / "progress"};
+  result = MakeTestClient(server_.Url())->DownloadObject(download, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), Errc::kInvalidArgument);
+}
+
 TEST_F(ClientDownloadObjectTest, LongerFileIsDownloadedAgainFromTheStart) {
   ServeObject();
   WriteFile(dest_, object_ + "trailing");
@@ -675,6 +702,33 @@ TEST_P(ClientResumeTest, AStreamCutOffResumesWithinTheCallIntoTheRightBytes) {
   const auto requests = server.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].Header("range"), "bytes=" + std::to_string(kCut) + "-");
+  EXPECT_EQ(resumed_bytes_.load(), ResumeBytes());
+}
+
+// A download with a copy (the object also written into a slot as it arrives): the copy holds
+// the object after the resume too, although what the first attempt wrote there was lost (a
+// restart in between): the bytes the resume keeps in the file are written there again.
+TEST_P(ClientResumeTest, ADownloadWithACopyCutOffResumesIntoTheRightBytesOfBoth) {
+  constexpr std::size_t kOffset = 4096 + 17;
+  const auto slot = dir_ / "slot";
+  const std::string around(kOffset + object_.size() + 5000, 'x');
+  WriteFile(slot, around);
+  auto download = Object();
+  download.copy = ObjectDownload::Copy{slot, kOffset};
+  RawHttpServer server(Script());
+  ASSERT_FALSE(MakeTestClient(server.Url())->DownloadObject(download, {}));
+  ASSERT_EQ(std::filesystem::file_size(dest_), kCut);
+  EXPECT_TRUE(ReadFile(slot).substr(kOffset, kCut) == object_.substr(0, kCut));
+  WriteFile(slot, around);  // what the first attempt wrote there is gone
+
+  auto second = MakeTestClient(server.Url())->DownloadObject(download, {});
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_TRUE(ReadFile(dest_) == object_);
+  const std::string copy = ReadFile(slot);
+  ASSERT_EQ(copy.size(), around.size());
+  EXPECT_EQ(copy.substr(0, kOffset), std::string(kOffset, 'x'));
+  EXPECT_TRUE(copy.substr(kOffset, object_.size()) == object_);
+  EXPECT_EQ(copy.substr(kOffset + object_.size()), std::string(5000, 'x'));
   EXPECT_EQ(resumed_bytes_.load(), ResumeBytes());
 }
 

@@ -58,6 +58,12 @@ class DaemonBadInputTest : public ::testing::Test {
   void ExpectUntouched() {
     EXPECT_EQ(uh::testing::ReadFile(device_.config.update.target_root / "dev" / "mmcblk0p2"),
               std::string(1 << 20, '\0'));
+    ExpectNotActivated();
+  }
+
+  // Whatever the inactive slot's partition holds, the rest of the device is untouched and the
+  // slot was not switched to.
+  void ExpectNotActivated() {
     EXPECT_TRUE(std::filesystem::is_empty(device_.config.update.target_root / "dev" / "mmcblk0p3"));
     EXPECT_EQ(device_.Reboots(), 0);
     const auto env = device_.Path("abenv");
@@ -114,12 +120,16 @@ TEST_F(DaemonBadInputTest, MetadataForOtherHardwareIsRefused) {
   EXPECT_THAT(RunToError()["error-message"].get<std::string>(), HasSubstr("hardware"));
 }
 
-TEST_F(DaemonBadInputTest, AnObjectWhoseHashDoesNotMatchIsNeverInstalled) {
+// Downloaded, a raw image bound for the inactive slot is written there as it arrives (besides the
+// download directory), and only found wrong at its end: the update fails there, nothing else is
+// installed and the slot is never activated.
+TEST_F(DaemonBadInputTest, AnObjectWhoseHashDoesNotMatchIsNeverActivated) {
   server_.Offer(Metadata());
   std::string wrong = ObjectBytes(kRootfs);
   wrong[1000] ^= 1;
   server_.SetObject(kRootfs, wrong);
-  json report = RunToError();
+  json report = RunToErrorReport();
+  ExpectNotActivated();
   EXPECT_EQ(report["previous-state"], "downloading");
   EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("hashes to"));
   EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kRootfs));
@@ -163,7 +173,8 @@ TEST_F(DaemonBadInputTest, TheWorkerRefusesABadSignatureAndABadObjectLikeTheDaem
   std::string wrong = ObjectBytes(kRootfs);
   wrong[1000] ^= 1;
   server_.SetObject(kRootfs, wrong);
-  report = RunToError();
+  report = RunToErrorReport();
+  ExpectNotActivated();
   EXPECT_EQ(report["previous-state"], "downloading");
   EXPECT_THAT(report["error-message"].get<std::string>(), HasSubstr("hashes to"));
   EXPECT_FALSE(std::filesystem::exists(device_.config.update.download_dir / kRootfs));

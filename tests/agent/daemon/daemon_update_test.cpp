@@ -232,6 +232,65 @@ TEST_F(DaemonUpdateTest, FullUpdateResumesItsDownloadInstallsIntoSlotBAndIsValid
   EXPECT_EQ(BytesServed(), rootfs.size() - kHave);  // nothing more after the reboot
 }
 
+// Without streaming the raw root file system still goes into slot B as it downloads (besides
+// the download directory), the bytes the resume kept included: install finds it there, hashed
+// as it was written, and does not write it a second time.
+TEST_F(DaemonUpdateTest, TheDownloadedRootFileSystemIsWrittenIntoSlotBAsItArrives) {
+  CapturedLog log;
+  Device device(server_.Url(""));
+  const std::string rootfs = ObjectBytes(kRootfs);
+  constexpr std::size_t kHave = 300 * 1024;
+  std::filesystem::create_directories(device.config.update.download_dir);
+  uh::testing::WriteFile(device.config.update.download_dir / kRootfs, rootfs.substr(0, kHave));
+  SaveStoppedUpdate(device, UpdatePhase::kDownloading);
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(SavedPlan(device), "tarball=download rootfs=download_and_target ");
+  ExpectSlotBInstalled(device);
+  EXPECT_THAT(log.Text(), HasSubstr("writing into /dev/mmcblk0p2 at offset 0 as it arrives"));
+  EXPECT_THAT(log.Text(), HasSubstr("written into /dev/mmcblk0p2 and verified as it downloaded"));
+  EXPECT_THAT(log.Text(), Not(HasSubstr("installing rootfs.img")));
+}
+
+// After a restart the slot is hashed again: when it holds the object, the download file is not
+// needed (here it was damaged)...
+TEST_F(DaemonUpdateTest, AfterARestartASlotThatHoldsTheObjectIsKept) {
+  CapturedLog log;
+  const std::string rootfs = ObjectBytes(kRootfs);
+  std::string damaged = rootfs;
+  damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
+  Device device(server_.Url(""));
+  const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
+  uh::testing::WriteFile(slot, rootfs);
+  StopInInstallPhase(device, {{kRootfs, damaged}});
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(uh::testing::ReadFile(slot), rootfs);
+  EXPECT_THAT(log.Text(), HasSubstr("written into /dev/mmcblk0p2 as it downloaded, and verified"));
+  EXPECT_THAT(log.Text(), Not(HasSubstr("installing rootfs.img")));
+}
+
+// ... and when it no longer does, the object is written from the download file, hashed first
+// (ADownloadedObjectDamagedBeforeARestartIsNotInstalled: both damaged).
+TEST_F(DaemonUpdateTest, AfterARestartASlotThatNoLongerMatchesIsWrittenFromTheDownloadFile) {
+  CapturedLog log;
+  const std::string rootfs = ObjectBytes(kRootfs);
+  std::string damaged = rootfs;
+  damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
+  Device device(server_.Url(""));
+  const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
+  uh::testing::WriteFile(slot, damaged);
+  StopInInstallPhase(device, {{kRootfs, rootfs}});
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+      << ::testing::PrintToString(Statuses());
+  EXPECT_EQ(uh::testing::ReadFile(slot), rootfs);
+  EXPECT_THAT(log.Text(), HasSubstr("installing it from the download file"));
+  EXPECT_THAT(log.Text(), HasSubstr("installing rootfs.img"));
+}
+
 // The same update with its work done as the updatehub program does it: every probe, download,
 // check and install in an updatehub-worker process; the daemon only decides.
 // The daemon as it runs on a device: one worker process does the whole update (probe,

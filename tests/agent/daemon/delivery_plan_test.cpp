@@ -66,14 +66,35 @@ std::string Describe(const DeliveryPlan& plan) {
   return out;
 }
 
+// Without streaming every object goes through the download directory; from the server, one
+// that fits into its target is written there too as it arrives.
 TEST(DeliveryPlan, WithoutStreamingEveryObjectGoesThroughTheDownloadDirectory) {
+  EXPECT_EQ(Describe(PlanDelivery(MixedSet(), Inputs(false, ObjectSource::kServer))),
+            "1=download_and_target 2=download 3=download 4=download 5=download 6=download "
+            "7=download 8=download ");
   const auto expected =
       "1=download 2=download 3=download 4=download 5=download 6=download "
       "7=download 8=download ";
-  for (const auto source :
-       {ObjectSource::kServer, ObjectSource::kPackageFile, ObjectSource::kUnpacked}) {
+  for (const auto source : {ObjectSource::kPackageFile, ObjectSource::kUnpacked}) {
     EXPECT_EQ(Describe(PlanDelivery(MixedSet(), Inputs(false, source))), expected);
   }
+  auto in_place = Inputs(false, ObjectSource::kServer);
+  in_place.in_place = true;
+  EXPECT_EQ(Describe(PlanDelivery(MixedSet(), in_place)), expected);
+}
+
+// Writes into one target keep the package's order: an object is not written into its target
+// as it downloads when an object before it with the same target waits for install.
+TEST(DeliveryPlan, AnObjectWaitingForInstallHoldsBackTheLaterOnesOfItsTarget) {
+  const auto inputs = Inputs(false, ObjectSource::kServer);
+  EXPECT_EQ(Describe(PlanDelivery({Make(Mode::kTarball, '2', "/dev/mmcblk0p2"),
+                                   Make(Mode::kRaw, '1', "/dev/mmcblk0p2")},
+                                  inputs)),
+            "2=download 1=download ");
+  EXPECT_EQ(Describe(PlanDelivery({Make(Mode::kRaw, '1', "/dev/mmcblk0p2"),
+                                   Make(Mode::kTarball, '2', "/dev/mmcblk0p2")},
+                                  inputs)),
+            "1=download_and_target 2=download ");
 }
 
 TEST(DeliveryPlan, FromTheServerEachObjectTravelsAsItsInstallerAllows) {
@@ -111,8 +132,8 @@ TEST(DeliveryPlan, AnUnresolvableTargetGoesThroughTheDownloadDirectory) {
 }
 
 TEST(DeliveryPlan, NamesRoundTrip) {
-  for (const auto delivery :
-       {Delivery::kDownload, Delivery::kFromPackage, Delivery::kPipe, Delivery::kIntoTarget}) {
+  for (const auto delivery : {Delivery::kDownload, Delivery::kFromPackage, Delivery::kPipe,
+                              Delivery::kIntoTarget, Delivery::kDownloadAndTarget}) {
     EXPECT_EQ(DeliveryNamed(DeliveryName(delivery)), delivery);
   }
   EXPECT_EQ(DeliveryNamed("stream"), std::nullopt);

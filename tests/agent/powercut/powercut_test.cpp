@@ -95,19 +95,26 @@ std::string CutWhen(Rig& rig, const std::function<bool()>& done, const std::stri
 
 // Random points inside download and install: per cycle (a fresh server and device), three cuts
 // at random fractions of the download, then three at random fractions of the install; then the
-// update runs to its end. Three cycles (two under ASan+UBSan); each run draws new points.
+// update runs to its end. Three cycles (two under ASan+UBSan); each run draws new points. The
+// cycles take turns: the raw image written into the slot as it downloads (its install only
+// checks the slot, so the install cuts mostly land after it), and the compressed one
+// decompressed into the slot at install (where the install cuts land).
 TEST(PowerCutRandomTest, RandomPointsInsideDownloadAndInstall) {
   const std::uint64_t seed = Seed();
   SCOPED_TRACE("UH_POWERCUT_SEED=" + std::to_string(seed));
   std::mt19937_64 random(seed);
   std::uniform_real_distribution<double> fraction(0.02, 0.98);
-  const double size = static_cast<double>(Package().object.size());
   constexpr int kCycles = kSlowdown > 1 ? 2 : 3;  // ASan+UBSan: each cycle takes 4 times as long
   constexpr int kCutsPerPhase = 3;
   std::map<std::string, int> landed;
   std::vector<std::int64_t> served;
   for (int cycle = 0; cycle < kCycles && !HasFailure(); ++cycle) {
-    Rig rig("powercut-random-" + std::to_string(cycle));
+    Rig rig(
+        "powercut-random-" + std::to_string(cycle),
+        cycle % 2 == 0 ? Delivery::kCompressedDownloadThenInstall : Delivery::kDownloadThenInstall);
+    // Download cuts are placed by the bytes that arrived, install cuts by the bytes written.
+    const double size = static_cast<double>(rig.package().transfer_size);
+    const double image = static_cast<double>(rig.package().object.size());
     // No cut may land beyond install: every arrival at the reboot callback waits.
     for (int n = 1; n <= 2 * kCutsPerPhase + 1; ++n) rig.device().Hold("reboot", n);
     for (int i = 0; i < kCutsPerPhase && !HasFailure(); ++i) {
@@ -133,7 +140,7 @@ TEST(PowerCutRandomTest, RandomPointsInsideDownloadAndInstall) {
           rig,
           [&] {
             const auto now = rig.agent().WrittenBytes();
-            if (base && now) return *now > *base && static_cast<double>(*now - *base) >= f * size;
+            if (base && now) return *now > *base && static_cast<double>(*now - *base) >= f * image;
             return std::chrono::steady_clock::now() - start >= f * 200ms * kSlowdown;
           },
           "in install at " + std::to_string(static_cast<int>(f * 100)) + "% of the image");
@@ -148,8 +155,8 @@ TEST(PowerCutRandomTest, RandomPointsInsideDownloadAndInstall) {
   }
   std::cout << "seed " << seed << "; cuts landed in:";
   for (const auto& [state, count] : landed) std::cout << " " << state << "=" << count;
-  std::cout << "; object bytes the server sent per cycle (object " << Package().object.size()
-            << "):";
+  std::cout << "; object bytes the server sent per cycle (object " << Package().transfer_size
+            << " raw, " << CompressedPackage().transfer_size << " compressed):";
   for (const auto bytes : served) std::cout << " " << bytes;
   std::cout << "\n";
   EXPECT_GE(landed["download"], 1) << "no cut landed inside a download";

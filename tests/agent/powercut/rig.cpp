@@ -61,6 +61,7 @@ TestPackage::TestPackage(bool compressed) {
   if (!reader) throw std::runtime_error("reading the package: " + reader.error().message());
   uid = reader->uid();
   object_sha256 = reader->metadata().sets.at(1).at(0).sha256sum;
+  transfer_size = reader->metadata().sets.at(1).at(0).size;
   if (compressed != reader->metadata().sets.at(1).at(0).IsCompressed()) {
     throw std::runtime_error("the package's object is not marked compressed");
   }
@@ -99,7 +100,7 @@ std::string LastState(const std::string& log) {
 }
 
 Rig::Rig(const std::string& serial, Delivery delivery)
-    : package_(delivery == Delivery::kPiped ? CompressedPackage() : Package()) {
+    : package_(delivery == Delivery::kDownloadThenInstall ? Package() : CompressedPackage()) {
   server_.SetUpConformanceProduct();
   const auto uploaded = server_.Upload(package_.file);
   EXPECT_EQ(uploaded.status, 201) << uploaded.body;

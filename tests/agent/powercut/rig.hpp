@@ -38,14 +38,19 @@ struct TestPackage {
   std::string uid;
   std::string object;  // what slot 1 must hold in the end
   std::string object_sha256;
+  std::uint64_t transfer_size = 0;  // the object's size in the package (compressed or not)
 };
 [[nodiscard]] const TestPackage& Package();
 [[nodiscard]] const TestPackage& CompressedPackage();
 
 // How a rig's device takes its update.
 enum class Delivery {
-  kDownloadThenInstall,  // Package(), through the download directory
-  kPiped,                // CompressedPackage() with update.stream_objects: piped into the slot
+  // Package(), through the download directory, and written into the slot as it arrives
+  // (download_and_target): install finds it there.
+  kDownloadThenInstall,
+  // CompressedPackage() through the download directory, decompressed into the slot at install.
+  kCompressedDownloadThenInstall,
+  kPiped,  // CompressedPackage() with update.stream_objects: piped into the slot
 };
 
 // Where to cut the power once: at the `nth` arrival at a device hook, or as soon as the current

@@ -84,6 +84,12 @@ Expected<void> DownloadState::FetchObject(UpdateContext& context, const package:
       download.dest = target->path;
       download.stream =
           ObjectDownload::Stream{target->offset, env().StreamProgressPath(object.sha256sum)};
+    } else if (delivery == Delivery::kDownloadAndTarget) {
+      auto target = IntoTargetOf(env(), context, object);
+      if (!target) return std::unexpected(std::move(target.error()));
+      spdlog::info("{}: downloading, and writing into {} at offset {} as it arrives",
+                   object.filename, target->device, target->offset);
+      download.copy = ObjectDownload::Copy{target->path, target->offset};
     } else if (delivery == Delivery::kPipe) {
       spdlog::info("{}: installing ({}) while it downloads", object.filename,
                    package::ModeName(object.mode));

@@ -46,6 +46,27 @@ Outcome InstallState::Run(UpdateContext& context, const Handoff& /*in*/) {
       spdlog::info("{}: streamed into {} and verified", object.filename, target->device);
       continue;
     }
+    if (context.DeliveryOf(object) == Delivery::kDownloadAndTarget) {
+      auto target = IntoTargetOf(env(), context, object);
+      if (!target) return Failed(target.error().WithContext(object.filename));
+      if (verified) {
+        spdlog::info("{}: written into {} and verified as it downloaded", object.filename,
+                     target->device);
+        continue;
+      }
+      // After a restart: the target is hashed again, and written from the download file (which
+      // is hashed first) when it no longer holds the object.
+      if (auto ok = backend.VerifyStreamed(object, *target, ctx); ok) {
+        spdlog::info("{}: written into {} as it downloaded, and verified", object.filename,
+                     target->device);
+        continue;
+      } else if (ok.error().code() == Errc::kCancelled) {
+        return Failed(ok.error());
+      } else {
+        spdlog::info("{}: {}; installing it from the download file", object.filename,
+                     ok.error().message());
+      }
+    }
     if (!verified) {
       if (auto ok = backend.VerifyObjectFile(env().ObjectPath(object.sha256sum), object); !ok) {
         return Failed(ok.error());

@@ -104,7 +104,10 @@ Outcome ValidationState::Run(UpdateContext& context, const Handoff& /*in*/) {
   // Decided once: a resumed update follows this plan whatever the config says by then.
   context.update->plan = DecidePlan(env(), context);
   for (const auto* object : Distinct(context.ObjectsForSlot())) {
-    if (context.DeliveryOf(*object) != Delivery::kDownload) continue;  // never lands here
+    const auto delivery = context.DeliveryOf(*object);
+    if (delivery != Delivery::kDownload && delivery != Delivery::kDownloadAndTarget) {
+      continue;  // never lands here
+    }
     std::error_code ec;
     const auto have = std::filesystem::file_size(env().ObjectPath(object->sha256sum), ec);
     needed += ec ? object->size : object->size - std::min(object->size, have);
