@@ -1,11 +1,17 @@
 #include "server/audit.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <array>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "core/json.hpp"
+#include "core/time.hpp"
 #include "server/api_context.hpp"
 #include "server/api_util.hpp"
 #include "server/auth.hpp"
@@ -97,8 +103,14 @@ json Before(ApiContext& context, std::string_view pattern, const Request& reques
   return nullptr;
 }
 
+// A CSV cell, quoted. A cell a spreadsheet would read as a formula (starting with = + - @, or
+// a tab or carriage return) gets a leading ' so that it stays text: the log holds what
+// clients sent, and an export is opened by people.
 std::string CsvField(const std::string& text) {
   std::string out = "\"";
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos) {
+    out += '\'';
+  }
   for (const char c : text) {
     if (c == '"') out += '"';
     out += c;
@@ -113,9 +125,28 @@ json EntryJson(const AuditEntry& entry) {
           {"detail", entry.detail},   {"hash", entry.hash}};
 }
 
-Response ListAudit(ApiContext& context, const Request& request) {
-  AuditFilter filter;
-  std::string format = "json";
+constexpr std::string_view kCsvHeader =
+    "id,at,actor,user_id,token,address,action,target,status,detail,hash\r\n";
+
+std::string CsvLine(const AuditEntry& row) {
+  return std::to_string(row.id) + "," + CsvField(row.at) + "," + CsvField(row.actor) + "," +
+         std::to_string(row.user_id) + "," + CsvField(row.token) + "," + CsvField(row.address) +
+         "," + CsvField(row.action) + "," + CsvField(row.target) + "," +
+         std::to_string(row.status) + "," + CsvField(row.detail) + "," + CsvField(row.hash) +
+         "\r\n";
+}
+
+// "attachment; filename=..." naming the export after its time, e.g. audit-20261207T101500Z.csv.
+std::string Attachment(const std::string& extension) {
+  std::string stamp = FormatTime(std::chrono::system_clock::now());
+  std::erase_if(stamp, [](char c) { return c == '-' || c == ':'; });
+  return "attachment; filename=\"audit-" + stamp + "." + extension + "\"";
+}
+
+// The filters and format of GET /api/v1/audit and /api/v1/audit/export; an error message for
+// a 400, or "" with `filter` and `format` set.
+std::string ParseAuditQuery(const Request& request, bool paged, AuditFilter& filter,
+                            std::string& format) {
   for (const auto& [key, value] : request.query) {
     if (key == "actor") {
       filter.actor = value;
@@ -125,17 +156,78 @@ Response ListAudit(ApiContext& context, const Request& request) {
       filter.since = value;
     } else if (key == "until") {
       filter.until = value;
-    } else if (std::string error; ApplyPagingParam(key, value, "an audit row", filter.before_id,
-                                                   filter.limit, error)) {
-      if (!error.empty()) return Response::Error(400, error);
+    } else if (std::string error;
+               paged && ApplyPagingParam(key, value, "an audit row", filter.before_id, filter.limit,
+                                         error)) {
+      if (!error.empty()) return error;
     } else if (key == "format") {
-      if (value != "json" && value != "jsonl" && value != "csv") {
-        return Response::Error(400, "'format' is json, jsonl or csv");
+      if (value != "jsonl" && value != "csv" && (!paged || value != "json")) {
+        return paged ? "'format' is json, jsonl or csv" : "'format' is csv or jsonl";
       }
       format = value;
     } else {
-      return Response::Error(400, "unknown query parameter '" + key + "'");
+      return "unknown query parameter '" + key + "' (actor, action, since, until, " +
+             (paged ? "before, limit, format)" : "format)");
     }
+  }
+  return {};
+}
+
+// GET /api/v1/audit/export: every row the filters select, newest first, read from the store a
+// page at a time into a temporary file that is sent and removed: a large log is never in
+// memory at once.
+Response ExportAudit(ApiContext& context, const Request& request) {
+  AuditFilter filter;
+  std::string format = "csv";
+  if (auto error = ParseAuditQuery(request, false, filter, format); !error.empty()) {
+    return Response::Error(400, error);
+  }
+  const auto dir = context.config.data_dir / "tmp";  // emptied at every start
+  std::string path = (dir / "uh-export-XXXXXX").string();
+  const int fd = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) return Response::FromError(Error(Errc::kIo, "creating " + path));
+  ::close(fd);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    std::filesystem::remove(path);
+    return Response::FromError(Error(Errc::kIo, "opening " + path));
+  }
+  if (format == "csv") out << kCsvHeader;
+  std::uint64_t size = format == "csv" ? kCsvHeader.size() : 0;
+  filter.limit = kPage;
+  for (;;) {
+    auto rows = context.store.FindAudit(filter);
+    if (!rows) {
+      std::filesystem::remove(path);
+      return Response::FromError(rows.error());
+    }
+    for (const auto& row : *rows) {
+      const std::string line = format == "csv" ? CsvLine(row) : DumpJson(EntryJson(row)) + "\n";
+      out << line;
+      size += line.size();
+    }
+    if (rows->size() < kPage) break;
+    filter.before_id = rows->back().id;  // newer rows appended meanwhile are not in this export
+  }
+  out.close();
+  if (!out) {
+    std::filesystem::remove(path);
+    return Response::FromError(Error(Errc::kNoSpace, "writing the audit export " + path));
+  }
+  Response response;
+  response.body =
+      http::FileBody{.path = path, .offset = 0, .length = size, .remove_when_open = true};
+  response.SetHeader("Content-Type",
+                     format == "csv" ? "text/csv; charset=utf-8" : "application/jsonl");
+  response.SetHeader("Content-Disposition", Attachment(format));
+  return response;
+}
+
+Response ListAudit(ApiContext& context, const Request& request) {
+  AuditFilter filter;
+  std::string format = "json";
+  if (auto error = ParseAuditQuery(request, true, filter, format); !error.empty()) {
+    return Response::Error(400, error);
   }
   auto rows = context.store.FindAudit(filter);
   if (!rows) return Response::FromError(rows.error());
@@ -145,15 +237,11 @@ Response ListAudit(ApiContext& context, const Request& request) {
     return Response::Text(200, std::move(out), "application/jsonl");
   }
   if (format == "csv") {
-    std::string out = "id,at,actor,user_id,token,address,action,target,status,detail,hash\r\n";
-    for (const auto& row : *rows) {
-      out += std::to_string(row.id) + "," + CsvField(row.at) + "," + CsvField(row.actor) + "," +
-             std::to_string(row.user_id) + "," + CsvField(row.token) + "," + CsvField(row.address) +
-             "," + CsvField(row.action) + "," + CsvField(row.target) + "," +
-             std::to_string(row.status) + "," + CsvField(row.detail) + "," + CsvField(row.hash) +
-             "\r\n";
-    }
-    return Response::Text(200, std::move(out), "text/csv; charset=utf-8");
+    std::string out(kCsvHeader);
+    for (const auto& row : *rows) out += CsvLine(row);
+    auto response = Response::Text(200, std::move(out), "text/csv; charset=utf-8");
+    response.SetHeader("Content-Disposition", Attachment("csv"));
+    return response;
   }
   json items = json::array();
   for (const auto& row : *rows) items.push_back(EntryJson(row));
@@ -254,6 +342,10 @@ void AddAuditRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kGet, "/api/v1/audit",
              Allow(context, Scope::kAuditRead, [&context](Request& request, const Caller&) {
                return ListAudit(context, request);
+             }));
+  router.Add(Method::kGet, "/api/v1/audit/export",
+             Allow(context, Scope::kAuditRead, [&context](Request& request, const Caller&) {
+               return ExportAudit(context, request);
              }));
   router.Add(Method::kGet, "/api/v1/audit/verify",
              Allow(context, Scope::kAuditRead, [&context](Request&, const Caller&) {

@@ -63,4 +63,33 @@ Expected<DeviceFilter> ParseDeviceQuery(const std::map<std::string, std::string>
   return filter;
 }
 
+Expected<HistoryQuery> ParseHistoryQuery(const std::map<std::string, std::string>& query) {
+  HistoryQuery out;
+  bool paging = false;
+  for (const auto& [key, value] : query) {
+    std::optional<std::int64_t>* cursor = nullptr;
+    if (key == "reports_before") {
+      cursor = &out.reports_before;
+    } else if (key == "versions_before") {
+      cursor = &out.versions_before;
+    } else if (key == "rollouts_before") {
+      cursor = &out.rollouts_before;
+    } else if (key == "limit") {
+      auto limit = ParseLimit(value);
+      if (!limit) return std::unexpected(Bad("'limit' must be 1 to 1000"));
+      out.limit = *limit;
+      continue;
+    } else {
+      return std::unexpected(Bad("unknown query parameter '" + key +
+                                 "' (reports_before, versions_before, rollouts_before, limit)"));
+    }
+    auto id = ParseId(value);
+    if (!id || *id == 0) return std::unexpected(Bad("'" + key + "' must be an id of its list"));
+    *cursor = *id;
+    paging = true;
+  }
+  if (!paging) out.reports_before = out.versions_before = out.rollouts_before = 0;
+  return out;
+}
+
 }  // namespace uh::server

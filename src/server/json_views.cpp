@@ -60,6 +60,52 @@ json ToJson(const Device& device) {
           {"auth_state", device.auth_state}};
 }
 
+json HistoryJson(const Report& report) {
+  std::string_view log = report.current_log;
+  const bool truncated = log.size() > kLogExcerptBytes;
+  if (truncated) {
+    log.remove_prefix(log.size() - kLogExcerptBytes);
+    // Not in the middle of a line, nor of a UTF-8 character.
+    if (const auto newline = log.find('\n');
+        newline != std::string_view::npos && newline + 1 < log.size()) {
+      log.remove_prefix(newline + 1);
+    }
+    while (!log.empty() && (static_cast<unsigned char>(log.front()) & 0xC0) == 0x80) {
+      log.remove_prefix(1);
+    }
+  }
+  return {{"id", report.id},
+          {"package_uid", report.package_uid},
+          {"status", report.status},
+          {"previous_state", report.previous_state},
+          {"error_message", report.error_message},
+          {"log_excerpt", log},
+          {"log_truncated", truncated},
+          {"created_at", report.created_at}};
+}
+
+json ToJson(const DeviceVersion& version) {
+  return {{"id", version.id},
+          {"version", version.version},
+          {"since", version.since.empty() ? json(nullptr) : json(version.since)}};
+}
+
+json ToJson(const DeviceRollout& rollout) {
+  const RolloutDevice& place = rollout.place;
+  return {{"rollout_id", place.rollout_id},
+          {"name", rollout.name},
+          {"package", rollout.package_uid},
+          {"package_version", rollout.package_version},
+          {"rollout_state", RolloutStateName(rollout.rollout_state)},
+          {"active", rollout.active},
+          {"stage", place.stage},
+          {"state", DeviceStateName(place.state)},
+          {"error_message", place.error_message},
+          {"retries", place.retries},
+          {"started_at", place.started_at},
+          {"updated_at", place.updated_at}};
+}
+
 json ToJson(const Report& report) {
   return {{"id", report.id},
           {"device_id", report.device_id},

@@ -305,6 +305,7 @@ Expected<json> CurrentRolloutJson(Store& store, std::int64_t device_id) {
               {"stage", (*place)->stage},
               {"state", DeviceStateName((*place)->state)},
               {"error_message", (*place)->error_message},
+              {"retries", (*place)->retries},
               {"started_at", (*place)->started_at},
               {"updated_at", (*place)->updated_at}};
   if (*rollout) {
@@ -331,6 +332,53 @@ Response ShowDevice(ApiContext& context, Request& request, const Caller& caller)
   out["rollout"] = std::move(*rollout);
   out["reports"] = json::array();
   for (const auto& report : *reports) out["reports"].push_back(ToJson(report));
+  return Response::Json(200, out);
+}
+
+// GET /api/v1/devices/{id}/history: the device page's timeline, each section newest first.
+Response ShowDeviceHistory(ApiContext& context, Request& request, const Caller& caller) {
+  auto id = ParseId(request.Param("id"));
+  if (!id) return Response::Error(400, "bad device id");
+  auto query = ParseHistoryQuery(request.query);
+  if (!query) return Response::FromError(query.error());
+  auto device = context.store.GetDevice(*id);
+  if (!device) return Response::FromError(device.error());
+  if (!*device) return Response::Error(404, "unknown device");
+  if (auto denied = DenyProduct(caller, (*device)->product_uid)) return *denied;
+  const std::size_t limit = query->limit;
+  json out = {{"device_id", *id}, {"next", json::object()}};
+  // A section's next page starts before its last row, when the page is full.
+  auto add = [&](const char* name, const char* cursor, const auto& rows, auto view, auto key) {
+    json items = json::array();
+    for (const auto& row : rows) items.push_back(view(row));
+    out[name] = std::move(items);
+    out["next"][cursor] = rows.size() == limit ? json(key(rows.back())) : json(nullptr);
+  };
+  if (query->reports_before) {
+    ReportFilter filter;
+    filter.device_id = *id;
+    filter.before_id = *query->reports_before;
+    filter.limit = limit;
+    auto reports = context.store.FindReports(filter);
+    if (!reports) return Response::FromError(reports.error());
+    add(
+        "reports", "reports_before", *reports, [](const Report& r) { return HistoryJson(r); },
+        [](const Report& r) { return r.id; });
+  }
+  if (query->versions_before) {
+    auto versions = context.store.ListDeviceVersions(*id, *query->versions_before, limit);
+    if (!versions) return Response::FromError(versions.error());
+    add(
+        "versions", "versions_before", *versions, [](const DeviceVersion& v) { return ToJson(v); },
+        [](const DeviceVersion& v) { return v.id; });
+  }
+  if (query->rollouts_before) {
+    auto rollouts = context.store.ListDeviceRollouts(*id, *query->rollouts_before, limit);
+    if (!rollouts) return Response::FromError(rollouts.error());
+    add(
+        "rollouts", "rollouts_before", *rollouts, [](const DeviceRollout& r) { return ToJson(r); },
+        [](const DeviceRollout& r) { return r.place.rollout_id; });
+  }
   return Response::Json(200, out);
 }
 
@@ -570,6 +618,10 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kGet, "/api/v1/devices/{id}",
              Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
                return ShowDevice(context, r, caller);
+             }));
+  router.Add(Method::kGet, "/api/v1/devices/{id}/history",
+             Allow(context, Scope::kRead, [&context](Request& r, const Caller& caller) {
+               return ShowDeviceHistory(context, r, caller);
              }));
 }
 

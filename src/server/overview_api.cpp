@@ -68,13 +68,10 @@ Response Overview(ApiContext& context, RolloutService& rollouts, Request& reques
   auto active = context.store.ListRollouts(product.value_or(""), false);
   if (!active) return Response::FromError(active.error());
 
-  json rollout_items = json::array();
-  for (const Rollout& rollout : *active) {
-    if (!caller.MayActOn(rollout.product_uid)) continue;
-    auto item = RolloutJson(rollouts, rollout);
-    if (!item) return Response::FromError(item.error());
-    rollout_items.push_back(std::move(*item));
-  }
+  std::erase_if(*active,
+                [&](const Rollout& rollout) { return !caller.MayActOn(rollout.product_uid); });
+  auto rollout_items = RolloutListJson(rollouts, *active);
+  if (!rollout_items) return Response::FromError(rollout_items.error());
   json failure_items = json::array();
   for (const auto& failure : *latest) failure_items.push_back(FailureJson(failure));
   return Response::Json(200, {{"product", product ? json(*product) : json(nullptr)},
@@ -89,7 +86,7 @@ Response Overview(ApiContext& context, RolloutService& rollouts, Request& reques
                                   {"last_day", devices->seen_since_day},
                                   {"overdue", devices->overdue},
                                   {"overdue_after_seconds", overdue_after.count()}}}}},
-                              {"rollouts", rollout_items},
+                              {"rollouts", std::move(*rollout_items)},
                               {"latest_failures", failure_items}});
 }
 

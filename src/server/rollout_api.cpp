@@ -22,6 +22,20 @@ Expected<json> RolloutJson(RolloutService& rollouts, const Rollout& rollout) {
   return out;
 }
 
+Expected<json> RolloutListJson(RolloutService& rollouts, const std::vector<Rollout>& list) {
+  auto progress = rollouts.ProgressOf(list);
+  if (!progress) return std::unexpected(progress.error());
+  json items = json::array();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto& [stats, hold] = (*progress)[i];
+    json item = ToJson(list[i]);
+    item["hold_reason"] = hold ? json(*hold) : json(nullptr);
+    item["statistics"] = ToJson(stats);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
 namespace {
 
 // The creation's own option, not part of the rollout: create a selection that matches no
@@ -79,7 +93,8 @@ Response Preview(RolloutService& rollouts, Request& request) {
                               {"excluded",
                                {{"unsupported_hardware", count->unsupported_hardware},
                                 {"not_accepted", count->not_accepted},
-                                {"newer_version", count->newer_version}}},
+                                {"newer_version", count->newer_version},
+                                {"in_other_rollouts", count->in_other_rollouts}}},
                               {"unknown_device_ids", count->unknown_ids}});
 }
 
@@ -94,13 +109,9 @@ Response List(RolloutService& rollouts, ApiContext& context, Request& request) {
   }
   auto list = context.store.ListRollouts(request.Param("product"), archived);
   if (!list) return Response::FromError(list.error());
-  json items = json::array();
-  for (const auto& rollout : *list) {
-    auto item = RolloutJson(rollouts, rollout);
-    if (!item) return Response::FromError(item.error());
-    items.push_back(std::move(*item));
-  }
-  return Response::Json(200, {{"rollouts", items}});
+  auto items = RolloutListJson(rollouts, *list);
+  if (!items) return Response::FromError(items.error());
+  return Response::Json(200, {{"rollouts", std::move(*items)}});
 }
 
 Response Show(RolloutService& rollouts, const Rollout& rollout) {
@@ -149,12 +160,36 @@ Response ListDevices(ApiContext& context, const Rollout& rollout, Request& reque
                      {"stage", place.stage},
                      {"state", DeviceStateName(place.state)},
                      {"error_message", place.error_message},
+                     {"retries", place.retries},
                      {"started_at", place.started_at},
                      {"updated_at", place.updated_at}});
   }
   json out = {{"devices", items}};
   if (members->size() == limit) out["next_after"] = members->back().place.device_id;
   return Response::Json(200, out);
+}
+
+// POST /api/v1/rollouts/{id}/retry, body {"devices": [ids]} or nothing (every failed device).
+Response Retry(RolloutService& rollouts, const Rollout& rollout, Request& request) {
+  auto body = JsonObjectBody(request, true);
+  if (!body) return Response::FromError(body.error());
+  std::vector<std::int64_t> devices;
+  for (const auto& [key, value] : body->items()) {
+    if (key != "devices") return Response::Error(400, "unknown field '" + key + "' (devices)");
+    if (!value.is_array()) return Response::Error(400, "'devices' must be a list of device ids");
+    for (const auto& id : value) {
+      if (!id.is_number_integer() || id.get<std::int64_t>() <= 0) {
+        return Response::Error(400, "'devices' must be a list of device ids");
+      }
+      devices.push_back(id.get<std::int64_t>());
+    }
+  }
+  auto retried = rollouts.Retry(rollout.id, devices);
+  if (!retried) return Response::FromError(retried.error());
+  auto out = RolloutJson(rollouts, retried->rollout);
+  if (!out) return Response::FromError(out.error());
+  (*out)["retried_devices"] = retried->device_ids;
+  return Response::Json(200, *out);
 }
 
 Response Control(RolloutService& rollouts, const Rollout& rollout, Request& request,
@@ -204,6 +239,11 @@ void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService&
              for_rollout(Scope::kRead, [&](Request& r, const Caller&, const Rollout& rollout) {
                return ListDevices(context, rollout, r);
              }));
+  router.Add(
+      Method::kPost, "/api/v1/rollouts/{id}/retry",
+      for_rollout(Scope::kRolloutsWrite, [&](Request& r, const Caller&, const Rollout& rollout) {
+        return Retry(rollouts, rollout, r);
+      }));
   router.Add(Method::kPost, "/api/v1/rollouts/{id}/{action}",
              for_rollout(Scope::kRolloutsWrite,
                          [&](Request& r, const Caller& caller, const Rollout& rollout) {

@@ -3,6 +3,7 @@
 // Rollout routes of the management API: create, list, show with statistics, control.
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "server/api_context.hpp"
 #include "server/http/http.hpp"
@@ -18,5 +19,9 @@ void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService&
 // null when it does not: rollout_rules.hpp HoldReason) and "statistics".
 [[nodiscard]] Expected<nlohmann::json> RolloutJson(RolloutService& rollouts,
                                                    const Rollout& rollout);
+// The same for a list (a JSON array), with the statistics and the counts hold_reason needs
+// read in one query each rather than one per rollout.
+[[nodiscard]] Expected<nlohmann::json> RolloutListJson(RolloutService& rollouts,
+                                                       const std::vector<Rollout>& list);
 
 }  // namespace uh::server

@@ -71,6 +71,19 @@ Expected<RolloutService::Selected> RolloutService::SelectedDevices(const Rollout
     filter.after_id = page->back().id;
   }
   out.count.unknown_ids.assign(unseen.begin(), unseen.end());
+  // Devices another rollout holds are skipped when this one starts (a device is in one active
+  // rollout per product): they are not what it would take.
+  std::vector<std::int64_t> ids;
+  ids.reserve(out.devices.size());
+  for (const auto& device : out.devices) ids.push_back(device.id);
+  auto held = store_.HeldDevices(rollout.product_uid, ids);
+  if (!held) return std::unexpected(held.error());
+  if (!held->empty()) {
+    std::erase_if(out.devices, [&](const Device& device) {
+      return std::ranges::binary_search(*held, device.id);
+    });
+    out.count.in_other_rollouts = static_cast<std::int64_t>(held->size());
+  }
   for (const auto& device : out.devices) {
     if (out.forbid_downgrades && IsDowngrade(package, device)) ++out.count.newer_version;
   }
@@ -85,9 +98,16 @@ Expected<bool> RolloutService::KeyRevoked(const Package& package) {
                               [&](const SigningKey& key) { return key.id == package.key_id; });
 }
 
-Expected<void> RolloutService::PauseForKey(Rollout& rollout) {
+void RolloutService::Pause(Rollout& rollout, const std::string& actor, std::string reason) {
   rollout.state = RolloutState::kPaused;
-  rollout.reason = kKeyGone;
+  rollout.paused_by = actor;
+  rollout.paused_at = Now();
+  rollout.reason =
+      actor.empty() ? std::move(reason) : "paused by " + actor + " at " + rollout.paused_at;
+}
+
+Expected<void> RolloutService::PauseForKey(Rollout& rollout) {
+  Pause(rollout, "", kKeyGone);
   spdlog::warn("rollout {}: paused: {}", rollout.id, rollout.reason);
   return store_.UpdateRollout(rollout);
 }
@@ -106,11 +126,28 @@ Expected<RolloutService::SelectionCount> RolloutService::Preview(const std::stri
                                                                  const Rollout& definition) {
   auto package = PackageOf(product_uid, definition.package_uid);
   if (!package) return std::unexpected(package.error());
-  Rollout rollout = definition;
-  rollout.product_uid = product_uid;
-  auto chosen = SelectedDevices(rollout, *package);
-  if (!chosen) return std::unexpected(chosen.error());
-  return std::move(chosen->count);
+  auto product = store_.GetProduct(product_uid);
+  if (!product) return std::unexpected(product.error());
+  const bool forbid_downgrades = *product && (*product)->forbid_downgrades;
+  auto counted = store_.CountSelection(product_uid, definition.selection);
+  if (!counted) return std::unexpected(counted.error());
+  // The groups meet the rules of SelectedDevices in the same order.
+  SelectionCount count;
+  for (const SelectionGroup& group : counted->groups) {
+    if (!group.accepted) {
+      count.not_accepted += group.devices;
+    } else if (!SupportsHardware(*package, group.hardware)) {
+      count.unsupported_hardware += group.devices;
+    } else if (group.held) {
+      count.in_other_rollouts += group.devices;
+    } else if (forbid_downgrades && CompareVersions(package->version, group.version) < 0) {
+      count.newer_version += group.devices;
+    } else {
+      count.matching += group.devices;
+    }
+  }
+  count.unknown_ids = std::move(counted->unknown_ids);
+  return count;
 }
 
 namespace {
@@ -135,6 +172,7 @@ std::string WhyNone(const RolloutService::SelectionCount& count) {
   add(count.unsupported_hardware, "selected run hardware the package does not support");
   add(count.not_accepted, "selected are not accepted yet");
   add(count.newer_version, "selected run a newer version");
+  add(count.in_other_rollouts, "selected are in other active rollouts of the product");
   return why.empty() ? why : why + ")";
 }
 
@@ -248,8 +286,7 @@ Expected<void> RolloutService::Evaluate(Rollout& rollout) {
     auto stats = store_.GetRolloutStats(rollout.id, static_cast<int>(rollout.stages.size()));
     if (!stats) return std::unexpected(stats.error());
     if (auto breach = ThresholdBreach(rollout.threshold, *stats)) {
-      rollout.state = RolloutState::kPaused;
-      rollout.reason = "failure threshold: " + *breach;
+      Pause(rollout, "", "failure threshold: " + *breach);
       spdlog::warn("rollout {}: failure threshold reached, paused: {}", rollout.id, *breach);
       return store_.UpdateRollout(rollout);
     }
@@ -291,8 +328,7 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
     UH_TRY(Start(*rollout));
   } else if (action == "pause") {
     if (rollout->state != RolloutState::kRunning) return std::unexpected(Conflict("not running"));
-    rollout->state = RolloutState::kPaused;
-    rollout->reason = "paused by " + actor + " at " + Now();
+    Pause(*rollout, actor, "");
     UH_TRY(store_.UpdateRollout(*rollout));
     spdlog::info("rollout {}: paused by {}", id, actor);
   } else if (action == "resume") {
@@ -319,6 +355,8 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
     }
     rollout->state = RolloutState::kRunning;
     rollout->reason.clear();
+    rollout->paused_by.clear();
+    rollout->paused_at.clear();
     UH_TRY(store_.UpdateRollout(*rollout));
     spdlog::info("rollout {}: resumed at stage {}", id, rollout->current_stage + 1);
     UH_TRY(Evaluate(*rollout));
@@ -345,6 +383,56 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
   return rollout;
 }
 
+Expected<RolloutService::Retried> RolloutService::Retry(
+    std::int64_t id, const std::vector<std::int64_t>& device_ids) {
+  std::lock_guard lock(mutex_);
+  auto rollout = Load(id);
+  if (!rollout) return std::unexpected(rollout.error());
+  if (IsArchived(rollout->state)) {
+    return std::unexpected(
+        Conflict("the rollout is " + std::string(RolloutStateName(rollout->state)) +
+                 " and no longer holds its devices: create a rollout for the failed ones "
+                 "(GET /api/v1/rollouts/" +
+                 std::to_string(id) + "/devices?state=failed lists them)"));
+  }
+  if (rollout->state == RolloutState::kScheduled) {
+    return std::unexpected(Conflict("the rollout has not started: no device has failed"));
+  }
+  std::vector<std::int64_t> wanted = device_ids;
+  std::ranges::sort(wanted);
+  wanted.erase(std::ranges::unique(wanted).begin(), wanted.end());
+  if (!wanted.empty()) {
+    // Every listed device must be a failed device of this rollout, or nothing changes.
+    auto places = store_.FindRolloutDevices(id, wanted);
+    if (!places) return std::unexpected(places.error());
+    std::vector<std::int64_t> strangers;
+    std::vector<std::int64_t> not_failed;
+    std::size_t next = 0;  // places are sorted by device id, as `wanted` is
+    for (const std::int64_t device : wanted) {
+      if (next < places->size() && (*places)[next].device_id == device) {
+        if ((*places)[next].state != DeviceState::kFailed) not_failed.push_back(device);
+        ++next;
+      } else {
+        strangers.push_back(device);
+      }
+    }
+    if (!strangers.empty()) {
+      return Fail(Errc::kInvalidArgument,
+                  "'devices' lists ids that are no device of this rollout: " + SomeIds(strangers));
+    }
+    if (!not_failed.empty()) {
+      return std::unexpected(Conflict(
+          "only failed devices can be retried; these have not failed: " + SomeIds(not_failed)));
+    }
+  }
+  auto retried = store_.RetryFailedRolloutDevices(id, wanted, Now());
+  if (!retried) return std::unexpected(retried.error());
+  if (retried->empty()) return std::unexpected(Conflict("the rollout has no failed device"));
+  spdlog::info("rollout {}: {} failed device(s) get a new attempt", id, retried->size());
+  UH_TRY(Evaluate(*rollout));
+  return Retried{.rollout = std::move(*rollout), .device_ids = std::move(*retried)};
+}
+
 Expected<RolloutStats> RolloutService::Stats(std::int64_t id) {
   auto rollout = Load(id);
   if (!rollout) return std::unexpected(rollout.error());
@@ -366,6 +454,33 @@ Expected<std::optional<std::string>> RolloutService::HoldReasonOf(const Rollout&
     facts.started_last_hour = *started;
   }
   return HoldReason(rollout, stats, facts);
+}
+
+Expected<std::vector<RolloutService::Progress>> RolloutService::ProgressOf(
+    const std::vector<Rollout>& rollouts) {
+  auto stats = store_.GetRolloutStatsOf(rollouts);
+  if (!stats) return std::unexpected(stats.error());
+  const auto now = clock_();
+  std::vector<std::int64_t> rate_limited;
+  for (const Rollout& rollout : rollouts) {
+    if (rollout.state == RolloutState::kRunning && rollout.rate_per_hour > 0) {
+      rate_limited.push_back(rollout.id);
+    }
+  }
+  // The window OnProbe counts in (HoldReasonOf).
+  auto started = store_.CountStartedSinceOf(
+      rate_limited, FormatTime(now - std::chrono::hours(1) + std::chrono::seconds(1)));
+  if (!started) return std::unexpected(started.error());
+  std::vector<Progress> out;
+  out.reserve(rollouts.size());
+  for (std::size_t i = 0; i < rollouts.size(); ++i) {
+    const auto found = started->find(rollouts[i].id);
+    const HoldFacts facts{.now = now,
+                          .started_last_hour = found == started->end() ? 0 : found->second};
+    out.push_back({.stats = std::move((*stats)[i]), .hold_reason = std::nullopt});
+    out.back().hold_reason = HoldReason(rollouts[i], out.back().stats, facts);
+  }
+  return out;
 }
 
 Expected<void> RolloutService::Tick() {

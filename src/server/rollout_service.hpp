@@ -33,9 +33,11 @@ class RolloutService final : public RolloutEngine {
     std::int64_t unsupported_hardware = 0;  // selected, but the package does not support them
     std::int64_t not_accepted = 0;          // selected, but pending or rejected (enrolment)
     std::int64_t newer_version = 0;         // selected, but the product forbids the downgrade
+    std::int64_t in_other_rollouts = 0;     // selected, but held by another active rollout
     std::vector<std::int64_t> unknown_ids;  // listed ids that are no device of the product
   };
-  // Counts what the definition's selection matches, creating nothing.
+  // Counts what the definition's selection matches, creating nothing; the database counts,
+  // by groups, without the devices being read.
   [[nodiscard]] Expected<SelectionCount> Preview(const std::string& product_uid,
                                                  const Rollout& definition);
 
@@ -50,11 +52,29 @@ class RolloutService final : public RolloutEngine {
   [[nodiscard]] Expected<Rollout> Control(std::int64_t id, std::string_view action,
                                           const nlohmann::json& body,
                                           const std::string& actor = "a user");
+  // Gives failed devices of a running or paused rollout a new attempt: they go back to
+  // pending, so that their next probe is offered the package again (through the window and
+  // the rate limit, as a first attempt). `device_ids` empty: every failed device. Refused,
+  // changing nothing: ids that are no device of the rollout (kInvalidArgument), listed devices
+  // that have not failed, no failed device at all, a scheduled or archived rollout
+  // (kAlreadyExists). A paused rollout stays paused; its failures now count without these.
+  struct Retried {
+    Rollout rollout;
+    std::vector<std::int64_t> device_ids;
+  };
+  [[nodiscard]] Expected<Retried> Retry(std::int64_t id,
+                                        const std::vector<std::int64_t>& device_ids);
   [[nodiscard]] Expected<RolloutStats> Stats(std::int64_t id);
   [[nodiscard]] Expected<RolloutStats> Stats(const Rollout& rollout);
   // Why the rollout waits now (rollout_rules.hpp HoldReason), or nullopt.
   [[nodiscard]] Expected<std::optional<std::string>> HoldReasonOf(const Rollout& rollout,
                                                                   const RolloutStats& stats);
+  // Statistics and hold reasons of many rollouts (a list), each kind read in one query.
+  struct Progress {
+    RolloutStats stats;
+    std::optional<std::string> hold_reason;
+  };
+  [[nodiscard]] Expected<std::vector<Progress>> ProgressOf(const std::vector<Rollout>& rollouts);
   // The engine's clock (injected in tests), for answers that must agree with it.
   [[nodiscard]] std::chrono::system_clock::time_point CurrentTime() const { return clock_(); }
   // Time-driven transitions: scheduled starts, soak times. Called periodically.
@@ -82,6 +102,8 @@ class RolloutService final : public RolloutEngine {
   [[nodiscard]] static bool IsDowngrade(const Package& package, const Device& device);
   // Whether the key that signed `package` is no longer registered for its product.
   [[nodiscard]] Expected<bool> KeyRevoked(const Package& package);
+  // Pauses a rollout: by `actor`, or by the server (actor "") saying `reason`.
+  void Pause(Rollout& rollout, const std::string& actor, std::string reason);
   // Pauses a rollout whose package's key is gone, saying so.
   [[nodiscard]] Expected<void> PauseForKey(Rollout& rollout);
 

@@ -52,6 +52,9 @@ struct FileBody {
   std::filesystem::path path;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  // A file written for this answer alone (an export): removed as soon as it is open for
+  // sending (or at once when nothing is sent), so that it never outlives the answer.
+  bool remove_when_open = false;
 };
 
 struct Response {
@@ -171,6 +174,12 @@ class HttpServer {
 // Content-Type and, for HEAD, no body. 404 when the file does not exist.
 [[nodiscard]] Response FileResponse(const Request& request, const std::filesystem::path& path,
                                     std::string content_type = "application/octet-stream");
+
+// Conditional GET, applied by the server to every answer after its handler: a 200 with a JSON
+// body to a GET or HEAD gets an ETag (a hash of the body) and "Cache-Control: private,
+// no-cache", and becomes 304 Not Modified, without a body, when the request's If-None-Match
+// names that ETag. Other answers (other methods, other statuses, files) are left alone.
+void Revalidate(const Request& request, Response& response);
 
 // Percent-decodes a URL component; fails on malformed escapes and on decoded NUL bytes.
 [[nodiscard]] Expected<std::string> PercentDecode(std::string_view text);

@@ -268,6 +268,7 @@ void Session<Stream>::Dispatch() {
     response = Response::Error(500, "internal error");
   }
   upload_.reset();  // unless the handler took the file away (renamed it), it goes now
+  Revalidate(request_, response);
   Send(std::move(response), false);
 }
 

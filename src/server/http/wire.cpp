@@ -146,6 +146,11 @@ WireResponse ToWire(Response response, bool head, unsigned version, bool keep_al
     response = Response::Error(500, "internal error");
   }
   const bool bodiless_status = response.status == 204 || response.status == 304;
+  std::filesystem::path temporary;  // removed below, whether it is sent or not
+  if (const auto* file_body = std::get_if<FileBody>(&response.body);
+      file_body != nullptr && file_body->remove_when_open) {
+    temporary = file_body->path;
+  }
   std::optional<File> file;
   if (const auto* file_body = std::get_if<FileBody>(&response.body);
       file_body != nullptr && !head && !bodiless_status) {
@@ -163,6 +168,10 @@ WireResponse ToWire(Response response, bool head, unsigned version, bool keep_al
                      ? Response::Error(404, "not found")
                      : Response::Error(500, "cannot read file");
     }
+  }
+  if (!temporary.empty()) {
+    std::error_code ignored;  // once open, the file stays readable until it is closed
+    std::filesystem::remove(temporary, ignored);
   }
   const int status = response.status;
   if (head || bodiless_status) {

@@ -360,6 +360,9 @@ json ToJson(const Rollout& rollout) {
   out["start_at"] = rollout.start_at;
   out["current_stage"] = rollout.current_stage;
   out["reason"] = rollout.reason;
+  // Who paused it and when, as fields; a pause the server decided has paused_by null.
+  out["paused_by"] = rollout.paused_by.empty() ? json(nullptr) : json(rollout.paused_by);
+  out["paused_at"] = rollout.paused_at.empty() ? json(nullptr) : json(rollout.paused_at);
   out["created_at"] = rollout.created_at;
   out["started_at"] = rollout.started_at;
   out["finished_at"] = rollout.finished_at;

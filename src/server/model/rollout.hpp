@@ -80,6 +80,8 @@ struct Rollout {
   int current_stage = 0;
   std::string stage_succeeded_at;  // when the current stage reached its success share
   std::string reason;              // why it paused or stopped
+  std::string paused_by;           // the user who paused it; "" when the server did, or not paused
+  std::string paused_at;           // when it was paused; "" while not paused
   std::string created_at;
   std::string started_at;
   std::string finished_at;
@@ -91,8 +93,9 @@ struct RolloutDevice {
   int stage = 0;
   DeviceState state = DeviceState::kPending;
   std::string error_message;
-  std::string started_at;  // first offered
+  std::string started_at;  // first offered ("" until then, and again after a retry)
   std::string updated_at;
+  int retries = 0;  // new attempts given after it failed (POST /api/v1/rollouts/{id}/retry)
 };
 
 // Counts per stage and state.

@@ -6,6 +6,7 @@
 // into SQL. Times are RFC 3339 UTC strings ("2026-11-22T12:00:00Z").
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -200,6 +201,38 @@ struct RolloutMember {
   std::string last_seen;
 };
 
+// How a rollout's selection matches a product's devices, counted by the database: the selected
+// devices grouped by what decides whether a rollout takes them (see CountSelection).
+struct SelectionGroup {
+  bool accepted = false;  // auth_state "accepted"
+  std::string hardware;
+  std::string version;
+  bool held = false;            // a non-archived rollout of the product holds it
+  std::int64_t devices = 0;     // how many
+  std::int64_t example_id = 0;  // the smallest device id of the group
+};
+struct SelectionCounts {
+  std::vector<SelectionGroup> groups;
+  std::vector<std::int64_t> unknown_ids;  // listed ids that are no device of the product
+};
+
+// A version a device ran, from when the server saw it (a device's history).
+struct DeviceVersion {
+  std::int64_t id = 0;  // increases with time: the paging key
+  std::string version;
+  std::string since;  // RFC 3339; "" for versions from before the server kept the history
+};
+
+// A rollout a device was part of, with the device's place in it (a device's history).
+struct DeviceRollout {
+  RolloutDevice place;
+  std::string name;
+  std::string package_uid;
+  std::string package_version;  // "" when the package was deleted since
+  RolloutState rollout_state = RolloutState::kScheduled;
+  bool active = false;  // the rollout holds the device now (it is not archived)
+};
+
 struct User {
   std::int64_t id = 0;
   std::string name;
@@ -278,6 +311,18 @@ class Store {
   // The latest reports with status "error", newest first, with their devices.
   [[nodiscard]] virtual Expected<std::vector<DeviceFailure>> LatestFailures(
       const std::optional<std::string>& product_uid, std::size_t limit) = 0;
+  // The versions the device ran, newest first, with a smaller id than `before_id` (0: from
+  // the newest).
+  [[nodiscard]] virtual Expected<std::vector<DeviceVersion>> ListDeviceVersions(
+      std::int64_t device_id, std::int64_t before_id, std::size_t limit) = 0;
+  // The rollouts the device was part of, newest first, with a smaller id than
+  // `before_rollout_id` (0: from the newest).
+  [[nodiscard]] virtual Expected<std::vector<DeviceRollout>> ListDeviceRollouts(
+      std::int64_t device_id, std::int64_t before_rollout_id, std::size_t limit) = 0;
+  // The product's devices the selection (rollout_rules.hpp Selects: the listed ids, or the
+  // filter) takes, counted in groups by the database, without reading the devices.
+  [[nodiscard]] virtual Expected<SelectionCounts> CountSelection(const std::string& product_uid,
+                                                                 const Selection& selection) = 0;
   // Moves last_seen forward (never back) for many devices in one transaction.
   [[nodiscard]] virtual Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) = 0;
 
@@ -381,6 +426,24 @@ class Store {
   // Counts per stage (0 .. stage_count-1) and state.
   [[nodiscard]] virtual Expected<RolloutStats> GetRolloutStats(std::int64_t rollout_id,
                                                                int stage_count) = 0;
+  // GetRolloutStats of each rollout, in the same order, read in one query.
+  [[nodiscard]] virtual Expected<std::vector<RolloutStats>> GetRolloutStatsOf(
+      const std::vector<Rollout>& rollouts) = 0;
+  // CountStartedSince of several rollouts in one query: rollout id -> devices (absent: none).
+  [[nodiscard]] virtual Expected<std::map<std::int64_t, std::int64_t>> CountStartedSinceOf(
+      const std::vector<std::int64_t>& rollout_ids, const std::string& since) = 0;
+  // The places in the rollout of those of `device_ids` it has, by device id.
+  [[nodiscard]] virtual Expected<std::vector<RolloutDevice>> FindRolloutDevices(
+      std::int64_t rollout_id, const std::vector<std::int64_t>& device_ids) = 0;
+  // Gives the failed devices of a non-archived rollout a new attempt, in one transaction: back
+  // to pending, not offered yet, error cleared, retries + 1. Only those of `device_ids` (every
+  // failed device when it is empty). Returns the devices changed.
+  [[nodiscard]] virtual Expected<std::vector<std::int64_t>> RetryFailedRolloutDevices(
+      std::int64_t rollout_id, const std::vector<std::int64_t>& device_ids,
+      const std::string& now) = 0;
+  // Of the product's devices `device_ids`, those a non-archived rollout holds, by id.
+  [[nodiscard]] virtual Expected<std::vector<std::int64_t>> HeldDevices(
+      const std::string& product_uid, const std::vector<std::int64_t>& device_ids) = 0;
   // Devices of the rollout first offered the package at or after `since`.
   [[nodiscard]] virtual Expected<std::int64_t> CountStartedSince(std::int64_t rollout_id,
                                                                  const std::string& since) = 0;

@@ -108,11 +108,12 @@ inline auto Fields(const Rollout& r) {
   return std::make_tuple(r.id, r.product_uid, r.package_uid, r.name,
                          std::string(RolloutStateName(r.state)), SelectionJson(r.selection).dump(),
                          PlanJson(r).dump(), r.start_at, r.current_stage, r.stage_succeeded_at,
-                         r.reason, r.created_at, r.started_at, r.finished_at);
+                         r.reason, r.created_at, r.started_at, r.finished_at, r.paused_by,
+                         r.paused_at);
 }
 inline auto Fields(const RolloutDevice& d) {
   return std::make_tuple(d.rollout_id, d.device_id, d.stage, std::string(DeviceStateName(d.state)),
-                         d.error_message, d.started_at, d.updated_at);
+                         d.error_message, d.started_at, d.updated_at, d.retries);
 }
 // Objects compared as a set: backends may return them in any order.
 [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> ObjectSet(const Package& p);

@@ -105,7 +105,9 @@ TEST_P(StoreContractTest, UpdateRolloutSavesProgressAndThreshold) {
   changed.state = RolloutState::kPaused;
   changed.current_stage = 2;
   changed.stage_succeeded_at = "2026-06-02T03:04:05Z";
-  changed.reason = "failure threshold: 8 failed";
+  changed.reason = "paused by ops at 2026-06-02T03:04:06Z";
+  changed.paused_by = "ops";
+  changed.paused_at = "2026-06-02T03:04:06Z";
   changed.threshold = {50, std::nullopt, 4};
   changed.started_at = "2026-06-01T02:00:00Z";
   changed.finished_at = "2026-06-03T00:00:00Z";

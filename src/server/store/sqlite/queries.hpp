@@ -151,6 +151,37 @@ inline constexpr std::string_view kFindDeviceBySecretHash =
 inline constexpr std::string_view kTouchDevice =
     "UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2";
 
+// CountSelection joins these fragments (never client data): the head binds ?1 (the product),
+// each condition one more parameter in order (a JSON array of ids, hardware or versions), or
+// three for an identity or attributes key (key, value, value) as Selects matches them: the
+// key's value is the text, or a list holding it.
+inline constexpr std::string_view kCountSelectionHead =
+    "SELECT auth_state = 'accepted', hardware, version,"
+    " EXISTS (SELECT 1 FROM rollout_devices AS r WHERE r.device_id = devices.id AND r.active = 1"
+    " AND r.product_uid = devices.product_uid), COUNT(*), MIN(id)"
+    " FROM devices WHERE product_uid = ?1";
+inline constexpr std::string_view kCountSelectionByIds =
+    " AND id IN (SELECT value FROM json_each(?))";
+inline constexpr std::string_view kCountSelectionByHardware =
+    " AND hardware IN (SELECT value FROM json_each(?))";
+inline constexpr std::string_view kCountSelectionByVersion =
+    " AND version IN (SELECT value FROM json_each(?))";
+inline constexpr std::string_view kCountSelectionByJsonHead =
+    " AND EXISTS (SELECT 1 FROM json_each(devices.";
+inline constexpr std::string_view kCountSelectionByJsonTail =
+    ") AS i WHERE i.key = ? AND ((i.type = 'text' AND i.value = ?) OR (i.type = 'array' AND"
+    " EXISTS (SELECT 1 FROM json_each(i.value) AS e WHERE e.type = 'text' AND e.value = ?))))";
+inline constexpr std::string_view kCountSelectionTail = " GROUP BY 1, 2, 3, 4";
+// ?1 the product, ?2 the listed ids (a JSON array).
+inline constexpr std::string_view kUnknownDeviceIds =
+    "SELECT DISTINCT value FROM json_each(?2)"
+    " WHERE value NOT IN (SELECT id FROM devices WHERE product_uid = ?1) ORDER BY value";
+
+// The versions a device ran (migration 0010), newest first.
+inline constexpr std::string_view kListDeviceVersions =
+    "SELECT id, version, since FROM device_versions WHERE device_id = ?1"
+    " AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3";
+
 // Reports, newest (last inserted) first.
 inline constexpr std::string_view kInsertReport =
     "INSERT INTO reports (device_id, package_uid, status, previous_state, error_message,"
@@ -221,11 +252,12 @@ inline constexpr std::string_view kDeleteToken = "DELETE FROM tokens WHERE token
 // Rollouts, oldest first. selection and plan are JSON text (rollout_encoding.hpp).
 #define UH_ROLLOUT_COLUMNS                                                               \
   "id, product_uid, package_uid, name, state, selection, plan, start_at, current_stage," \
-  " stage_succeeded_at, reason, created_at, started_at, finished_at"
+  " stage_succeeded_at, reason, created_at, started_at, finished_at, paused_by, paused_at"
 inline constexpr std::string_view kInsertRollout =
     "INSERT INTO rollouts (product_uid, package_uid, name, state, selection, plan, start_at,"
-    " current_stage, stage_succeeded_at, reason, created_at, started_at, finished_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id";
+    " current_stage, stage_succeeded_at, reason, created_at, started_at, finished_at,"
+    " paused_by, paused_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id";
 inline constexpr std::string_view kSelectRollout =
     "SELECT " UH_ROLLOUT_COLUMNS " FROM rollouts WHERE id = ?1";
 // ?1 true: archived ones too.
@@ -243,18 +275,19 @@ inline constexpr std::string_view kSelectRolloutOwner =
     "SELECT product_uid, state IN " UH_ARCHIVED_ROLLOUT_STATES " FROM rollouts WHERE id = ?1";
 inline constexpr std::string_view kUpdateRollout =
     "UPDATE rollouts SET state = ?2, current_stage = ?3, stage_succeeded_at = ?4, reason = ?5,"
-    " plan = ?6, started_at = ?7, finished_at = ?8 WHERE id = ?1";
+    " plan = ?6, started_at = ?7, finished_at = ?8, paused_by = ?9, paused_at = ?10"
+    " WHERE id = ?1";
 #undef UH_ROLLOUT_COLUMNS
 #undef UH_ARCHIVED_ROLLOUT_STATES
 
 // Rollout devices. A device already active in a rollout of the product (the partial unique
 // index) or already in this rollout (the primary key) is skipped, not an error.
 #define UH_ROLLOUT_DEVICE_COLUMNS \
-  "rollout_id, device_id, stage, state, error_message, started_at, updated_at"
+  "rollout_id, device_id, stage, state, error_message, started_at, updated_at, retries"
 inline constexpr std::string_view kInsertRolloutDevice =
     "INSERT INTO rollout_devices (rollout_id, device_id, product_uid, stage, state,"
-    " error_message, started_at, updated_at, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"
-    " ON CONFLICT DO NOTHING";
+    " error_message, started_at, updated_at, retries, active)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1) ON CONFLICT DO NOTHING";
 inline constexpr std::string_view kReleaseRolloutDevices =
     "UPDATE rollout_devices SET active = 0 WHERE rollout_id = ?1 AND active = 1";
 // The membership in a rollout of the device's own product.
@@ -269,9 +302,52 @@ inline constexpr std::string_view kUpdateRolloutDevice =
 // Kept by triggers on rollout_devices (migration 0004): no counting at read time.
 inline constexpr std::string_view kRolloutStats =
     "SELECT stage, state, devices FROM rollout_counts WHERE rollout_id = ?1 AND devices > 0";
+// The same for the rollouts whose ids are the JSON array ?1, in one query (rollout lists).
+inline constexpr std::string_view kRolloutStatsOf =
+    "SELECT rollout_id, stage, state, devices FROM rollout_counts"
+    " WHERE rollout_id IN (SELECT value FROM json_each(?1)) AND devices > 0";
 inline constexpr std::string_view kCountStartedSince =
     "SELECT COUNT(*) FROM rollout_devices WHERE rollout_id = ?1 AND started_at >= ?2"
     " AND started_at <> ''";
+// ?1 the rollouts (a JSON array of ids), ?2 the time (rollout_devices_by_start).
+inline constexpr std::string_view kCountStartedSinceOf =
+    "SELECT rollout_id, COUNT(*) FROM rollout_devices"
+    " WHERE rollout_id IN (SELECT value FROM json_each(?1)) AND started_at >= ?2"
+    " AND started_at <> '' GROUP BY rollout_id";
+// The places in rollout ?1 of the devices whose ids are the JSON array ?2.
+inline constexpr std::string_view kSelectRolloutDevicesById =
+    "SELECT " UH_ROLLOUT_DEVICE_COLUMNS
+    " FROM rollout_devices"
+    " WHERE rollout_id = ?1 AND device_id IN (SELECT value FROM json_each(?2))"
+    " ORDER BY device_id";
+// A retry: failed devices of an active rollout go back to pending, not offered yet (so the
+// rate limit and the window apply again), their error cleared. ?1 rollout, ?2 now, and for
+// the Listed variant ?3 the devices (a JSON array of ids).
+#define UH_RETRY_ROLLOUT_DEVICES                                                       \
+  "UPDATE rollout_devices SET state = 'pending', error_message = '', started_at = ''," \
+  " updated_at = ?2, retries = retries + 1"                                            \
+  " WHERE rollout_id = ?1 AND active = 1 AND state = 'failed'"
+inline constexpr std::string_view kRetryRolloutDevices =
+    UH_RETRY_ROLLOUT_DEVICES " RETURNING device_id";
+inline constexpr std::string_view kRetryListedRolloutDevices = UH_RETRY_ROLLOUT_DEVICES
+    " AND device_id IN (SELECT value FROM json_each(?3)) RETURNING device_id";
+#undef UH_RETRY_ROLLOUT_DEVICES
+// Of the product's devices whose ids are the JSON array ?2, those a non-archived rollout holds
+// (the partial index rollout_devices_one_active).
+inline constexpr std::string_view kHeldDevices =
+    "SELECT device_id FROM rollout_devices"
+    " WHERE device_id IN (SELECT value FROM json_each(?2)) AND product_uid = ?1 AND active = 1"
+    " ORDER BY device_id";
+// A device's rollouts, newest first (rollout_devices_by_device); the package's version is ''
+// when the package was deleted since.
+inline constexpr std::string_view kListDeviceRollouts =
+    "SELECT rd.rollout_id, rd.device_id, rd.stage, rd.state, rd.error_message, rd.started_at,"
+    " rd.updated_at, rd.retries, r.name, r.package_uid, COALESCE(p.version, ''), r.state,"
+    " rd.active"
+    " FROM rollout_devices AS rd JOIN rollouts AS r ON r.id = rd.rollout_id"
+    " LEFT JOIN packages AS p ON p.uid = r.package_uid"
+    " WHERE rd.device_id = ?1 AND (?2 = 0 OR rd.rollout_id < ?2)"
+    " ORDER BY rd.rollout_id DESC LIMIT ?3";
 inline constexpr std::string_view kListRolloutDevices =
     "SELECT " UH_ROLLOUT_DEVICE_COLUMNS
     " FROM rollout_devices"
@@ -280,7 +356,7 @@ inline constexpr std::string_view kListRolloutDevices =
 // ?1 rollout, ?2 after device id, ?3 limit, ?4 state (only the ByState variant).
 #define UH_ROLLOUT_MEMBERS                                                                   \
   "SELECT rd.rollout_id, rd.device_id, rd.stage, rd.state, rd.error_message, rd.started_at," \
-  " rd.updated_at, d.identity, d.hardware, d.version, d.last_seen"                           \
+  " rd.updated_at, rd.retries, d.identity, d.hardware, d.version, d.last_seen"               \
   " FROM rollout_devices AS rd JOIN devices AS d ON d.id = rd.device_id"                     \
   " WHERE rd.rollout_id = ?1 AND rd.device_id > ?2"
 inline constexpr std::string_view kListRolloutMembers =

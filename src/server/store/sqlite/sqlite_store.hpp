@@ -60,6 +60,13 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<std::vector<DeviceFailure>> LatestFailures(
       const std::optional<std::string>& product_uid, std::size_t limit) override;
   [[nodiscard]] Expected<void> TouchDevices(const std::vector<DeviceSeen>& seen) override;
+  [[nodiscard]] Expected<SelectionCounts> CountSelection(const std::string& product_uid,
+                                                         const Selection& selection) override;
+  [[nodiscard]] Expected<std::vector<DeviceVersion>> ListDeviceVersions(std::int64_t device_id,
+                                                                        std::int64_t before_id,
+                                                                        std::size_t limit) override;
+  [[nodiscard]] Expected<std::vector<DeviceRollout>> ListDeviceRollouts(
+      std::int64_t device_id, std::int64_t before_rollout_id, std::size_t limit) override;
   // Device authentication (sqlite_store_devices.cpp).
   [[nodiscard]] Expected<bool> SetProductDeviceAuth(const std::string& uid,
                                                     const std::string& device_auth,
@@ -114,6 +121,17 @@ class SqliteStore final : public Store {
                                                        int stage_count) override;
   [[nodiscard]] Expected<std::int64_t> CountStartedSince(std::int64_t rollout_id,
                                                          const std::string& since) override;
+  [[nodiscard]] Expected<std::vector<RolloutStats>> GetRolloutStatsOf(
+      const std::vector<Rollout>& rollouts) override;
+  [[nodiscard]] Expected<std::map<std::int64_t, std::int64_t>> CountStartedSinceOf(
+      const std::vector<std::int64_t>& rollout_ids, const std::string& since) override;
+  [[nodiscard]] Expected<std::vector<RolloutDevice>> FindRolloutDevices(
+      std::int64_t rollout_id, const std::vector<std::int64_t>& device_ids) override;
+  [[nodiscard]] Expected<std::vector<std::int64_t>> RetryFailedRolloutDevices(
+      std::int64_t rollout_id, const std::vector<std::int64_t>& device_ids,
+      const std::string& now) override;
+  [[nodiscard]] Expected<std::vector<std::int64_t>> HeldDevices(
+      const std::string& product_uid, const std::vector<std::int64_t>& device_ids) override;
   using Store::ListRolloutDevices;
   [[nodiscard]] Expected<std::vector<RolloutDevice>> ListRolloutDevices(
       std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,

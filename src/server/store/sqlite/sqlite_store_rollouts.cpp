@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -40,10 +41,15 @@ Expected<Rollout> ReadRollout(const Query& row) {
   rollout.created_at = row.Text(11);
   rollout.started_at = row.Text(12);
   rollout.finished_at = row.Text(13);
+  rollout.paused_by = row.Text(14);
+  rollout.paused_at = row.Text(15);
   return rollout;
 }
 
-// Columns of UH_ROLLOUT_DEVICE_COLUMNS in queries.hpp.
+}  // namespace
+
+namespace sqlite {
+
 Expected<RolloutDevice> ReadRolloutDevice(const Query& row) {
   RolloutDevice device;
   device.rollout_id = row.Int(0);
@@ -59,8 +65,18 @@ Expected<RolloutDevice> ReadRolloutDevice(const Query& row) {
   device.error_message = row.Text(4);
   device.started_at = row.Text(5);
   device.updated_at = row.Text(6);
+  device.retries = static_cast<int>(std::clamp<std::int64_t>(row.Int(7), 0, 1'000'000));
   return device;
 }
+
+std::string IdArray(const std::vector<std::int64_t>& ids) { return nlohmann::json(ids).dump(); }
+
+}  // namespace sqlite
+
+namespace {
+
+using sqlite::IdArray;
+using sqlite::ReadRolloutDevice;
 
 struct RolloutOwner {
   std::string product_uid;
@@ -134,6 +150,8 @@ Expected<Rollout> SqliteStore::CreateRollout(const Rollout& rollout) {
     insert->BindText(11, stored.created_at);
     insert->BindText(12, stored.started_at);
     insert->BindText(13, stored.finished_at);
+    insert->BindText(14, stored.paused_by);
+    insert->BindText(15, stored.paused_at);
     auto id = sqlite::ReturnedId(*insert);
     if (!id) return std::unexpected(std::move(id.error()));
     stored.id = *id;
@@ -189,6 +207,8 @@ Expected<void> SqliteStore::UpdateRollout(const Rollout& rollout) {
     update->BindText(6, *plan);
     update->BindText(7, rollout.started_at);
     update->BindText(8, rollout.finished_at);
+    update->BindText(9, rollout.paused_by);
+    update->BindText(10, rollout.paused_at);
     UH_TRY(update->Run());
     if (!archive) return {};
     // Same transaction: the devices are free for other rollouts exactly when this one ends.
@@ -223,6 +243,7 @@ Expected<std::size_t> SqliteStore::AddRolloutDevices(const std::string& product_
       insert->BindText(6, device.error_message);
       insert->BindText(7, device.started_at);
       insert->BindText(8, device.updated_at);
+      insert->BindInt(9, device.retries);
       UH_TRY_CTX(insert->Run(), "device " + std::to_string(device.device_id));
       added += static_cast<std::size_t>(db.Changes());
     }
@@ -332,12 +353,111 @@ Expected<std::vector<RolloutMember>> SqliteStore::ListRolloutMembers(
           auto place = ReadRolloutDevice(row);
           if (!place) return std::unexpected(std::move(place.error()));
           return RolloutMember{.place = std::move(*place),
-                               .identity = row.Text(7),
-                               .hardware = row.Text(8),
-                               .version = row.Text(9),
-                               .last_seen = row.Text(10)};
+                               .identity = row.Text(8),
+                               .hardware = row.Text(9),
+                               .version = row.Text(10),
+                               .last_seen = row.Text(11)};
         });
       });
+}
+
+Expected<std::vector<RolloutStats>> SqliteStore::GetRolloutStatsOf(
+    const std::vector<Rollout>& rollouts) {
+  constexpr std::string_view kWhat = "counting the devices of rollouts";
+  std::vector<RolloutStats> out(rollouts.size());
+  std::map<std::int64_t, std::size_t> index;  // rollout id -> position
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i < rollouts.size(); ++i) {
+    const auto stage_count = static_cast<int>(rollouts[i].stages.size());
+    if (stage_count < 1 || stage_count > kMaxStageCount) {
+      return Fail(Errc::kInvalidArgument,
+                  std::string(kWhat) + ": " + std::to_string(stage_count) + " stages");
+    }
+    out[i].stages.resize(static_cast<std::size_t>(stage_count));
+    index.emplace(rollouts[i].id, i);
+    ids.push_back(rollouts[i].id);
+  }
+  if (ids.empty()) return out;
+  return pool_->Read(kWhat, [&](Connection& db) -> Expected<std::vector<RolloutStats>> {
+    auto select = db.Prepare(sqlite::sql::kRolloutStatsOf);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindText(1, IdArray(ids));
+    while (true) {
+      auto row = select->Step();
+      if (!row) return std::unexpected(std::move(row.error()));
+      if (!*row) return out;
+      const auto found = index.find(select->Int(0));
+      if (found == index.end()) continue;
+      RolloutStats& stats = out[found->second];
+      RolloutDevice group;
+      group.rollout_id = found->first;
+      UH_TRY(DecodeDeviceState(select->Text(2), group));
+      const auto last = static_cast<std::int64_t>(stats.stages.size()) - 1;
+      const auto stage = std::clamp<std::int64_t>(select->Int(1), 0, last);
+      stats.stages[static_cast<std::size_t>(stage)][static_cast<std::size_t>(group.state)] +=
+          select->Int(3);
+    }
+  });
+}
+
+Expected<std::map<std::int64_t, std::int64_t>> SqliteStore::CountStartedSinceOf(
+    const std::vector<std::int64_t>& rollout_ids, const std::string& since) {
+  using Counts = std::map<std::int64_t, std::int64_t>;
+  if (rollout_ids.empty()) return Counts{};
+  return pool_->Read("counting started devices", [&](Connection& db) -> Expected<Counts> {
+    auto select = db.Prepare(sqlite::sql::kCountStartedSinceOf);
+    if (!select) return std::unexpected(std::move(select.error()));
+    select->BindText(1, IdArray(rollout_ids));
+    select->BindText(2, since);
+    auto rows = sqlite::AllRows(*select, [](const Query& row) {
+      return std::pair{row.Int(0), row.Int(1)};
+    });
+    if (!rows) return std::unexpected(std::move(rows.error()));
+    return Counts(rows->begin(), rows->end());
+  });
+}
+
+Expected<std::vector<RolloutDevice>> SqliteStore::FindRolloutDevices(
+    std::int64_t rollout_id, const std::vector<std::int64_t>& device_ids) {
+  if (device_ids.empty()) return std::vector<RolloutDevice>{};
+  return pool_->Read("finding rollout devices",
+                     [&](Connection& db) -> Expected<std::vector<RolloutDevice>> {
+                       auto select = db.Prepare(sqlite::sql::kSelectRolloutDevicesById);
+                       if (!select) return std::unexpected(std::move(select.error()));
+                       select->BindInt(1, rollout_id);
+                       select->BindText(2, IdArray(device_ids));
+                       return sqlite::AllCheckedRows(*select, ReadRolloutDevice);
+                     });
+}
+
+Expected<std::vector<std::int64_t>> SqliteStore::RetryFailedRolloutDevices(
+    std::int64_t rollout_id, const std::vector<std::int64_t>& device_ids, const std::string& now) {
+  return pool_->Write(
+      "retrying rollout devices", [&](Connection& db) -> Expected<std::vector<std::int64_t>> {
+        auto update = db.Prepare(device_ids.empty() ? sqlite::sql::kRetryRolloutDevices
+                                                    : sqlite::sql::kRetryListedRolloutDevices);
+        if (!update) return std::unexpected(std::move(update.error()));
+        update->BindInt(1, rollout_id);
+        update->BindText(2, now);
+        if (!device_ids.empty()) update->BindText(3, IdArray(device_ids));
+        auto changed = sqlite::AllRows(*update, [](const Query& row) { return row.Int(0); });
+        if (!changed) return std::unexpected(std::move(changed.error()));
+        std::ranges::sort(*changed);
+        return std::move(*changed);
+      });
+}
+
+Expected<std::vector<std::int64_t>> SqliteStore::HeldDevices(
+    const std::string& product_uid, const std::vector<std::int64_t>& device_ids) {
+  if (device_ids.empty()) return std::vector<std::int64_t>{};
+  return pool_->Read("finding devices held by rollouts",
+                     [&](Connection& db) -> Expected<std::vector<std::int64_t>> {
+                       auto select = db.Prepare(sqlite::sql::kHeldDevices);
+                       if (!select) return std::unexpected(std::move(select.error()));
+                       select->BindText(1, product_uid);
+                       select->BindText(2, IdArray(device_ids));
+                       return sqlite::AllRows(*select, [](const Query& row) { return row.Int(0); });
+                     });
 }
 
 }  // namespace uh::server

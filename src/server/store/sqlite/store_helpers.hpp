@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "server/model/rollout.hpp"
 #include "server/store/sqlite/connection.hpp"
 
 namespace uh::server::sqlite {
@@ -91,6 +92,11 @@ template <typename Read>
     rows.push_back(std::move(*value));
   }
 }
+
+// Columns of UH_ROLLOUT_DEVICE_COLUMNS in queries.hpp (sqlite_store_rollouts.cpp).
+[[nodiscard]] Expected<RolloutDevice> ReadRolloutDevice(const Query& row);
+// Ids as a JSON array, bound to the "json_each(?N)" of a statement.
+[[nodiscard]] std::string IdArray(const std::vector<std::int64_t>& ids);
 
 // Runs an INSERT ... RETURNING id and yields the id.
 [[nodiscard]] inline Expected<std::int64_t> ReturnedId(Query& insert) {
