@@ -67,6 +67,10 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
       std::string dir;
       UH_TRY(text(dir));
       config.data_dir = dir;
+    } else if (key == "dashboard_dir") {
+      std::string dir;
+      UH_TRY(text(dir));
+      config.dashboard_dir = dir;
     } else if (key == "database") {
       UH_TRY(text(config.database));
     } else if (key == "log_level") {
@@ -121,7 +125,7 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
     } else {
       return fail(
           node, key,
-          "is not a known key (listen, data_dir, database, log_level, log_format, "
+          "is not a known key (listen, data_dir, dashboard_dir, database, log_level, log_format, "
           "access_log, threads, max_package_bytes, waiting_poll_seconds, device_poll_seconds, "
           "max_connections_per_address, requests_per_second_per_address, "
           "request_burst_per_address, reports_per_device_per_minute, "

@@ -15,6 +15,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::filesystem::path data_dir = "./var";
   std::string database;  // empty: sqlite:DATA_DIR/updatehub.db
+  // The built web dashboard, read once at start; empty or missing: no dashboard (the API still
+  // works). updatehub-server defaults it to "dashboard" beside its executable.
+  std::filesystem::path dashboard_dir;
   std::string log_level = "info";
   unsigned threads = 0;  // 0: one per core
   std::filesystem::path tls_certificate;

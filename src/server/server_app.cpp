@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "server/dashboard.hpp"
 #include "server/device_api.hpp"
 #include "server/device_auth_api.hpp"
 #include "server/management_api.hpp"
@@ -59,6 +60,27 @@ Expected<std::string> ResetAdminPassword(const ServerConfig& config, const std::
   Auth auth(**store);
   return auth.ResetAdminPassword("admin", password);
 }
+
+namespace {
+
+// The dashboard's files, read now or never: a missing or broken bundle turns the dashboard
+// off, with the reason logged and shown at /, and leaves the API serving.
+void AddDashboard(http::Router& router, const std::filesystem::path& dir) {
+  if (dir.empty()) {
+    AddDashboardRoutes(router, nullptr, "no dashboard directory is configured");
+    return;
+  }
+  auto assets = DashboardAssets::Load(dir);
+  if (!assets) {
+    spdlog::warn("web dashboard off: {}", assets.error().message());
+    AddDashboardRoutes(router, nullptr, assets.error().message());
+    return;
+  }
+  spdlog::info("web dashboard: {} files from {}, at /ui/", assets->size(), dir.string());
+  AddDashboardRoutes(router, std::make_shared<const DashboardAssets>(std::move(*assets)), "");
+}
+
+}  // namespace
 
 Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config,
                                                       const std::string& admin_password,
@@ -112,6 +134,7 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   AddOverviewRoutes(*router, *app->context_, *app->rollouts_);
   AddOpenApiRoute(*router);
   AddAuditRoutes(*router, *app->context_);
+  AddDashboard(*router, config.dashboard_dir);
   // Last, over every route added above.
   AuditChanges(*router, *app->context_);
 

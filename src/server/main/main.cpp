@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   std::string listen;
   std::string data_dir;
   std::string database;
+  std::string dashboard_dir;
   std::string tls_certificate;
   std::string tls_private_key;
   std::string tls_ciphers;
@@ -31,6 +33,9 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "Directory for the database and objects (default ./var)");
   app.add_option("--database", database,
                  "Store URL: sqlite:PATH (default: sqlite:DATA_DIR/updatehub.db)");
+  app.add_option("--dashboard-dir", dashboard_dir,
+                 "The built web dashboard, served under /ui/ (default: 'dashboard' beside this "
+                 "program)");
   app.add_option("--tls-cert", tls_certificate, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", tls_private_key, "PEM private key for --tls-cert");
   app.add_option("--tls-ciphers", tls_ciphers,
@@ -79,6 +84,12 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!database.empty()) config.database = database;
+  if (!dashboard_dir.empty()) config.dashboard_dir = dashboard_dir;
+  if (config.dashboard_dir.empty()) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) config.dashboard_dir = self.parent_path() / "dashboard";
+  }
   if (!tls_certificate.empty()) config.tls_certificate = tls_certificate;
   if (!tls_private_key.empty()) config.tls_private_key = tls_private_key;
   if (!tls_ciphers.empty()) config.tls_ciphers = tls_ciphers;
