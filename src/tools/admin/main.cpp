@@ -1,0 +1,3 @@
+#include "tools/admin/cli.hpp"
+
+int main(int argc, char** argv) { return uh::admin::RunAdmin(argc, argv); }
