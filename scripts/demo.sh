@@ -107,6 +107,11 @@ done
 curl -sf -o /dev/null "$server_url/healthz" || die "the server does not answer on $server_url"
 echo "admin password: $password (also in $work/admin-password)"
 echo "$password" >"$work/admin-password"
+if curl -sf -o /dev/null "$server_url/ui/"; then
+  echo "${bold}dashboard: $server_url/ui/  (sign in as admin with the password above; the rollout below shows there live)${plain}"
+else
+  echo "note: the server serves no dashboard (was it built? see the README); the API works without it"
+fi
 
 # The API's answers are compact JSON with sorted keys (nlohmann::json). These helpers read the
 # few fields the demo needs: a string or number at the top level of an answer, or, for the
@@ -296,6 +301,7 @@ fi
 
 step "Where to look (the server keeps running until Ctrl-C)"
 cat <<EOF
+  dashboard: $server_url/ui/  (user admin, password $password)
   API:       $server_url/api/v1  (OpenAPI: $server_url/api/v1/openapi.yaml)
              TOKEN=\$(curl -s $server_url/api/v1/login -d '{"username":"admin","password":"$password"}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
              curl -H "Authorization: Bearer \$TOKEN" $server_url/api/v1/rollouts/$rollout
