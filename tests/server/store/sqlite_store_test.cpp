@@ -167,16 +167,16 @@ TEST(SqliteStore, DashboardQueriesOfAProductUseIndexes) {
       s({q::kDevicesSeenHead, q::kWhereProduct}),
       s({q::kCountDevicesHead, q::kListDevicesByProduct, q::kListDevicesSeenBefore}),
       s({q::kCountDevicesHead, q::kListDevicesByProduct, q::kListDevicesInRolloutState}),
-      s({q::kListDevicesHead, q::kListDevicesByProduct, q::kListDevicesByJsonHead, "identity",
-         q::kListDevicesByJsonTail, q::kListDevicesTail}),
+      s({q::kListDevicesHead, q::kListDevicesByProduct, q::kListDevicesByIdentity,
+         q::kListDevicesTail}),
       s({q::kLatestFailuresHead, q::kLatestFailuresByProduct, q::kLatestFailuresTail}),
       std::string(q::kListRolloutMembersByState),
       // A device's history, what other rollouts hold, a selection counted, a list's statistics.
       std::string(q::kListDeviceVersions),
       std::string(q::kListDeviceRollouts),
       std::string(q::kHeldDevices),
-      s({q::kCountSelectionHead, q::kCountSelectionByHardware, q::kCountSelectionByJsonHead,
-         "identity", q::kCountSelectionByJsonTail, q::kCountSelectionTail}),
+      s({q::kCountSelectionHead, q::kCountSelectionByHardware, q::kCountSelectionByIdentity,
+         q::kCountSelectionTail}),
       std::string(q::kRolloutStatsOf),
       std::string(q::kCountStartedSinceOf),
   };
@@ -191,6 +191,39 @@ TEST(SqliteStore, DashboardQueriesOfAProductUseIndexes) {
         << steps;
     EXPECT_THAT(steps,
                 ::testing::Not(::testing::ContainsRegex("SCAN (devices|d|rollout_devices|rd)\n")))
+        << steps;
+  }
+}
+
+// Across every product, a search by an identity or attribute value, or by the state in the
+// rollout that holds a device, starts from the few matching rows (device_fields, the active
+// members by state), not from every device in id order.
+TEST(SqliteStore, FleetWideDeviceSearchesStartFromTheirIndex) {
+  uh::testing::TempDir dir;
+  ASSERT_TRUE(SqliteStore::Open(dir / "s.db"));
+  auto db = Connection::Open(dir / "s.db", Connection::Role::kReader);
+  ASSERT_TRUE(db);
+  namespace q = sqlite::sql;
+  const std::pair<std::string, std::string> cases[] = {
+      {std::string(q::kListDevicesHead) + std::string(q::kListDevicesByIdentity) +
+           std::string(q::kListDevicesTail),
+       "device_fields_by_value"},
+      {std::string(q::kCountDevicesHead) + std::string(q::kListDevicesByAttribute),
+       "device_fields_by_value"},
+      {std::string(q::kListDevicesHead) + std::string(q::kListDevicesInRolloutState) +
+           std::string(q::kListDevicesTail),
+       "rollout_devices_active_state_device"},
+      {std::string(q::kCountDevicesHead) + std::string(q::kListDevicesInRolloutState),
+       "rollout_devices_active_state_device"},
+  };
+  for (const auto& [statement, index] : cases) {
+    SCOPED_TRACE(statement);
+    auto plan = (*db)->Prepare("EXPLAIN QUERY PLAN " + statement);
+    ASSERT_TRUE(plan) << plan.error().message();
+    std::string steps;
+    while (plan->Step().value_or(false)) steps += plan->Text(3) + "\n";
+    EXPECT_THAT(steps, HasSubstr(index)) << steps;
+    EXPECT_THAT(steps, ::testing::Not(::testing::ContainsRegex("SCAN (devices|device_fields)\n")))
         << steps;
   }
 }

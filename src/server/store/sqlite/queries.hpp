@@ -95,20 +95,23 @@ inline constexpr std::string_view kListDevicesByVersion = " AND version = ?";
 inline constexpr std::string_view kListDevicesTail = " ORDER BY id LIMIT ?";
 // CountDevices: the same fragments after this head, without paging.
 inline constexpr std::string_view kCountDevicesHead = "SELECT COUNT(*) FROM devices WHERE 1 = 1";
-// Bound: key, value, value. The key's value is the text, or a list that holds it.
-inline constexpr std::string_view kListDevicesByJsonHead =
-    " AND EXISTS (SELECT 1 FROM json_each(devices.";
-inline constexpr std::string_view kListDevicesByJsonTail =
-    ") AS i WHERE i.key = ? AND (i.value = ? OR (i.type = 'array' AND EXISTS"
-    " (SELECT 1 FROM json_each(i.value) AS e WHERE e.value = ?))))";
+// Bound: key, value. The key's value is the text, or a list that holds it (device_fields, kept
+// by migration 0011's triggers: one row per value, a list's elements one by one).
+inline constexpr std::string_view kListDevicesByIdentity =
+    " AND id IN (SELECT device_id FROM device_fields WHERE kind = 0 AND key = ? AND value = ?)";
+inline constexpr std::string_view kListDevicesByAttribute =
+    " AND id IN (SELECT device_id FROM device_fields WHERE kind = 1 AND key = ? AND value = ?)";
 inline constexpr std::string_view kListDevicesSeenBefore = " AND last_seen < ?";
 inline constexpr std::string_view kListDevicesSeenAfter = " AND last_seen >= ?";
 // The membership FindRolloutDevice reads (the partial index rollout_devices_one_active).
 #define UH_ACTIVE_MEMBERSHIP                                                            \
   "(SELECT 1 FROM rollout_devices AS r WHERE r.device_id = devices.id AND r.active = 1" \
   " AND r.product_uid = devices.product_uid"
+// The few devices in one state are found from the state (rollout_devices_active_state_device),
+// not by visiting every device.
 inline constexpr std::string_view kListDevicesInRolloutState =
-    " AND EXISTS " UH_ACTIVE_MEMBERSHIP " AND r.state = ?)";
+    " AND (id, product_uid) IN (SELECT device_id, product_uid FROM rollout_devices"
+    " WHERE active = 1 AND state = ?)";
 inline constexpr std::string_view kListDevicesInNoRollout =
     " AND NOT EXISTS " UH_ACTIVE_MEMBERSHIP ")";
 #undef UH_ACTIVE_MEMBERSHIP
@@ -166,11 +169,9 @@ inline constexpr std::string_view kCountSelectionByHardware =
     " AND hardware IN (SELECT value FROM json_each(?))";
 inline constexpr std::string_view kCountSelectionByVersion =
     " AND version IN (SELECT value FROM json_each(?))";
-inline constexpr std::string_view kCountSelectionByJsonHead =
-    " AND EXISTS (SELECT 1 FROM json_each(devices.";
-inline constexpr std::string_view kCountSelectionByJsonTail =
-    ") AS i WHERE i.key = ? AND ((i.type = 'text' AND i.value = ?) OR (i.type = 'array' AND"
-    " EXISTS (SELECT 1 FROM json_each(i.value) AS e WHERE e.type = 'text' AND e.value = ?))))";
+// Bound text matches text values only (device_fields.value has no affinity).
+inline constexpr std::string_view kCountSelectionByIdentity = kListDevicesByIdentity;
+inline constexpr std::string_view kCountSelectionByAttribute = kListDevicesByAttribute;
 inline constexpr std::string_view kCountSelectionTail = " GROUP BY 1, 2, 3, 4";
 // ?1 the product, ?2 the listed ids (a JSON array).
 inline constexpr std::string_view kUnknownDeviceIds =

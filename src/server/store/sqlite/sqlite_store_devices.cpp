@@ -52,14 +52,8 @@ void AppendDeviceConditions(const DeviceFilter& filter, std::string& sql) {
   if (filter.product_uid) sql += q::kListDevicesByProduct;
   if (filter.hardware) sql += q::kListDevicesByHardware;
   if (filter.version) sql += q::kListDevicesByVersion;
-  for (const auto& [column, pairs] :
-       {std::pair{"identity", &filter.identity}, std::pair{"attributes", &filter.attributes}}) {
-    for (std::size_t i = 0; i < pairs->size(); ++i) {
-      sql += q::kListDevicesByJsonHead;
-      sql += column;
-      sql += q::kListDevicesByJsonTail;
-    }
-  }
+  for (std::size_t i = 0; i < filter.identity.size(); ++i) sql += q::kListDevicesByIdentity;
+  for (std::size_t i = 0; i < filter.attributes.size(); ++i) sql += q::kListDevicesByAttribute;
   if (filter.seen_before) sql += q::kListDevicesSeenBefore;
   if (filter.seen_after) sql += q::kListDevicesSeenAfter;
   if (filter.rollout_state) {
@@ -76,7 +70,6 @@ void BindDeviceConditions(const DeviceFilter& filter, Query& query, int& index) 
   for (const auto* pairs : {&filter.identity, &filter.attributes}) {
     for (const auto& [key, value] : *pairs) {
       query.BindText(++index, key);
-      query.BindText(++index, value);
       query.BindText(++index, value);
     }
   }

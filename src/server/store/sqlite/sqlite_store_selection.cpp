@@ -35,16 +35,14 @@ Expected<SelectionCounts> SqliteStore::CountSelection(const std::string& product
       sql += q::kCountSelectionByVersion;
       bound.push_back(nlohmann::json(selection.versions).dump());
     }
-    for (const auto& [column, required] : {std::pair{"identity", &selection.identity},
-                                           std::pair{"attributes", &selection.attributes}}) {
+    for (const auto& [condition, required] :
+         {std::pair{q::kCountSelectionByIdentity, &selection.identity},
+          std::pair{q::kCountSelectionByAttribute, &selection.attributes}}) {
       for (const auto& [key, wanted] : required->items()) {
         // The model admits only strings here (SelectionFromJson).
         if (!wanted.is_string()) return Fail(Errc::kInvalidArgument, "filter values are strings");
-        sql += q::kCountSelectionByJsonHead;
-        sql += column;
-        sql += q::kCountSelectionByJsonTail;
+        sql += condition;
         bound.push_back(key);
-        bound.push_back(wanted.get<std::string>());
         bound.push_back(wanted.get<std::string>());
       }
     }
