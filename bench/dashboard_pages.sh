@@ -3,8 +3,8 @@
 # simulated devices registered (updatehub-sim: every device probes once) and a staged rollout
 # under way (the fleet runs for a while, some devices failing), then the REST requests each
 # dashboard page makes are timed, one page after the other, RUNS times. A page's time is the sum
-# of its requests made one after the other (the browser makes some of them at once, so this is
-# the worse case). The baseline, measured in the same run and the same way, is the server's
+# of its requests made one after the other (the browser makes them at once, so this is the
+# worse case). The baseline, measured in the same run and the same way, is the server's
 # /healthz: what any request costs on this machine, before any work.
 #
 #   bench/dashboard_pages.sh [DEVICES]          (default 100000)
@@ -116,17 +116,18 @@ total=$(api GET "/api/v1/devices?limit=1" | jq -r '.total // empty')
 device=$(api GET "/api/v1/devices?identity.serial=sim-$((devices / 2))" | jq -r '.devices[0].id')
 [[ $device =~ ^[0-9]+$ ]] || fail "no device sim-$((devices / 2))"
 
-# The requests of each page, as the dashboard makes them.
+# The requests of each page, as the dashboard makes them (web/src/pages) for the product chosen
+# at its top: the device list with no filter, filtered by rollout state, and searched by an
+# identity value are three loads of its one list request.
 declare -A pages
-pages[overview]="/api/v1/overview"
-pages[devices]="/api/v1/devices?limit=50 /api/v1/devices?limit=50&rollout_state=failed /api/v1/devices?limit=50&identity.serial=sim-$((devices - 1))"
-pages[rollout]="/api/v1/rollouts/$rollout /api/v1/rollouts/$rollout/statistics /api/v1/rollouts/$rollout/devices?state=failed&limit=50"
-pages[device]="/api/v1/devices/$device"
-if curl -sf -o /dev/null -H "Authorization: Bearer $token" "$url/api/v1/devices/$device/history"; then
-  pages[device]+=" /api/v1/devices/$device/history"
-fi
+pages[overview]="/api/v1/overview?product=$product"
+pages[devices]="/api/v1/devices?product=$product&limit=50"
+pages[devices-failed]="/api/v1/devices?rollout_state=failed&product=$product&limit=50"
+pages[devices-serial]="/api/v1/devices?identity.serial=sim-$((devices - 1))&product=$product&limit=50"
+pages[rollout]="/api/v1/rollouts/$rollout /api/v1/rollouts/$rollout/devices?state=failed&limit=100 /api/v1/rollouts/$rollout/devices?limit=100"
+pages[device]="/api/v1/devices/$device /api/v1/devices/$device/history"
 pages[baseline]="/healthz"
-order=(baseline overview devices rollout device)
+order=(baseline overview devices devices-failed devices-serial rollout device)
 
 # time_page NAME: the seconds of one load of the page (its requests one after the other); each
 # request's own time is appended to $work/request-N.times (N: its place in the page's list).
@@ -161,7 +162,8 @@ for page in "${order[@]}"; do
   p95=$(stat "$work/$page.times" 0.95)
   verdict=$(awk -v v="$p95" 'BEGIN { print (v < 300) ? "met" : "MISSED" }')
   [[ $page == baseline ]] && verdict="(baseline)"
-  echo "| $page | \`${pages[$page]// /\` \`}\` | $(stat "$work/$page.times" 0.5) | $p95 | $(stat "$work/$page.times" 1) | $verdict |" |
+  list=${pages[$page]//$product/P}
+  echo "| $page | \`${list// /\` \`}\` | $(stat "$work/$page.times" 0.5) | $p95 | $(stat "$work/$page.times" 1) | $verdict |" |
     sed "s|/api/v1/rollouts/$rollout|/api/v1/rollouts/ID|g; s|/api/v1/devices/$device|/api/v1/devices/ID|g"
 done
 echo
@@ -170,7 +172,7 @@ echo "|---|---:|---:|---:|"
 for page in "${order[@]}"; do
   n=0
   for path in ${pages[$page]}; do
-    echo "| \`$path\` | $(stat "$work/$page-request-$n.times" 0.5) | $(stat "$work/$page-request-$n.times" 0.95) | $(stat "$work/$page-request-$n.times" 1) |" |
+    echo "| \`${path//$product/P}\` | $(stat "$work/$page-request-$n.times" 0.5) | $(stat "$work/$page-request-$n.times" 0.95) | $(stat "$work/$page-request-$n.times" 1) |" |
       sed "s|/api/v1/rollouts/$rollout|/api/v1/rollouts/ID|g; s|/api/v1/devices/$device|/api/v1/devices/ID|g"
     n=$((n + 1))
   done

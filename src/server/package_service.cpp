@@ -12,9 +12,31 @@ namespace {
 
 constexpr std::string_view kInsufficientStorage = "insufficient storage";
 
+// `text` with every occurrence of `path` replaced by `name`.
+std::string Replaced(std::string text, const std::string& path, std::string_view name) {
+  if (path.empty()) return text;
+  for (auto at = text.find(path); at != std::string::npos; at = text.find(path, at + name.size())) {
+    text.replace(at, path.size(), name);
+  }
+  return text;
+}
+
 }  // namespace
 
 Expected<AcceptedPackage> PackageService::Accept(
+    const std::filesystem::path& upload,
+    const std::function<bool(const std::string& product_uid)>& may_upload_for) {
+  auto accepted = AcceptFile(upload, may_upload_for);
+  if (accepted) return accepted;
+  // The reader names the file it reads ("/srv/.../tmp/uh-upload-X: member ...: bad CRC"), the
+  // object store its own: the uploader learns what is wrong with the package, not where the
+  // server keeps it.
+  std::string message = Replaced(accepted.error().message(), upload.string(), "the package");
+  message = Replaced(std::move(message), objects_.dir().string(), "the object store");
+  return std::unexpected(Error(accepted.error().code(), std::move(message)));
+}
+
+Expected<AcceptedPackage> PackageService::AcceptFile(
     const std::filesystem::path& upload,
     const std::function<bool(const std::string& product_uid)>& may_upload_for) {
   auto reader = package::PackageReader::Open(upload);

@@ -27,7 +27,8 @@ class PackageService {
   // (bad package), kNotFound (unknown product), kSignature (unsigned or no registered key
   // verifies it), kNoSpace.
   // `may_upload_for` (when set) is asked about the package's product before anything is
-  // stored; false fails with kForbidden.
+  // stored; false fails with kForbidden. Error messages name no file of the server (the
+  // upload's temporary file, the object store): they reach the uploader.
   [[nodiscard]] Expected<AcceptedPackage> Accept(
       const std::filesystem::path& upload,
       const std::function<bool(const std::string& product_uid)>& may_upload_for = {});
@@ -36,6 +37,10 @@ class PackageService {
   [[nodiscard]] Expected<bool> Delete(const std::string& uid);
 
  private:
+  [[nodiscard]] Expected<AcceptedPackage> AcceptFile(
+      const std::filesystem::path& upload,
+      const std::function<bool(const std::string& product_uid)>& may_upload_for);
+
   Store& store_;
   ObjectStore& objects_;
 };

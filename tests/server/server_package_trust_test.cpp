@@ -64,6 +64,25 @@ TEST_F(PackageTrustTest, AKnownPackageWithAnotherObjectIsRefused) {
   EXPECT_EQ(server_.Upload(uh::testing::TestPackagesDir() / "signed.uhupkg").status, 200);
 }
 
+// A damaged upload is refused saying what is wrong with it, never where the server keeps its
+// files (the upload's temporary file, the data directory).
+TEST_F(PackageTrustTest, ARefusedUploadNamesNoFileOfTheServer) {
+  std::string bytes = uh::testing::ReadFile(uh::testing::TestPackagesDir() / "signed.uhupkg");
+  const std::size_t flip = bytes.size() / 2;  // inside the root file system's member
+  bytes[flip] = static_cast<char>(bytes[flip] ^ 0x5a);  // its CRC no longer matches
+  const auto damaged = dir_ / "damaged.uhupkg";
+  uh::testing::WriteFile(damaged, bytes);
+  auto refused = server_.Upload(damaged);
+  ASSERT_GE(refused.status, 400) << refused.body;
+  ASSERT_LT(refused.status, 500) << refused.body;
+  const std::string error = json::parse(refused.body).value("error", "");
+  EXPECT_FALSE(error.empty()) << refused.body;
+  for (const char* internal : {"uh-upload", "/tmp", "tmp/", "objects/"}) {
+    EXPECT_THAT(error, ::testing::Not(HasSubstr(internal))) << error;
+  }
+  EXPECT_THAT(error, HasSubstr("the package")) << error;
+}
+
 TEST_F(PackageTrustTest, ADeletedKeyStopsOffersUntilThePackageIsReSigned) {
   const json device = ServerFixture::DeviceBody("dev0", "0.9");
   ASSERT_EQ(server_.Probe(device).status, 404);
