@@ -170,6 +170,25 @@ class DaemonUpdateTest : public ::testing::Test {
     return reports[0];
   }
 
+  // An agent stopped in the install phase of a download_and_target root file system, restarted:
+  // the slot holds it (the download file damaged) or the download file does (the slot damaged).
+  // Runs until the reboot, checks that slot B holds the object, and returns the agent's log.
+  std::string RestartInstallWith(bool slot_holds_it) {
+    CapturedLog log;
+    const std::string rootfs = ObjectBytes(kRootfs);
+    std::string damaged = rootfs;
+    damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
+    Device device(server_.Url(""));
+    const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
+    uh::testing::WriteFile(slot, slot_holds_it ? rootfs : damaged);
+    StopInInstallPhase(device, {{kRootfs, slot_holds_it ? damaged : rootfs}});
+    if (HasFatalFailure()) return "";
+    EXPECT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
+        << ::testing::PrintToString(Statuses());
+    EXPECT_EQ(uh::testing::ReadFile(slot), rootfs);
+    return log.Text();
+  }
+
   // The plan the update of the test package was given at validation, read back from the state
   // that the agent saved before rebooting.
   static std::string SavedPlan(const Device& device) {
@@ -256,39 +275,17 @@ TEST_F(DaemonUpdateTest, TheDownloadedRootFileSystemIsWrittenIntoSlotBAsItArrive
 // After a restart the slot is hashed again: when it holds the object, the download file is not
 // needed (here it was damaged)...
 TEST_F(DaemonUpdateTest, AfterARestartASlotThatHoldsTheObjectIsKept) {
-  CapturedLog log;
-  const std::string rootfs = ObjectBytes(kRootfs);
-  std::string damaged = rootfs;
-  damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
-  Device device(server_.Url(""));
-  const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
-  uh::testing::WriteFile(slot, rootfs);
-  StopInInstallPhase(device, {{kRootfs, damaged}});
-  if (HasFatalFailure()) return;
-  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
-      << ::testing::PrintToString(Statuses());
-  EXPECT_EQ(uh::testing::ReadFile(slot), rootfs);
-  EXPECT_THAT(log.Text(), HasSubstr("written into /dev/mmcblk0p2 as it downloaded, and verified"));
-  EXPECT_THAT(log.Text(), Not(HasSubstr("installing rootfs.img")));
+  const auto log = RestartInstallWith(/*slot_holds_it=*/true);
+  EXPECT_THAT(log, HasSubstr("written into /dev/mmcblk0p2 as it downloaded, and verified"));
+  EXPECT_THAT(log, Not(HasSubstr("installing rootfs.img")));
 }
 
 // ... and when it no longer does, the object is written from the download file, hashed first
 // (ADownloadedObjectDamagedBeforeARestartIsNotInstalled: both damaged).
 TEST_F(DaemonUpdateTest, AfterARestartASlotThatNoLongerMatchesIsWrittenFromTheDownloadFile) {
-  CapturedLog log;
-  const std::string rootfs = ObjectBytes(kRootfs);
-  std::string damaged = rootfs;
-  damaged[1000] = static_cast<char>(damaged[1000] ^ 0x01);
-  Device device(server_.Url(""));
-  const auto slot = device.config.update.target_root / "dev" / "mmcblk0p2";
-  uh::testing::WriteFile(slot, damaged);
-  StopInInstallPhase(device, {{kRootfs, rootfs}});
-  if (HasFatalFailure()) return;
-  ASSERT_TRUE(device.RunUntil([&] { return device.Reboots() == 1; }))
-      << ::testing::PrintToString(Statuses());
-  EXPECT_EQ(uh::testing::ReadFile(slot), rootfs);
-  EXPECT_THAT(log.Text(), HasSubstr("installing it from the download file"));
-  EXPECT_THAT(log.Text(), HasSubstr("installing rootfs.img"));
+  const auto log = RestartInstallWith(/*slot_holds_it=*/false);
+  EXPECT_THAT(log, HasSubstr("installing it from the download file"));
+  EXPECT_THAT(log, HasSubstr("installing rootfs.img"));
 }
 
 // The same update with its work done as the updatehub program does it: every probe, download,
