@@ -367,7 +367,7 @@ head -n 12 "$work/idle-mappings" | awk '{ printf "| %s | %d |\n", $2, $1 }'
 echo
 echo "| time | seconds |"
 echo "|---|---:|"
-echo "| agent download (log: valid -> downloaded; fetch, hash, write the file and the slot, fsync the slot) | $agent_download_s |"
+echo "| agent download (log: valid -> downloaded; fetch, hash, write, fsync the slot) | $agent_download_s |"
 echo "| baseline \`curl -o\` of the same object from the same server | $(stat_field "$work/curl.stat" wall_s) |"
 echo "| agent install (log: downloaded -> installed) | $agent_install_s |"
 echo "| of which: verifying the object again (sha256) | $agent_verify_s |"
