@@ -64,7 +64,7 @@ Expected<std::string> ResetAdminPassword(const ServerConfig& config, const std::
 namespace {
 
 // The dashboard's files, read now or never: a missing or broken bundle turns the dashboard
-// off, with the reason logged and shown at /, and leaves the API serving.
+// off, with the reason logged (a short one shown at /), and leaves the API serving.
 void AddDashboard(http::Router& router, const std::filesystem::path& dir) {
   if (dir.empty()) {
     AddDashboardRoutes(router, nullptr, "no dashboard directory is configured");
@@ -73,7 +73,9 @@ void AddDashboard(http::Router& router, const std::filesystem::path& dir) {
   auto assets = DashboardAssets::Load(dir);
   if (!assets) {
     spdlog::warn("web dashboard off: {}", assets.error().message());
-    AddDashboardRoutes(router, nullptr, assets.error().message());
+    // The reason names server paths: it goes to the log, not to whoever asks for `/`.
+    AddDashboardRoutes(router, nullptr,
+                       "its files could not be loaded; the server's log says why");
     return;
   }
   spdlog::info("web dashboard: {} files from {}, at /ui/", assets->size(), dir.string());
