@@ -91,7 +91,7 @@ void CheckRoundTrips(const Rollout& rollout) {
 
   json definition = ToJson(rollout);
   for (const char* key : {"id", "product", "state", "archived", "current_stage", "reason",
-                          "created_at", "started_at", "finished_at"}) {
+                          "paused_by", "paused_at", "created_at", "started_at", "finished_at"}) {
     definition.erase(key);
   }
   if (rollout.start_at.empty()) definition.erase("start_at");
