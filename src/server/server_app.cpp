@@ -74,8 +74,7 @@ void AddDashboard(http::Router& router, const std::filesystem::path& dir) {
   if (!assets) {
     spdlog::warn("web dashboard off: {}", assets.error().message());
     // The reason names server paths: it goes to the log, not to whoever asks for `/`.
-    AddDashboardRoutes(router, nullptr,
-                       "its files could not be loaded; the server's log says why");
+    AddDashboardRoutes(router, nullptr, "its files could not be loaded; the server's log says why");
     return;
   }
   spdlog::info("web dashboard: {} files from {}, at /ui/", assets->size(), dir.string());

@@ -68,7 +68,7 @@ TEST_F(PackageTrustTest, AKnownPackageWithAnotherObjectIsRefused) {
 // files (the upload's temporary file, the data directory).
 TEST_F(PackageTrustTest, ARefusedUploadNamesNoFileOfTheServer) {
   std::string bytes = uh::testing::ReadFile(uh::testing::TestPackagesDir() / "signed.uhupkg");
-  const std::size_t flip = bytes.size() / 2;  // inside the root file system's member
+  const std::size_t flip = bytes.size() / 2;            // inside the root file system's member
   bytes[flip] = static_cast<char>(bytes[flip] ^ 0x5a);  // its CRC no longer matches
   const auto damaged = dir_ / "damaged.uhupkg";
   uh::testing::WriteFile(damaged, bytes);
