@@ -33,28 +33,9 @@ Response Redirect(std::string location) {
   return WithSecurityHeaders(std::move(response));
 }
 
-// True when the client's If-None-Match names `etag` (or is "*").
-bool NotModified(const Request& request, std::string_view etag) {
-  const std::string wanted = request.Header("if-none-match");
-  if (wanted.empty()) return false;
-  if (wanted == "*") return true;
-  std::string_view rest = wanted;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.starts_with("W/")) item.remove_prefix(2);
-    if (item == etag) return true;
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 Response Serve(const Request& request, const DashboardFile& file) {
   Response response;
-  if (NotModified(request, file.etag)) {
+  if (http::IfNoneMatchNames(request.Header("if-none-match"), file.etag)) {
     response.status = 304;
     response.body = std::string();
   } else {

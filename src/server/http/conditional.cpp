@@ -11,9 +11,14 @@
 namespace uh::server::http {
 namespace {
 
-// Whether an If-None-Match value (a list of entity tags, or "*") names `etag`. The comparison
-// is the weak one RFC 9110 prescribes for If-None-Match: "W/" prefixes are ignored.
-bool Names(std::string_view if_none_match, std::string_view etag) {
+bool IsJson(const Response& response) {
+  const auto type = response.FindHeader("Content-Type");
+  return type && ToLower(*type).starts_with("application/json");
+}
+
+}  // namespace
+
+bool IfNoneMatchNames(std::string_view if_none_match, std::string_view etag) {
   while (!if_none_match.empty()) {
     const auto comma = if_none_match.find(',');
     std::string_view tag = TrimSpaces(if_none_match.substr(0, comma));
@@ -25,13 +30,6 @@ bool Names(std::string_view if_none_match, std::string_view etag) {
   }
   return false;
 }
-
-bool IsJson(const Response& response) {
-  const auto type = response.FindHeader("Content-Type");
-  return type && ToLower(*type).starts_with("application/json");
-}
-
-}  // namespace
 
 void Revalidate(const Request& request, Response& response) {
   if (request.method != Method::kGet && request.method != Method::kHead) return;
@@ -45,7 +43,7 @@ void Revalidate(const Request& request, Response& response) {
   // Answers depend on the caller's token: shared caches must not keep them, and browsers must
   // ask again each time (they then send If-None-Match).
   response.SetHeader("Cache-Control", "private, no-cache");
-  if (!Names(request.Header("if-none-match"), etag)) return;
+  if (!IfNoneMatchNames(request.Header("if-none-match"), etag)) return;
   response.status = 304;
   response.body = std::string();
   std::erase_if(response.headers,

@@ -175,6 +175,10 @@ class HttpServer {
 [[nodiscard]] Response FileResponse(const Request& request, const std::filesystem::path& path,
                                     std::string content_type = "application/octet-stream");
 
+// Whether an If-None-Match value (a list of entity tags, or "*") names `etag`. The comparison
+// is the weak one RFC 9110 prescribes for If-None-Match: "W/" prefixes are ignored.
+[[nodiscard]] bool IfNoneMatchNames(std::string_view if_none_match, std::string_view etag);
+
 // Conditional GET, applied by the server to every answer after its handler: a 200 with a JSON
 // body to a GET or HEAD gets an ETag (a hash of the body) and "Cache-Control: private,
 // no-cache", and becomes 304 Not Modified, without a body, when the request's If-None-Match
