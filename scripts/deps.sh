@@ -12,11 +12,12 @@ packages=(
   # libraries
   libssl-dev libarchive-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libboost1.81-dev libsqlite3-dev libargon2-dev libcurl4-openssl-dev
+  libboost1.81-dev libsqlite3-dev libargon2-dev libcurl4-openssl-dev libpq-dev
   # what the static libarchive links against (pkg-config --static libarchive)
   nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
-  # tools the tests and benchmarks call
-  openssl unzip zip gzip xz-utils zstd coreutils procps curl
+  # tools the tests and benchmarks call; PostgreSQL's server for the store's tests (they start
+  # their own, in a temporary directory)
+  openssl unzip zip gzip xz-utils zstd coreutils procps curl postgresql
 )
 
 missing=()

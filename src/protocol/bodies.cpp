@@ -17,6 +17,7 @@ constexpr std::size_t kMaxKeys = 64;
 constexpr std::size_t kMaxValueBytes = 1024;
 constexpr std::size_t kMaxValues = 64;
 constexpr std::size_t kMaxLogBytes = 512 * 1024;
+constexpr std::size_t kMaxIdentityBytes = 2048;
 
 constexpr std::array kStatuses = {"downloading", "downloaded", "installing", "installed",
                                   "rebooting",   "updated",    "error"};
@@ -102,6 +103,14 @@ Expected<ProbeRequest> ProbeFromJson(const json& body) {
   auto identity = ValueMap(body, "device-identity", true);
   if (!identity) return std::unexpected(identity.error());
   probe.identity = std::move(*identity);
+  // The identity is a key of the device in the store (unique per product): a serial number, a
+  // MAC address, not a document. A bound keeps it indexable by every backend (PostgreSQL's
+  // B-tree entries hold about 2.7 kB).
+  if (const std::size_t size = probe.CanonicalIdentity().size(); size > kMaxIdentityBytes) {
+    return Fail(Errc::kMalformed, "'device-identity' is too long: " + std::to_string(size) +
+                                      " bytes as JSON, at most " +
+                                      std::to_string(kMaxIdentityBytes));
+  }
   auto attributes = ValueMap(body, "device-attributes", false);
   if (!attributes) return std::unexpected(attributes.error());
   probe.attributes = std::move(*attributes);

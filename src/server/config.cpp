@@ -11,6 +11,10 @@ std::string ServerConfig::DatabaseUrl() const {
   return "sqlite:" + (data_dir / "updatehub.db").string();
 }
 
+std::filesystem::path ServerConfig::ObjectsDir() const {
+  return objects_dir.empty() ? data_dir / "objects" : objects_dir;
+}
+
 Expected<std::pair<std::string, std::uint16_t>> ServerConfig::ListenAddress() const {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
@@ -67,6 +71,10 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
       std::string dir;
       UH_TRY(text(dir));
       config.data_dir = dir;
+    } else if (key == "objects_dir") {
+      std::string dir;
+      UH_TRY(text(dir));
+      config.objects_dir = dir;
     } else if (key == "dashboard_dir") {
       std::string dir;
       UH_TRY(text(dir));
@@ -125,7 +133,8 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
     } else {
       return fail(
           node, key,
-          "is not a known key (listen, data_dir, dashboard_dir, database, log_level, log_format, "
+          "is not a known key (listen, data_dir, objects_dir, dashboard_dir, database, log_level, "
+          "log_format, "
           "access_log, threads, max_package_bytes, waiting_poll_seconds, device_poll_seconds, "
           "max_connections_per_address, requests_per_second_per_address, "
           "request_burst_per_address, reports_per_device_per_minute, "

@@ -15,6 +15,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::filesystem::path data_dir = "./var";
   std::string database;  // empty: sqlite:DATA_DIR/updatehub.db
+  // Where package objects are kept; empty: DATA_DIR/objects. Servers sharing one database
+  // share this directory too (a network file system every one of them mounts).
+  std::filesystem::path objects_dir;
   // The built web dashboard, read once at start; empty or missing: no dashboard (the API still
   // works). updatehub-server defaults it to "dashboard" beside its executable.
   std::filesystem::path dashboard_dir;
@@ -49,6 +52,7 @@ struct ServerConfig {
   bool access_log = true;           // a line per request, at info level
 
   [[nodiscard]] std::string DatabaseUrl() const;
+  [[nodiscard]] std::filesystem::path ObjectsDir() const;
   // Splits `listen` into address and port ("[::1]:80", "0.0.0.0:8080", ":8080").
   [[nodiscard]] Expected<std::pair<std::string, std::uint16_t>> ListenAddress() const;
 };

@@ -168,22 +168,44 @@ Expected<Admission> RecordProbe(ApiContext& context, const Product& product,
   return std::move(*device);
 }
 
+// Counts the probe once answered, as refused unless told otherwise.
+class ProbeTally {
+ public:
+  explicit ProbeTally(Metrics& metrics) : metrics_(metrics) {}
+  ~ProbeTally() { metrics_.CountProbe(outcome_); }
+  ProbeTally(const ProbeTally&) = delete;
+  ProbeTally& operator=(const ProbeTally&) = delete;
+  // The server's own failure (5xx) is an error; any other failure is the device's: refused.
+  Response Failed(const Error& error) {
+    Response response = Response::FromError(error);
+    if (response.status >= 500) outcome_ = ProbeOutcome::kError;
+    return response;
+  }
+  void Set(ProbeOutcome outcome) { outcome_ = outcome; }
+
+ private:
+  Metrics& metrics_;
+  ProbeOutcome outcome_ = ProbeOutcome::kRefused;
+};
+
 Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& request) {
-  ++context.metrics.probes;
+  ProbeTally tally(context.metrics);
   auto probe = protocol::ParseProbe(request.body);
   if (!probe) return Response::FromError(probe.error());
   // A device of a product this server does not know gets "no update", not an error.
   auto product = context.store.GetProduct(probe->product_uid);
-  if (!product) return Response::FromError(product.error());
+  if (!product) return tally.Failed(product.error());
   if (!*product) return Response::Error(404, "unknown product");
   if (auto refused = CheckProductCredentials(**product, request, &*probe)) return *refused;
   auto admitted = RecordProbe(context, **product, *probe, request);
-  if (!admitted) return Response::FromError(admitted.error());
+  if (!admitted) return tally.Failed(admitted.error());
   if (auto* refused = std::get_if<Response>(&*admitted)) return std::move(*refused);
   auto answer = rollouts.OnProbe(std::get<Device>(*admitted));
-  if (!answer) return Response::FromError(answer.error());
+  if (!answer) return tally.Failed(answer.error());
   if (!answer->offer) {
+    tally.Set(ProbeOutcome::kNothing);
     if (answer->waiting && context.config.waiting_poll_seconds > 0) {
+      tally.Set(ProbeOutcome::kWaiting);
       // The protocol's way to say "not yet, ask again in S seconds" (the body is ignored).
       Response response = Response::Json(200, nlohmann::json::object());
       response.SetHeader(std::string(protocol::kExtraPollHeader),
@@ -193,7 +215,7 @@ Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& requ
     return Response::Error(404, "no update available");
   }
   const Package& offer = *answer->offer;
-  ++context.metrics.probes_offered;
+  tally.Set(ProbeOutcome::kOffered);
   // The exact metadata bytes: the device hashes them into the package UID and checks the
   // signature over them.
   Response response = Response::Text(200, offer.metadata, "application/json");
@@ -281,7 +303,6 @@ std::optional<Response> CheckReporter(ApiContext& context, const Product& produc
 }
 
 Response HandleReport(ApiContext& context, RolloutEngine& rollouts, Request& request) {
-  ++context.metrics.reports;
   auto report = protocol::ParseReport(request.body);
   if (!report) return Response::FromError(report.error());
   auto product = context.store.GetProduct(report->device.product_uid);
@@ -303,6 +324,7 @@ Response HandleReport(ApiContext& context, RolloutEngine& rollouts, Request& req
   // The device and its report in one transaction (one disk sync, not two).
   auto stored = context.store.RecordReport(ToDeviceProbe(report->device, Now()), row);
   if (!stored) return Response::FromError(stored.error());
+  context.metrics.CountReport(report->status);
   if (auto advanced = rollouts.OnReport(stored->device, *report); !advanced) {
     return Response::FromError(advanced.error());
   }

@@ -317,6 +317,10 @@ Expected<json> CurrentRolloutJson(Store& store, std::int64_t device_id) {
   return out;
 }
 
+// GET /api/v1/devices/{id} shows the latest reports for a glance (updatehub-admin device show),
+// as the history shows them; the dashboard's device page pages through /history.
+constexpr std::size_t kShownReports = 10;
+
 Response ShowDevice(ApiContext& context, Request& request, const Caller& caller) {
   auto id = ParseId(request.Param("id"));
   if (!id) return Response::Error(400, "bad device id");
@@ -324,14 +328,14 @@ Response ShowDevice(ApiContext& context, Request& request, const Caller& caller)
   if (!device) return Response::FromError(device.error());
   if (!*device) return Response::Error(404, "unknown device");
   if (auto denied = DenyProduct(caller, (*device)->product_uid)) return *denied;
-  auto reports = context.store.ListReports(*id, 100);
+  auto reports = context.store.ListReports(*id, kShownReports);
   if (!reports) return Response::FromError(reports.error());
   auto rollout = CurrentRolloutJson(context.store, *id);
   if (!rollout) return Response::FromError(rollout.error());
   json out = ToJson(**device);
   out["rollout"] = std::move(*rollout);
   out["reports"] = json::array();
-  for (const auto& report : *reports) out["reports"].push_back(ToJson(report));
+  for (const auto& report : *reports) out["reports"].push_back(HistoryJson(report));
   return Response::Json(200, out);
 }
 
@@ -380,41 +384,6 @@ Response ShowDeviceHistory(ApiContext& context, Request& request, const Caller& 
         [](const DeviceRollout& r) { return r.place.rollout_id; });
   }
   return Response::Json(200, out);
-}
-
-std::string MetricsText(const Metrics& metrics, const DeviceQuota& quota,
-                        const std::vector<Rollout>& rollouts) {
-  std::ostringstream out;
-  auto counter = [&](const char* name, const char* help, std::uint64_t value) {
-    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
-        << name << " " << value << "\n";
-  };
-  counter("updatehub_http_requests_total", "HTTP requests answered.", metrics.requests);
-  counter("updatehub_http_errors_5xx_total", "HTTP requests answered with 5xx.",
-          metrics.errors_5xx);
-  counter("updatehub_probes_total", "Device probes.", metrics.probes);
-  counter("updatehub_probes_offered_total", "Probes answered with a package.",
-          metrics.probes_offered);
-  counter("updatehub_reports_total", "Device reports.", metrics.reports);
-  counter("updatehub_download_bytes_total", "Object bytes sent to devices.",
-          metrics.download_bytes);
-  counter("updatehub_packages_uploaded_total", "Packages accepted.", metrics.packages_uploaded);
-  counter("updatehub_http_refused_connections_total",
-          "Connections refused: too many in all or from one address.", metrics.refused_connections);
-  counter("updatehub_http_refused_requests_total",
-          "Requests refused (429): over their address's request rate.", metrics.refused_requests);
-  out << "# HELP updatehub_quota_refused_total Device requests refused (429) by their quota.\n"
-         "# TYPE updatehub_quota_refused_total counter\n"
-      << "updatehub_quota_refused_total{kind=\"reports\"} " << quota.refused_reports() << "\n"
-      << "updatehub_quota_refused_total{kind=\"devices\"} " << quota.refused_devices() << "\n";
-  out << "# HELP updatehub_rollouts Rollouts by state.\n# TYPE updatehub_rollouts gauge\n";
-  for (auto state : {RolloutState::kScheduled, RolloutState::kRunning, RolloutState::kPaused,
-                     RolloutState::kFinished, RolloutState::kStopped}) {
-    const auto count = std::ranges::count_if(
-        rollouts, [state](const Rollout& rollout) { return rollout.state == state; });
-    out << "updatehub_rollouts{state=\"" << RolloutStateName(state) << "\"} " << count << "\n";
-  }
-  return out.str();
 }
 
 }  // namespace
@@ -481,9 +450,11 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
     return Response::Json(200, {{"status", "ok"}});
   });
   router.Add(Method::kGet, "/metrics", [&context](Request&) {
-    auto rollouts = context.store.ListRollouts("", true);
-    if (!rollouts) return Response::FromError(rollouts.error());
-    return Response::Text(200, MetricsText(context.metrics, context.quota, *rollouts),
+    const auto overdue_after =
+        std::chrono::seconds(context.config.device_poll_seconds) * ServerConfig::kOverduePolls;
+    auto fleet = ReadFleetGauges(context.store, overdue_after);
+    if (!fleet) return Response::FromError(fleet.error());
+    return Response::Text(200, MetricsText(context.metrics, context.quota, *fleet),
                           "text/plain; version=0.0.4");
   });
 

@@ -1,25 +1,31 @@
 #include "server/object_store.hpp"
 
 #include <cerrno>
+#include <chrono>
 
 #include "core/fs.hpp"
 #include "core/hash.hpp"
 
 namespace uh::server {
 
-Expected<ObjectStore> ObjectStore::Open(const std::filesystem::path& dir) {
+Expected<ObjectStore> ObjectStore::Open(const std::filesystem::path& dir, Leftovers leftovers) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Fail(Errc::kIo, "creating " + dir.string() + ": " + ec.message());
   // An import killed half-way leaves its temporary file (<sha256>.tmpN) beside the objects:
-  // anything in XX/ that is not a whole object's name goes.
+  // anything in XX/ that is not a whole object's name goes (when shared, once an hour old: an
+  // import going on writes to its file all the time).
+  const auto stale_before = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
   for (const auto& prefix : std::filesystem::directory_iterator(dir, ec)) {
     if (!prefix.is_directory(ec)) continue;
     for (const auto& entry : std::filesystem::directory_iterator(prefix.path(), ec)) {
       const std::string name = entry.path().filename().string();
       if (IsLowerHexSha256(name) && name.starts_with(prefix.path().filename().string())) continue;
       std::error_code removed;
-      if (entry.is_regular_file(removed)) std::filesystem::remove(entry.path(), removed);
+      if (!entry.is_regular_file(removed)) continue;
+      if (leftovers == Leftovers::kShared && entry.last_write_time(removed) > stale_before)
+        continue;
+      std::filesystem::remove(entry.path(), removed);
     }
   }
   if (ec) return Fail(Errc::kIo, "reading " + dir.string() + ": " + ec.message());

@@ -15,7 +15,12 @@ namespace uh::server {
 
 class ObjectStore {
  public:
-  [[nodiscard]] static Expected<ObjectStore> Open(const std::filesystem::path& dir);
+  // What Open does with the temporary files of imports found in the directory: a directory of
+  // this server's own only has those of imports a crash cut (all go); one shared by several
+  // servers also has those other servers are writing now (only those untouched for an hour go).
+  enum class Leftovers { kMine, kShared };
+  [[nodiscard]] static Expected<ObjectStore> Open(const std::filesystem::path& dir,
+                                                  Leftovers leftovers = Leftovers::kMine);
 
   [[nodiscard]] std::filesystem::path PathOf(std::string_view sha256) const;
   [[nodiscard]] bool Has(std::string_view sha256) const;

@@ -75,7 +75,6 @@ Response Overview(ApiContext& context, RolloutService& rollouts, Request& reques
   json failure_items = json::array();
   for (const auto& failure : *latest) failure_items.push_back(FailureJson(failure));
   return Response::Json(200, {{"product", product ? json(*product) : json(nullptr)},
-                              {"generated_at", FormatTime(now)},
                               {"devices",
                                {{"total", devices->total},
                                 {"by_version", Groups(devices->by_version, "version")},

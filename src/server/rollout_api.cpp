@@ -1,5 +1,9 @@
 #include "server/rollout_api.hpp"
 
+#include <algorithm>
+#include <string>
+#include <utility>
+
 #include "core/json.hpp"
 #include "server/api_util.hpp"
 #include "server/management_api.hpp"
@@ -169,6 +173,60 @@ Response ListDevices(ApiContext& context, const Rollout& rollout, Request& reque
   return Response::Json(200, out);
 }
 
+// The start of a progress point's minute ("2026-06-01T10:00") in RFC 3339.
+std::string MinuteStart(const std::string& minute) {
+  return minute.size() == 16 ? minute + ":00Z" : minute;
+}
+
+// The points with their running totals, which start from `earlier` (updated, failed).
+json ProgressJson(std::int64_t rollout_id, const std::vector<RolloutProgressPoint>& points,
+                  std::pair<std::int64_t, std::int64_t> earlier) {
+  auto [updated, failed] = earlier;
+  json items = json::array();
+  for (const RolloutProgressPoint& point : points) {
+    updated += point.updated;
+    failed += point.failed;
+    items.push_back({{"at", MinuteStart(point.minute)},
+                     {"updated", point.updated},
+                     {"failed", point.failed},
+                     {"updated_total", updated},
+                     {"failed_total", failed}});
+  }
+  return {{"rollout_id", rollout_id},
+          {"earlier", {{"updated", earlier.first}, {"failed", earlier.second}}},
+          {"points", std::move(items)}};
+}
+
+// GET /api/v1/rollouts/{id}/progress?limit=N: the minutes in which devices ended (updated or
+// failed), oldest first, each with running totals, for a chart of progress over time. The
+// totals start from "earlier", the devices that ended before the first minute listed (when
+// there are more than `limit` minutes), so that the last point's totals are the rollout's.
+Response Progress(RolloutService& rollouts, ApiContext& context, const Rollout& rollout,
+                  Request& request) {
+  auto limit = static_cast<std::size_t>(kMaxPageLimit);
+  if (auto refused = RefuseUnknownQuery(request, {"limit"})) return *refused;
+  if (auto it = request.query.find("limit"); it != request.query.end()) {
+    auto parsed = ParseLimit(it->second);
+    if (!parsed) return Response::Error(400, "'limit' must be 1 to 1000");
+    limit = *parsed;
+  }
+  auto points = context.store.RolloutProgress(rollout.id, limit);
+  if (!points) return Response::FromError(points.error());
+  std::pair<std::int64_t, std::int64_t> earlier{0, 0};
+  if (points->size() >= limit) {  // older minutes may be left out: the rest of the counts
+    auto stats = rollouts.Stats(rollout);
+    if (!stats) return Response::FromError(stats.error());
+    earlier = {stats->Count(DeviceState::kUpdated), stats->Count(DeviceState::kFailed)};
+    for (const RolloutProgressPoint& point : *points) {
+      earlier.first -= point.updated;
+      earlier.second -= point.failed;
+    }
+    // Not below zero when a device ended between the two reads.
+    earlier = {std::max<std::int64_t>(earlier.first, 0), std::max<std::int64_t>(earlier.second, 0)};
+  }
+  return Response::Json(200, ProgressJson(rollout.id, *points, earlier));
+}
+
 // POST /api/v1/rollouts/{id}/retry, body {"devices": [ids]} or nothing (every failed device).
 Response Retry(RolloutService& rollouts, const Rollout& rollout, Request& request) {
   auto body = JsonObjectBody(request, true);
@@ -234,6 +292,10 @@ void AddRolloutRoutes(http::Router& router, ApiContext& context, RolloutService&
                auto stats = rollouts.Stats(rollout);
                if (!stats) return Response::FromError(stats.error());
                return Response::Json(200, ToJson(*stats));
+             }));
+  router.Add(Method::kGet, "/api/v1/rollouts/{id}/progress",
+             for_rollout(Scope::kRead, [&](Request& r, const Caller&, const Rollout& rollout) {
+               return Progress(rollouts, context, rollout, r);
              }));
   router.Add(Method::kGet, "/api/v1/rollouts/{id}/devices",
              for_rollout(Scope::kRead, [&](Request& r, const Caller&, const Rollout& rollout) {

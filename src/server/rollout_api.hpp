@@ -1,6 +1,7 @@
 #pragma once
 
-// Rollout routes of the management API: create, list, show with statistics, control.
+// Rollout routes of the management API: create, list, show with statistics, progress over
+// time, control.
 
 #include <nlohmann/json.hpp>
 #include <vector>

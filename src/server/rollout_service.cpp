@@ -106,10 +106,38 @@ void RolloutService::Pause(Rollout& rollout, const std::string& actor, std::stri
       actor.empty() ? std::move(reason) : "paused by " + actor + " at " + rollout.paused_at;
 }
 
+Expected<bool> RolloutService::Save(Rollout& rollout) {
+  auto saved = store_.UpdateRolloutIfUnchanged(rollout);
+  if (!saved) return std::unexpected(saved.error());
+  if (*saved) ++rollout.revision;
+  return *saved;
+}
+
+Expected<void> RolloutService::Reload(Rollout& rollout, int& conflicts) {
+  if (++conflicts > kMaxConflicts) {
+    return std::unexpected(Conflict("rollout " + std::to_string(rollout.id) +
+                                    " kept changing while this server changed it; try again"));
+  }
+  auto fresh = Load(rollout.id);
+  if (!fresh) return std::unexpected(fresh.error());
+  rollout = std::move(*fresh);
+  return {};
+}
+
 Expected<void> RolloutService::PauseForKey(Rollout& rollout) {
-  Pause(rollout, "", kKeyGone);
-  spdlog::warn("rollout {}: paused: {}", rollout.id, rollout.reason);
-  return store_.UpdateRollout(rollout);
+  for (int conflicts = 0; rollout.state == RolloutState::kRunning;) {
+    Rollout paused = rollout;
+    Pause(paused, "", kKeyGone);
+    auto saved = Save(paused);
+    if (!saved) return std::unexpected(saved.error());
+    if (*saved) {
+      spdlog::warn("rollout {}: paused: {}", rollout.id, paused.reason);
+      rollout = std::move(paused);
+      return {};
+    }
+    UH_TRY(Reload(rollout, conflicts));
+  }
+  return {};
 }
 
 Expected<Package> RolloutService::PackageOf(const std::string& product_uid,
@@ -180,7 +208,6 @@ std::string WhyNone(const RolloutService::SelectionCount& count) {
 
 Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout definition,
                                          bool allow_empty) {
-  std::lock_guard lock(mutex_);
   auto found = PackageOf(product_uid, definition.package_uid);
   if (!found) return std::unexpected(found.error());
   const Package& package = *found;
@@ -227,12 +254,15 @@ Expected<Rollout> RolloutService::Create(const std::string& product_uid, Rollout
   auto created = store_.CreateRollout(definition);
   if (!created) return created;
   if (created->start_at.empty() || *ParseTime(created->start_at) <= clock_()) {
-    UH_TRY(Start(*created));
+    auto started = Start(*created);
+    if (!started) return std::unexpected(started.error());
+    // Another server's ticker may have started it first: show it as it is now.
+    if (!*started) return Load(created->id);
   }
   return created;
 }
 
-Expected<void> RolloutService::Start(Rollout& rollout) {
+Expected<bool> RolloutService::Start(Rollout& rollout) {
   auto package = store_.GetPackage(rollout.package_uid);
   if (!package) return std::unexpected(package.error());
   if (!*package) return Fail(Errc::kNotFound, "the rollout's package is gone");
@@ -250,7 +280,10 @@ Expected<void> RolloutService::Start(Rollout& rollout) {
       selected.push_back(std::move(device));
     }
   }
-  std::shuffle(selected.begin(), selected.end(), random_);
+  {
+    std::lock_guard lock(random_mutex_);
+    std::shuffle(selected.begin(), selected.end(), random_);
+  }
   std::vector<RolloutDevice> members;
   const std::string now = Now();
   for (std::size_t i = 0; i < selected.size(); ++i) {
@@ -267,73 +300,110 @@ Expected<void> RolloutService::Start(Rollout& rollout) {
     member.updated_at = now;
     members.push_back(member);
   }
+  // When another server starts it at the same time, the devices go to whichever adds them
+  // first (a device is in one active rollout), and only one of the two saves the start.
   auto added = store_.AddRolloutDevices(rollout.product_uid, members);
   if (!added) return std::unexpected(added.error());
-  rollout.state = RolloutState::kRunning;
-  rollout.started_at = now;
-  rollout.reason.clear();
-  UH_TRY(store_.UpdateRollout(rollout));
+  Rollout running = rollout;
+  running.state = RolloutState::kRunning;
+  running.started_at = now;
+  running.reason.clear();
+  auto saved = Save(running);
+  if (!saved) return std::unexpected(saved.error());
+  if (!*saved) return false;
+  rollout = std::move(running);
   spdlog::info("rollout {}: started: package {} for product {}, {} device(s), {} stage(s)",
-               rollout.id, rollout.package_uid, rollout.product_uid, members.size(),
-               rollout.stages.size());
-  return Evaluate(rollout);
+               rollout.id, rollout.package_uid, rollout.product_uid, *added, rollout.stages.size());
+  UH_TRY(Evaluate(rollout));
+  return true;
 }
 
 Expected<void> RolloutService::Evaluate(Rollout& rollout) {
-  // Each pass either changes nothing or moves one stage on; stages are finite.
-  for (std::size_t pass = 0; pass <= rollout.stages.size(); ++pass) {
+  // Each pass changes nothing and returns, or saves one change (a pause, the end, a stage's
+  // success, an advance) and looks again; stages are finite. A change another request or server
+  // saved first reloads the rollout, and the pass is made again on what it is now.
+  int conflicts = 0;
+  for (std::size_t pass = 0; pass <= 2 * rollout.stages.size() + 1; ++pass) {
     if (rollout.state != RolloutState::kRunning) return {};
     auto stats = store_.GetRolloutStats(rollout.id, static_cast<int>(rollout.stages.size()));
     if (!stats) return std::unexpected(stats.error());
-    if (auto breach = ThresholdBreach(rollout.threshold, *stats)) {
-      Pause(rollout, "", "failure threshold: " + *breach);
-      spdlog::warn("rollout {}: failure threshold reached, paused: {}", rollout.id, *breach);
-      return store_.UpdateRollout(rollout);
+    Rollout next = rollout;
+    std::string change;
+    if (auto breach = ThresholdBreach(next.threshold, *stats)) {
+      Pause(next, "", "failure threshold: " + *breach);
+      change = "failure threshold reached, paused: " + *breach;
+    } else if (RolloutComplete(next, *stats)) {
+      next.state = RolloutState::kFinished;
+      next.finished_at = Now();
+      change = "finished";
+    } else {
+      const bool last = next.current_stage + 1 >= static_cast<int>(next.stages.size());
+      if (last || !StageSucceeded(next, *stats)) return {};
+      const Stage& stage = next.stages[static_cast<std::size_t>(next.current_stage)];
+      if (next.stage_succeeded_at.empty()) {
+        next.stage_succeeded_at = Now();
+      } else {
+        if (stage.manual) return {};
+        const auto succeeded = ParseTime(next.stage_succeeded_at);
+        if (succeeded && clock_() - *succeeded < std::chrono::seconds(stage.soak_seconds)) {
+          return {};
+        }
+        ++next.current_stage;
+        next.stage_succeeded_at.clear();
+        change = "stage " + std::to_string(next.current_stage) + " of " +
+                 std::to_string(next.stages.size()) + " succeeded; advanced to stage " +
+                 std::to_string(next.current_stage + 1);
+      }
     }
-    if (RolloutComplete(rollout, *stats)) {
-      rollout.state = RolloutState::kFinished;
-      rollout.finished_at = Now();
-      spdlog::info("rollout {}: finished", rollout.id);
-      return store_.UpdateRollout(rollout);
+    auto saved = Save(next);
+    if (!saved) return std::unexpected(saved.error());
+    if (!*saved) {
+      UH_TRY(Reload(rollout, conflicts));
+      --pass;  // not a pass: nothing was saved
+      continue;
     }
-    const bool last = rollout.current_stage + 1 >= static_cast<int>(rollout.stages.size());
-    if (last || !StageSucceeded(rollout, *stats)) return {};
-    const Stage& stage = rollout.stages[static_cast<std::size_t>(rollout.current_stage)];
-    if (rollout.stage_succeeded_at.empty()) {
-      rollout.stage_succeeded_at = Now();
-      UH_TRY(store_.UpdateRollout(rollout));
+    rollout = std::move(next);
+    if (rollout.state == RolloutState::kPaused) {
+      spdlog::warn("rollout {}: {}", rollout.id, change);
+    } else if (!change.empty()) {
+      spdlog::info("rollout {}: {}", rollout.id, change);
     }
-    if (stage.manual) return {};
-    const auto succeeded = ParseTime(rollout.stage_succeeded_at);
-    if (succeeded && clock_() - *succeeded < std::chrono::seconds(stage.soak_seconds)) return {};
-    ++rollout.current_stage;
-    rollout.stage_succeeded_at.clear();
-    UH_TRY(store_.UpdateRollout(rollout));
-    spdlog::info("rollout {}: stage {} of {} succeeded; advanced to stage {}", rollout.id,
-                 rollout.current_stage, rollout.stages.size(), rollout.current_stage + 1);
   }
   return {};
 }
 
 Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view action,
                                           const nlohmann::json& body, const std::string& actor) {
-  std::lock_guard lock(mutex_);
-  auto rollout = Load(id);
-  if (!rollout) return rollout;
-  if (IsArchived(rollout->state)) return std::unexpected(Conflict("the rollout is archived"));
+  // Decided on the rollout as it is now; when another request or server changes it before
+  // this change is saved, decided again on what it has become (which may refuse it).
+  Rollout rollout;
+  rollout.id = id;
+  for (int conflicts = 0;;) {
+    UH_TRY(Reload(rollout, conflicts));
+    auto done = ControlOnce(rollout, action, body, actor);
+    if (!done) return std::unexpected(done.error());
+    if (*done) return rollout;
+  }
+}
+
+Expected<bool> RolloutService::ControlOnce(Rollout& rollout, std::string_view action,
+                                           const nlohmann::json& body, const std::string& actor) {
+  const std::int64_t id = rollout.id;
+  if (IsArchived(rollout.state)) return std::unexpected(Conflict("the rollout is archived"));
+  Rollout next = rollout;
+  std::string change;
   if (action == "start") {
-    if (rollout->state != RolloutState::kScheduled) {
+    if (rollout.state != RolloutState::kScheduled) {
       return std::unexpected(Conflict("the rollout has already started"));
     }
-    UH_TRY(Start(*rollout));
+    return Start(rollout);
   } else if (action == "pause") {
-    if (rollout->state != RolloutState::kRunning) return std::unexpected(Conflict("not running"));
-    Pause(*rollout, actor, "");
-    UH_TRY(store_.UpdateRollout(*rollout));
-    spdlog::info("rollout {}: paused by {}", id, actor);
+    if (rollout.state != RolloutState::kRunning) return std::unexpected(Conflict("not running"));
+    Pause(next, actor, "");
+    change = "paused by " + actor;
   } else if (action == "resume") {
-    if (rollout->state != RolloutState::kPaused) return std::unexpected(Conflict("not paused"));
-    auto package = store_.GetPackage(rollout->package_uid);
+    if (rollout.state != RolloutState::kPaused) return std::unexpected(Conflict("not paused"));
+    auto package = store_.GetPackage(rollout.package_uid);
     if (!package) return std::unexpected(package.error());
     if (*package) {
       auto revoked = KeyRevoked(**package);
@@ -341,51 +411,50 @@ Expected<Rollout> RolloutService::Control(std::int64_t id, std::string_view acti
       if (*revoked) return std::unexpected(Conflict(kKeyGone));
     }
     if (body.is_object() && body.contains("failure_threshold")) {
-      Rollout changed = *rollout;
+      Rollout changed = next;
       nlohmann::json plan = PlanJson(changed);
       plan["failure_threshold"] = body["failure_threshold"];
       UH_TRY(PlanFromJson(plan, changed));
-      rollout->threshold = changed.threshold;
+      next.threshold = changed.threshold;
     }
-    auto stats = store_.GetRolloutStats(id, static_cast<int>(rollout->stages.size()));
+    auto stats = store_.GetRolloutStats(id, static_cast<int>(next.stages.size()));
     if (!stats) return std::unexpected(stats.error());
-    if (auto breach = ThresholdBreach(rollout->threshold, *stats)) {
+    if (auto breach = ThresholdBreach(next.threshold, *stats)) {
       return std::unexpected(Conflict("the failure threshold is still exceeded (" + *breach +
                                       "); resume with a higher \"failure_threshold\""));
     }
-    rollout->state = RolloutState::kRunning;
-    rollout->reason.clear();
-    rollout->paused_by.clear();
-    rollout->paused_at.clear();
-    UH_TRY(store_.UpdateRollout(*rollout));
-    spdlog::info("rollout {}: resumed at stage {}", id, rollout->current_stage + 1);
-    UH_TRY(Evaluate(*rollout));
+    next.state = RolloutState::kRunning;
+    next.reason.clear();
+    next.paused_by.clear();
+    next.paused_at.clear();
+    change = "resumed at stage " + std::to_string(next.current_stage + 1);
   } else if (action == "stop") {
-    rollout->state = RolloutState::kStopped;
-    rollout->finished_at = Now();
-    rollout->reason = "stopped by " + actor + " at " + rollout->finished_at;
-    UH_TRY(store_.UpdateRollout(*rollout));
-    spdlog::info("rollout {}: stopped by {}", id, actor);
+    next.state = RolloutState::kStopped;
+    next.finished_at = Now();
+    next.reason = "stopped by " + actor + " at " + next.finished_at;
+    change = "stopped by " + actor;
   } else if (action == "advance") {
-    if (rollout->state == RolloutState::kScheduled) return std::unexpected(Conflict("not started"));
-    if (rollout->current_stage + 1 >= static_cast<int>(rollout->stages.size())) {
+    if (rollout.state == RolloutState::kScheduled) return std::unexpected(Conflict("not started"));
+    if (rollout.current_stage + 1 >= static_cast<int>(rollout.stages.size())) {
       return std::unexpected(Conflict("the rollout is at its last stage"));
     }
-    ++rollout->current_stage;
-    rollout->stage_succeeded_at.clear();
-    UH_TRY(store_.UpdateRollout(*rollout));
-    spdlog::info("rollout {}: advanced by a user to stage {} of {}", id, rollout->current_stage + 1,
-                 rollout->stages.size());
-    UH_TRY(Evaluate(*rollout));
+    ++next.current_stage;
+    next.stage_succeeded_at.clear();
+    change = "advanced by a user to stage " + std::to_string(next.current_stage + 1) + " of " +
+             std::to_string(next.stages.size());
   } else {
     return Fail(Errc::kNotFound, "unknown action (start, pause, resume, stop, advance)");
   }
-  return rollout;
+  auto saved = Save(next);
+  if (!saved || !*saved) return saved;
+  rollout = std::move(next);
+  spdlog::info("rollout {}: {}", id, change);
+  if (action == "resume" || action == "advance") UH_TRY(Evaluate(rollout));
+  return true;
 }
 
 Expected<RolloutService::Retried> RolloutService::Retry(
     std::int64_t id, const std::vector<std::int64_t>& device_ids) {
-  std::lock_guard lock(mutex_);
   auto rollout = Load(id);
   if (!rollout) return std::unexpected(rollout.error());
   if (IsArchived(rollout->state)) {
@@ -484,7 +553,6 @@ Expected<std::vector<RolloutService::Progress>> RolloutService::ProgressOf(
 }
 
 Expected<void> RolloutService::Tick() {
-  std::lock_guard lock(mutex_);
   auto rollouts = store_.ListRollouts("", false);
   if (!rollouts) return std::unexpected(rollouts.error());
   for (auto& rollout : *rollouts) {
@@ -500,12 +568,16 @@ Expected<void> RolloutService::Tick() {
           // Not started: it stays scheduled, saying why, until the package is re-signed.
           if (rollout.reason != kKeyGone) {
             rollout.reason = kKeyGone;
-            UH_TRY(store_.UpdateRollout(rollout));
+            // Changed meanwhile (started, stopped): the next tick looks again.
+            auto saved = Save(rollout);
+            if (!saved) return std::unexpected(saved.error());
           }
           continue;
         }
       }
-      UH_TRY(Start(rollout));
+      // False: another server started it (or it changed) first.
+      auto started = Start(rollout);
+      if (!started) return std::unexpected(started.error());
     } else if (rollout.state == RolloutState::kRunning) {
       auto package = store_.GetPackage(rollout.package_uid);
       if (!package) return std::unexpected(package.error());
@@ -543,7 +615,12 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
     RolloutDevice member;
     member.rollout_id = rollout.id;
     member.device_id = device.id;
-    member.stage = StageForRank(rollout.stages, std::uniform_real_distribution<>(0, 1)(random_));
+    double rank = 0;
+    {
+      std::lock_guard lock(random_mutex_);
+      rank = std::uniform_real_distribution<>(0, 1)(random_);
+    }
+    member.stage = StageForRank(rollout.stages, rank);
     if (member.stage > rollout.current_stage) {
       // A rollout whose stages so far hold nobody (created before its devices showed up) takes
       // the newcomer into the current stage: it holds there until a device has proved the
@@ -563,7 +640,6 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
 }
 
 Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device) {
-  std::lock_guard lock(mutex_);
   using Result = ProbeAnswer;
   const ProbeAnswer waiting{.offer = std::nullopt, .waiting = true};
   auto membership = store_.FindRolloutDevice(device.id);
@@ -620,22 +696,19 @@ Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device) {
   if (member.stage > rollout->current_stage) return waiting;
   if (member.state == DeviceState::kPending && member.started_at.empty()) {
     if (rollout->window && !InWindow(*rollout->window, clock_())) return waiting;
-    if (rollout->rate_per_hour > 0) {
-      // Times have one-second resolution: a device started exactly an hour ago is outside.
-      auto started = store_.CountStartedSince(
-          rollout->id, FormatTime(clock_() - std::chrono::hours(1) + std::chrono::seconds(1)));
-      if (!started) return std::unexpected(started.error());
-      if (*started >= rollout->rate_per_hour) return waiting;
-    }
-    member.started_at = Now();
-    member.updated_at = member.started_at;
-    UH_TRY(store_.UpdateRolloutDevice(member));
+    // The rate's slot is taken by the store, counting and writing at once: servers answering
+    // at the same time never start more devices in an hour than the rate. Times have
+    // one-second resolution: a device started exactly an hour ago is outside.
+    auto started = store_.StartRolloutDevice(
+        member, rollout->rate_per_hour,
+        FormatTime(clock_() - std::chrono::hours(1) + std::chrono::seconds(1)), Now());
+    if (!started) return std::unexpected(started.error());
+    if (!*started) return waiting;
   }
   return ProbeAnswer{.offer = std::move(**package), .waiting = false};
 }
 
 Expected<void> RolloutService::OnReport(const Device& device, const ReportRequest& report) {
-  std::lock_guard lock(mutex_);
   auto membership = store_.FindRolloutDevice(device.id);
   if (!membership) return std::unexpected(membership.error());
   if (!*membership) return {};

@@ -86,7 +86,17 @@ class RolloutService final : public RolloutEngine {
  private:
   [[nodiscard]] std::string Now() const;
   [[nodiscard]] Expected<Rollout> Load(std::int64_t id);
-  [[nodiscard]] Expected<void> Start(Rollout& rollout);
+  // Adds the selected devices and saves the rollout as running; false when it changed
+  // meanwhile (another server started it first).
+  [[nodiscard]] Expected<bool> Start(Rollout& rollout);
+  // Saves the rollout over the revision it was read at (Store::UpdateRolloutIfUnchanged);
+  // false when another request or server changed it since.
+  [[nodiscard]] Expected<bool> Save(Rollout& rollout);
+  // Reads the rollout again after a change was refused for that; an error after kMaxConflicts.
+  [[nodiscard]] Expected<void> Reload(Rollout& rollout, int& conflicts);
+  // One try of Control on the rollout as read: false when it changed before the save.
+  [[nodiscard]] Expected<bool> ControlOnce(Rollout& rollout, std::string_view action,
+                                           const nlohmann::json& body, const std::string& actor);
   [[nodiscard]] Expected<void> Evaluate(Rollout& rollout);
   [[nodiscard]] Expected<std::optional<RolloutDevice>> Join(const Device& device);
   struct Selected {
@@ -114,8 +124,12 @@ class RolloutService final : public RolloutEngine {
   Store& store_;
   Clock clock_;
   std::mt19937_64 random_;
-  // One engine per process: rollout transitions are serialised here.
-  std::mutex mutex_;
+  // Guards random_ only. Rollout transitions are conditional writes in the store (a rollout is
+  // saved over the revision it was read at, a device's first offer takes the rate's slot in
+  // the same transaction), so that requests of this server and of others sharing the database
+  // run at once and never exceed a quota or overwrite each other's change.
+  std::mutex random_mutex_;
+  static constexpr int kMaxConflicts = 16;
 };
 
 }  // namespace uh::server

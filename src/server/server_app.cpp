@@ -108,7 +108,9 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   auto store = OpenStore(config.DatabaseUrl());
   if (!store) return std::unexpected(store.error().WithContext("opening the store"));
   app->store_ = std::move(*store);
-  auto objects = ObjectStore::Open(config.data_dir / "objects");
+  auto objects = ObjectStore::Open(config.ObjectsDir(), config.objects_dir.empty()
+                                                            ? ObjectStore::Leftovers::kMine
+                                                            : ObjectStore::Leftovers::kShared);
   if (!objects) return std::unexpected(objects.error());
   app->objects_ = std::make_unique<ObjectStore>(std::move(*objects));
   app->packages_ = std::make_unique<PackageService>(*app->store_, *app->objects_);
@@ -161,10 +163,12 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
     if (!format) return std::unexpected(format.error());
     app->access_log_ = std::make_unique<AccessLog>(*format);
   }
+  metrics->http.RegisterRoutes(*router);
   options.on_response = [metrics, access_log = app->access_log_.get()](
                             const http::Request& request, int status, std::uint64_t bytes) {
-    ++metrics->requests;
-    if (status >= 500) ++metrics->errors_5xx;
+    // Latency: from the request's head read to its answer's last byte handed to the socket (or
+    // the send failing), so a download's time includes its transfer.
+    metrics->http.Record(request, status, std::chrono::steady_clock::now() - request.received);
     if (access_log != nullptr) access_log->Record(request, status, bytes);
   };
   options.on_refused = [metrics](http::ServerOptions::Refusal refusal) {

@@ -217,3 +217,27 @@ TEST(ProtocolTest, NamesAndValues) {
 
 }  // namespace
 }  // namespace uh::protocol
+
+namespace uh::protocol {
+namespace {
+
+// An identity is a key of the device (a serial, a MAC), kept indexable by every store backend.
+TEST(ProtocolTest, IdentityLongerThan2KiBIsRefused) {
+  nlohmann::json fields = DeviceFields();
+  fields["device-identity"] = {{"serial", std::string(1000, 's')}, {"mac", std::string(990, 'm')}};
+  auto fits = ParseProbe(fields.dump());
+  ASSERT_TRUE(fits) << fits.error().message();
+  EXPECT_LE(fits->CanonicalIdentity().size(), 2048u);
+  fields["device-identity"]["site"] = std::string(100, 'x');
+  auto probe = ParseProbe(fields.dump());
+  ASSERT_FALSE(probe);
+  EXPECT_EQ(probe.error().code(), Errc::kMalformed);
+  EXPECT_NE(probe.error().message().find("'device-identity' is too long"), std::string::npos)
+      << probe.error().message();
+  auto report = ParseReport(
+      ReportBody(fields, {.status = "downloading", .package_uid = std::string(64, 'b')}).value());
+  EXPECT_FALSE(report);
+}
+
+}  // namespace
+}  // namespace uh::protocol

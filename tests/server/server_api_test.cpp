@@ -27,7 +27,7 @@ TEST(ServerApi, HealthMetricsAndOpenApi) {
   EXPECT_THAT(openapi.body, HasSubstr("openapi: 3"));
   auto metrics = Fetch(server.Url("/metrics"));
   EXPECT_EQ(metrics.status, 200);
-  EXPECT_THAT(metrics.body, HasSubstr("updatehub_probes_total 0"));
+  EXPECT_THAT(metrics.body, HasSubstr("updatehub_probes_total{outcome=\"offered\"} 0"));
   EXPECT_THAT(metrics.body, HasSubstr("# TYPE updatehub_http_requests_total counter"));
 }
 

@@ -297,6 +297,74 @@ TEST_F(DashboardApiTest, JsonGetsRevalidateWithETags) {
   EXPECT_EQ(server_.Api("POST", "/api/v1/products", {{"name", "other"}}).headers.count("etag"), 0u);
 }
 
+// The progress chart's history: devices that ended, per minute of the server's clock, with
+// running totals that end at the rollout's counts even when older minutes are left out.
+TEST_F(DashboardApiTest, ProgressListsEndedDevicesPerMinuteWithRunningTotals) {
+  using namespace std::chrono_literals;
+  constexpr auto kT0 = std::chrono::sys_days(std::chrono::year{2026} / 6 / 1) + 10h;
+  server_.SetNow(kT0);
+  for (const char* serial : {"p1", "p2", "p3", "p4", "p5"}) Introduce(serial);
+  const std::string path = Create({{"stages", {100}}});
+  const std::string progress = path + "/progress";
+  const json empty = Get(progress);
+  EXPECT_EQ(empty["earlier"], json({{"updated", 0}, {"failed", 0}}));
+  EXPECT_EQ(empty["points"], json::array());
+  EXPECT_EQ("/api/v1/rollouts/" + empty["rollout_id"].dump(), path);
+
+  server_.SetNow(kT0 + 10s);
+  Update("p1");
+  Fail("p2");
+  server_.SetNow(kT0 + 50s);
+  Update("p3");
+  server_.SetNow(kT0 + 3min + 5s);
+  Update("p4");
+  // at, updated, failed, updated_total, failed_total
+  auto point = [](const char* at, int updated, int failed, int updated_total, int failed_total) {
+    return json({{"at", at},
+                 {"updated", updated},
+                 {"failed", failed},
+                 {"updated_total", updated_total},
+                 {"failed_total", failed_total}});
+  };
+  EXPECT_EQ(Get(progress)["points"], json::array({point("2026-06-01T10:00:00Z", 2, 1, 2, 1),
+                                                  point("2026-06-01T10:03:00Z", 1, 0, 3, 1)}));
+  const json latest = Get(progress + "?limit=1");
+  EXPECT_EQ(latest["earlier"], json({{"updated", 2}, {"failed", 1}}));
+  EXPECT_EQ(latest["points"], json::array({point("2026-06-01T10:03:00Z", 1, 0, 3, 1)}));
+  EXPECT_EQ(Count(Get(path), "updated"), 3);
+
+  // Polled with If-None-Match: unchanged, a 304; another device ends, a 200.
+  FetchResult first = server_.Api("GET", progress);
+  const std::string etag = first.headers["etag"];
+  ASSERT_FALSE(etag.empty());
+  auto again = [&] {
+    return Fetch(server_.Url(progress),
+                 {.headers = {"Authorization: Bearer " + server_.token, "If-None-Match: " + etag}});
+  };
+  EXPECT_EQ(again().status, 304);
+  server_.SetNow(kT0 + 5min);
+  Update("p5");
+  FetchResult changed = again();
+  ASSERT_EQ(changed.status, 200);
+  EXPECT_EQ(json::parse(changed.body)["points"].back(), point("2026-06-01T10:05:00Z", 1, 0, 4, 1));
+
+  // Refused like the other lists; the rollout's own rules for who may read it.
+  EXPECT_EQ(server_.Api("GET", progress + "?limit=0").status, 400);
+  EXPECT_EQ(server_.Api("GET", progress + "?limit=1001").status, 400);
+  auto unknown = server_.Api("GET", progress + "?since=2026-06-01");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_THAT(unknown.body, HasSubstr("since"));
+  EXPECT_EQ(server_.Api("GET", "/api/v1/rollouts/99999/progress").status, 404);
+  EXPECT_EQ(Fetch(server_.Url(progress)).status, 401);
+  auto audit_only =
+      server_.Api("POST", "/api/v1/tokens", {{"name", "audit"}, {"scopes", {"audit:read"}}});
+  ASSERT_EQ(audit_only.status, 201) << audit_only.body;
+  const std::string audit_token = json::parse(audit_only.body)["token"];
+  EXPECT_EQ(
+      Fetch(server_.Url(progress), {.headers = {"Authorization: Bearer " + audit_token}}).status,
+      403);
+}
+
 TEST_F(DashboardApiTest, SelectionsHeldByOtherRolloutsAreRefusedAndListsAgreeWithShow) {
   const std::int64_t a = Introduce("r1");
   const std::int64_t b = Introduce("r2");

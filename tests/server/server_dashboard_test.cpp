@@ -175,7 +175,6 @@ TEST_F(DashboardTest, FailedDevicesShowWhoTheyAreAndDevicesShowTheirRollout) {
 
   auto shown = Get("/api/v1/devices/" + std::to_string(IdOf("bad")));
   EXPECT_EQ(shown["rollout"]["id"], json::parse(created.body)["id"]);
-  EXPECT_EQ(shown["rollout"]["state"], "failed");
   EXPECT_EQ(shown["rollout"]["stage"], 0);
   EXPECT_EQ(shown["rollout"]["rollout_state"], "running");
   Introduce("loner", "0.9", "board-b");
@@ -246,6 +245,56 @@ TEST_F(DashboardTest, OverviewCountsTheFleetAndListsTheLatestFailures) {
 
   EXPECT_EQ(server_.Api("GET", "/api/v1/overview?colour=red").status, 400);
   EXPECT_EQ(server_.Api("GET", "/api/v1/overview?product=" + std::string(64, 'e')).status, 404);
+}
+
+// The overview holds no time of its own: polled again as time passes and nothing changes, it
+// is a 304; a change in the fleet is a 200 with a new ETag.
+TEST_F(DashboardTest, AnUnchangedOverviewIsNotModified) {
+  Introduce("o1");
+  const std::string path = "/api/v1/overview?product=" + std::string(kConformanceProduct);
+  FetchResult first = server_.Api("GET", path);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_FALSE(json::parse(first.body).contains("generated_at")) << first.body;
+  const std::string etag = first.headers["etag"];
+  ASSERT_FALSE(etag.empty());
+  auto again = [&] {
+    return Fetch(server_.Url(path),
+                 {.headers = {"Authorization: Bearer " + server_.token, "If-None-Match: " + etag}});
+  };
+  server_.SetNow(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  FetchResult same = again();
+  EXPECT_EQ(same.status, 304) << same.body;
+  EXPECT_EQ(same.body, "");
+
+  Introduce("o2");
+  FetchResult changed = again();
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_NE(changed.headers["etag"], etag);
+  EXPECT_EQ(json::parse(changed.body)["devices"]["total"], 2);
+}
+
+// GET /api/v1/devices/{id} shows the latest reports only, as the history does (a log excerpt,
+// not the whole log); the history pages through the rest.
+TEST_F(DashboardTest, ADeviceShowsItsTenLatestReports) {
+  json device = Introduce("chatty");
+  ASSERT_EQ(Create({{"stages", {100}}}).status, 201);
+  ASSERT_EQ(server_.Probe(device).status, 200);
+  for (int i = 0; i < 11; ++i) {
+    ASSERT_EQ(server_.Report(device, i % 2 == 0 ? "downloading" : "downloaded", kUid).status, 200);
+  }
+  ASSERT_EQ(server_.Report(device, "error", kUid, "disk on fire").status, 200);
+
+  const std::string path = "/api/v1/devices/" + std::to_string(IdOf("chatty"));
+  const json shown = Get(path);
+  ASSERT_EQ(shown["reports"].size(), 10u) << shown;
+  const json& newest = shown["reports"][0];
+  EXPECT_EQ(newest["status"], "error");
+  EXPECT_EQ(newest["error_message"], "disk on fire");
+  EXPECT_FALSE(newest.contains("current_log"));
+  EXPECT_EQ(newest["log_excerpt"], "log line\n");
+  EXPECT_EQ(newest["log_truncated"], false);
+  EXPECT_EQ(shown["reports"][9]["status"], "downloading");  // the third report of twelve
+  EXPECT_EQ(Get(path + "/history?limit=100")["reports"].size(), 12u);
 }
 
 // Reads need the scope read; a user limited to some products names one, as on other listings.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 namespace uh::server::testing {
 
 using http::testing::Fetch;
@@ -16,6 +18,10 @@ ServerFixture::ServerFixture(std::uint64_t max_package_bytes) {
   // Every simulated device shares 127.0.0.1, as a fleet behind one NAT: no per-address rate.
   config_.requests_per_second_per_address = 0;
   config_.max_package_bytes = max_package_bytes;
+  if (std::getenv("UH_TEST_SERVER_POSTGRES_DIR") != nullptr) {
+    database_ = std::make_unique<ScratchDatabase>();
+    config_.database = database_->url();
+  }
   Start();
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 
 // A real updatehub-server (ServerApp) on 127.0.0.1, port 0, with its own data directory, and a
-// small client for its management API and device protocol.
+// small client for its management API and device protocol. Its store is SQLite in the data
+// directory; with UH_TEST_SERVER_POSTGRES_DIR set (the server_test_postgres tests, see
+// tests/server/CMakeLists.txt), a database of its own in the test run's PostgreSQL server.
 
 #include <atomic>
 #include <chrono>
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "http/http_test_client.hpp"
+#include "postgres_scratch.hpp"
 #include "server/server_app.hpp"
 #include "support/test_support.hpp"
 
@@ -64,6 +67,7 @@ class ServerFixture {
   std::filesystem::path tls_ca;
 
  private:
+  std::unique_ptr<ScratchDatabase> database_;  // declared before app_: dropped after it
   ServerConfig config_;
   std::unique_ptr<ServerApp> app_;
   // Seconds since the epoch of the frozen clock; 0 while the clock is real.

@@ -107,8 +107,9 @@ TEST_F(RolloutTest, StagedRolloutGoesFromFirstStageToAllDevices) {
   EXPECT_EQ(Count(shown, "updated"), 20);
   EXPECT_DOUBLE_EQ(shown["statistics"]["states"]["updated"]["percent"].get<double>(), 100.0);
   auto metrics = Fetch(server_.Url("/metrics")).body;
-  EXPECT_THAT(metrics, HasSubstr("updatehub_rollouts{state=\"finished\"} 1\n"));
-  EXPECT_THAT(metrics, HasSubstr("updatehub_rollouts{state=\"running\"} 0\n"));
+  const std::string product = std::string("updatehub_rollouts{product=\"") + kConformanceProduct;
+  EXPECT_THAT(metrics, HasSubstr(product + "\",state=\"finished\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr(product + "\",state=\"running\"} 0\n"));
   // The reports are in each device's history.
   auto list = json::parse(server_.Api("GET", "/api/v1/devices?limit=1").body);
   auto history = json::parse(

@@ -129,6 +129,35 @@ TEST(ServerStorage, LeftoversOfACutImportAreRemovedAtStart) {
   EXPECT_EQ(Sha256Hex(whole.body), kRootfs);
 }
 
+TEST(ServerStorage, ASharedObjectsDirectoryKeepsOtherServersImports) {
+  ServerFixture server;
+  const auto shared = server.dir / "shared-objects";
+  server.Stop();
+  server.config().objects_dir = shared;
+  server.Start();
+  server.SetUpConformanceProduct();
+  ASSERT_EQ(server.Upload(uh::testing::TestPackagesDir() / "signed.uhupkg").status, 201);
+  server.Stop();
+  const auto rootfs = shared / kRootfs.substr(0, 2) / kRootfs;
+  ASSERT_TRUE(std::filesystem::exists(rootfs));
+  EXPECT_FALSE(std::filesystem::exists(server.dir / "data/objects" / kRootfs.substr(0, 2)));
+  // Another server is importing into the shared directory right now; a third import was cut an
+  // hour and a half ago.
+  const auto busy = rootfs.parent_path() / (std::string(64, 'a') + ".tmp1");
+  const auto cut = rootfs.parent_path() / (std::string(64, 'c') + ".tmp2");
+  uh::testing::WriteFile(busy, "being written");
+  uh::testing::WriteFile(cut, "half an object");
+  std::filesystem::last_write_time(
+      cut, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(90));
+  server.Start();
+  EXPECT_TRUE(std::filesystem::exists(busy));
+  EXPECT_FALSE(std::filesystem::exists(cut));
+  auto whole = Fetch(server.Url(std::string("/products/") + kConformanceProduct + "/packages/" +
+                                kUid + "/objects/" + kRootfs));
+  ASSERT_EQ(whole.status, 200);
+  EXPECT_EQ(Sha256Hex(whole.body), kRootfs);
+}
+
 TEST(ServerStorage, TheAdminIsCreatedOnlyOnceTheServerServes) {
   ServerFixture taken;  // holds a port
   uh::testing::TempDir dir;

@@ -177,7 +177,8 @@ export interface Device {
   last_seen: string;
   created_at: string;
   auth_state: string;
-  reports?: Report[];
+  // Only when showing one device: its 10 latest reports, as the history shows them.
+  reports?: DeviceHistory["reports"];
   rollout?: DeviceRollout | null;
 }
 
@@ -284,9 +285,16 @@ export interface RolloutDevice {
   updated_at: string;
 }
 
+// GET /rollouts/{id}/progress: the minutes in which devices ended, oldest first, with running
+// totals that start from `earlier` (the devices that ended before the first minute listed).
+export interface RolloutProgress {
+  rollout_id: number;
+  earlier: { updated: number; failed: number };
+  points: { at: string; updated: number; failed: number; updated_total: number; failed_total: number }[];
+}
+
 export interface Overview {
   product: string | null;
-  generated_at: string;
   devices: {
     total: number;
     by_version: { version: string; count: number }[];

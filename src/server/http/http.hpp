@@ -23,7 +23,10 @@
 namespace uh::server::http {
 
 enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
+inline constexpr std::size_t kMethodCount = 8;  // for tables indexed by Method
 [[nodiscard]] std::string_view MethodName(Method method);
+
+struct Route;
 
 struct Request {
   Method method = Method::kGet;
@@ -36,11 +39,14 @@ struct Request {
   std::filesystem::path body_file;             // routes that stream their body to a temporary file;
                                                // the file is removed after the handler returns
   std::string remote_address;
-  std::chrono::steady_clock::time_point received{};  // when its head was read (access log)
+  std::chrono::steady_clock::time_point received{};  // when its head was read (logs, metrics)
   bool tls = false;                                  // arrived over TLS
   // The client certificate chain sent in the TLS handshake, DER, the client's own first; empty
   // without one. Not verified by the handshake: device authentication checks it per product.
   std::vector<std::string> peer_certificates;
+  // The route that matched, once routed; null for requests answered before (malformed, rate
+  // limited) and for unknown paths. Metrics name requests by its pattern, never by the path.
+  const Route* route = nullptr;
 
   // The header's value, or "" when absent; `name` in any case.
   [[nodiscard]] std::string Header(std::string_view name) const;
@@ -94,6 +100,7 @@ struct Route {
   std::string pattern;  // e.g. "/products/{product}/packages/{package}/objects/{object}"
   Handler handler;
   RouteOptions options;
+  std::size_t id = 0;  // its position in its router, for tables kept per route (metrics)
 };
 
 class Router {
@@ -111,6 +118,7 @@ class Router {
   // Segments match literally or capture one whole non-empty segment ({name}); a trailing
   // "{name...}" captures the rest of the path. HEAD falls back to a GET route.
   [[nodiscard]] Match Find(Method method, std::string_view path) const;
+  [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;
@@ -144,7 +152,8 @@ struct ServerOptions {
   std::size_t max_tracked_addresses = 65536;  // rate-limit state kept for this many addresses
   std::filesystem::path temp_dir;             // where streamed bodies go; must exist
   std::optional<TlsOptions> tls;
-  // Called after each response with method, target, status and bytes sent (metrics, logs).
+  // Called after each response with method, target, status and bytes sent (metrics, logs),
+  // once its last byte was handed to the socket, or sending it failed.
   std::function<void(const Request&, int status, std::uint64_t bytes)> on_response;
   // Called for each connection or request refused by the per-address limits (metrics).
   enum class Refusal { kConnection, kRequest };

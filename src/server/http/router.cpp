@@ -102,7 +102,8 @@ void Router::WrapEach(const std::function<Handler(const Route&)>& wrap) {
 void Router::Add(Method method, std::string pattern, Handler handler, RouteOptions options) {
   // Patterns are written by programmers at start-up: a bad one is a bug to stop on at once.
   if (!ParsePattern(pattern)) throw std::invalid_argument("invalid route pattern: " + pattern);
-  routes_.push_back(Route{method, std::move(pattern), std::move(handler), options});
+  routes_.push_back(
+      Route{method, std::move(pattern), std::move(handler), std::move(options), routes_.size()});
 }
 
 Router::Match Router::Find(Method method, std::string_view path) const {

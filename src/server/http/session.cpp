@@ -131,6 +131,8 @@ void Session<Stream>::ReadHead() {
 
 template <class Stream>
 void Session<Stream>::OnHead(ErrorCode ec) {
+  // Requests answered before they are parsed (431, 400) are timed from here too.
+  request_.received = std::chrono::steady_clock::now();
   if (ec == bhttp::error::header_limit) {
     return Send(Response::Error(431, "request header fields too large"), true);
   }
@@ -161,6 +163,7 @@ void Session<Stream>::OnHead(ErrorCode ec) {
     return Send(std::move(response), has_body);
   }
   route_ = match.route;
+  request_.route = route_;
   request_.params = std::move(match.params);
 
   const RouteOptions& options = route_->options;

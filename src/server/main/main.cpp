@@ -2,13 +2,54 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <optional>
 
 #include "core/log.hpp"
 #include "server/audit.hpp"
+#include "server/backup.hpp"
 #include "server/server_app.hpp"
 #include "server/server_log.hpp"
+
+namespace {
+
+// `backup DEST`: what was saved, and what the operator still has to do.
+int RunBackup(const uh::server::ServerConfig& config, const std::string& dest) {
+  auto summary = uh::server::Backup(config, dest);
+  if (!summary) {
+    std::cerr << "updatehub-server: backup failed: " << summary.error().message() << "\n";
+    return 1;
+  }
+  const double mib = static_cast<double>(summary->object_bytes) / (1024.0 * 1024.0);
+  std::cout << "Backup of " << config.data_dir.string() << " complete in " << dest << ": "
+            << (summary->database ? "the database (SQLite) and " : "") << summary->objects
+            << " objects (" << std::fixed << std::setprecision(1) << mib << " MiB";
+  if (summary->linked > 0) {
+    std::cout << ", " << summary->linked
+              << " of them hard links to the data directory's files: copy the backup to another "
+                 "disk to survive the loss of this one";
+  }
+  std::cout << ").\n";
+  if (!config.objects_dir.empty()) {
+    std::cout << "The objects come from objects_dir " << config.objects_dir.string()
+              << " and are in " << dest
+              << "/objects: to restore, copy them back there, or point objects_dir at them.\n";
+  }
+  if (!summary->database) {
+    std::cout << "The database is PostgreSQL: it is NOT in this backup. Back it up with pg_dump "
+                 "(pg_dump -Fc -f updatehub.dump URL), before this command, so that every "
+                 "object the dump refers to is here.\n"
+              << "Restore: pg_restore the dump into an empty database, then start a server with "
+                 "--data-dir "
+              << dest << " --database URL-of-that-database.\n";
+  } else {
+    std::cout << "Restore: start a server with --data-dir " << dest << ".\n";
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"updatehub-server: the UpdateHub-compatible management server"};
@@ -32,7 +73,8 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "ADDRESS:PORT to serve on (default 127.0.0.1:8080)");
   app.add_option("--data-dir", data_dir, "Directory for the database and objects (default ./var)");
   app.add_option("--database", database,
-                 "Store URL: sqlite:PATH (default: sqlite:DATA_DIR/updatehub.db)");
+                 "Store URL: sqlite:PATH, or postgresql://... (a libpq URI; objects stay in the "
+                 "data directory) (default: sqlite:DATA_DIR/updatehub.db)");
   app.add_option("--dashboard-dir", dashboard_dir,
                  "The built web dashboard, served under /ui/ (default: 'dashboard' beside this "
                  "program)");
@@ -65,6 +107,14 @@ int main(int argc, char** argv) {
       "Check the audit log's hash chain and exit: 0 when whole, 1 naming the first row that was "
       "edited or deleted. Safe while the server runs.");
   verify->fallthrough();
+  std::string backup_dest;
+  auto* backup = app.add_subcommand(
+      "backup",
+      "Back up the data directory into DEST (new, or an empty directory) and exit; safe while "
+      "the server runs. With SQLite: the database and the objects; with PostgreSQL: the objects "
+      "only (back up the database with pg_dump). Restore: start a server with --data-dir DEST.");
+  backup->add_option("DEST", backup_dest, "Directory to create for the backup")->required();
+  backup->fallthrough();
   app.footer(
       "The first start creates the user 'admin' with the password in UPDATEHUB_ADMIN_PASSWORD,\n"
       "or a random one printed once when the server is serving (reset-admin-password sets it\n"
@@ -130,6 +180,8 @@ int main(int argc, char** argv) {
     std::cout << "audit log whole: " << verdict->rows << " rows\n";
     return 0;
   }
+
+  if (backup->parsed()) return RunBackup(config, backup_dest);
 
   const char* password = std::getenv("UPDATEHUB_ADMIN_PASSWORD");
   if (reset->parsed()) {

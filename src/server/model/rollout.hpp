@@ -85,6 +85,9 @@ struct Rollout {
   std::string created_at;
   std::string started_at;
   std::string finished_at;
+  // Counts the rollout's saved changes: a change is saved only over the revision it was made
+  // from (Store::UpdateRolloutIfUnchanged), so that two servers never overwrite each other.
+  std::int64_t revision = 0;
 };
 
 struct RolloutDevice {

@@ -7,6 +7,7 @@
 
 #include "core/hash.hpp"
 #include "core/json.hpp"
+#include "server/store/postgres/postgres_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 
 namespace uh::server {
@@ -40,7 +41,9 @@ std::string AuditEntryHash(const AuditEntry& entry) {
 Expected<std::unique_ptr<Store>> OpenStore(const std::string& url) {
   std::string_view path = url;
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    return Fail(Errc::kUnsupported, "PostgreSQL support is not built yet");
+    auto store = PostgresStore::Open(url);
+    if (!store) return std::unexpected(std::move(store.error()));
+    return std::unique_ptr<Store>(std::move(*store));
   }
   if (url.starts_with("sqlite://")) {
     path.remove_prefix(std::string_view("sqlite://").size());
@@ -48,7 +51,7 @@ Expected<std::unique_ptr<Store>> OpenStore(const std::string& url) {
     path.remove_prefix(std::string_view("sqlite:").size());
   } else if (HasScheme(url)) {
     return Fail(Errc::kInvalidArgument,
-                "unsupported store URL \"" + url + "\": use sqlite:PATH or postgres://...");
+                "unsupported store URL \"" + url + "\": use sqlite:PATH or postgresql://...");
   }
   if (path.empty()) return Fail(Errc::kInvalidArgument, "store URL \"" + url + "\" has no path");
   // Each pooled connection would get a database of its own.

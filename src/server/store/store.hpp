@@ -233,6 +233,13 @@ struct DeviceRollout {
   bool active = false;  // the rollout holds the device now (it is not archived)
 };
 
+// How many of a rollout's devices ended (updated or failed) in one minute (the progress chart).
+struct RolloutProgressPoint {
+  std::string minute;  // "2026-11-22T12:00": the RFC 3339 time's first 16 characters
+  std::int64_t updated = 0;
+  std::int64_t failed = 0;
+};
+
 struct User {
   std::int64_t id = 0;
   std::string name;
@@ -414,6 +421,20 @@ class Store {
   // kNotFound for an unknown id; an archived rollout stays archived (kInvalidArgument), since
   // its devices may already belong to other rollouts.
   [[nodiscard]] virtual Expected<void> UpdateRollout(const Rollout& rollout) = 0;
+  // Saves like UpdateRollout, only when the stored rollout's revision is still
+  // rollout.revision, i.e. nobody (another request, another server) changed it since it was
+  // read. True when saved (the stored revision is then one more); false, changing nothing, when
+  // it was changed meanwhile. Errors as UpdateRollout's. (UpdateRollout moves the revision too.)
+  [[nodiscard]] virtual Expected<bool> UpdateRolloutIfUnchanged(const Rollout& rollout) = 0;
+  // The first offer of the package to a device of a rollout: sets its started_at and
+  // updated_at to `now` if it has not started, unless `rate_per_hour` > 0 and that many of the
+  // rollout's devices started at or after `since`. Counting and writing are one transaction, so
+  // servers answering at the same time never start more than the rate. True when the device has
+  // started (now, or before); false when the rate allows no more now.
+  [[nodiscard]] virtual Expected<bool> StartRolloutDevice(const RolloutDevice& device,
+                                                          std::int64_t rate_per_hour,
+                                                          const std::string& since,
+                                                          const std::string& now) = 0;
   // Adds devices to a rollout, skipping any device already held by a non-archived rollout of
   // the product (a device is in at most one active rollout per product). Returns how many
   // were added. Atomic with respect to concurrent calls.
@@ -455,13 +476,18 @@ class Store {
       std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit) {
     return ListRolloutDevices(rollout_id, after_device_id, limit, std::nullopt);
   }
+  // The rollout's devices now updated or failed, counted by the minute of their updated_at,
+  // oldest first (at most `limit` minutes: the latest).
+  [[nodiscard]] virtual Expected<std::vector<RolloutProgressPoint>> RolloutProgress(
+      std::int64_t rollout_id, std::size_t limit) = 0;
   // Like ListRolloutDevices, each with the device's identity, hardware and version.
   [[nodiscard]] virtual Expected<std::vector<RolloutMember>> ListRolloutMembers(
       std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
       std::optional<DeviceState> state) = 0;
 };
 
-// Opens the store named by a URL: "sqlite:PATH" (or a plain path), applying migrations.
+// Opens the store named by a URL: "sqlite:PATH" (or a plain path), or "postgresql://..." (or
+// "postgres://..."; libpq's connection URI), applying migrations.
 [[nodiscard]] Expected<std::unique_ptr<Store>> OpenStore(const std::string& url);
 
 }  // namespace uh::server

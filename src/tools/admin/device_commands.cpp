@@ -1,5 +1,5 @@
 // devices: search (the filters of GET /api/v1/devices, with its total and keyset paging) and
-// show one device with its rollout and recent reports.
+// show one device with its rollout and 10 latest reports.
 
 #include "tools/admin/cli.hpp"
 #include "tools/admin/rollout_spec.hpp"
@@ -145,7 +145,7 @@ void RegisterDeviceCommands(CLI::App& app, Cli& cli) {
   devices->add_option("--after", flags->after, "the page after this device id");
   devices->add_flag("--all", flags->all, "every page");
 
-  auto* show = devices->add_subcommand("show", "a device with its rollout and recent reports");
+  auto* show = devices->add_subcommand("show", "a device with its rollout and 10 latest reports");
   show->add_option("id", flags->id, "device id")->required();
   OnRun(show, cli, [&cli, flags] {
     return Output(cli, CallApi(cli, "GET", "/api/v1/devices/" + std::to_string(flags->id)),

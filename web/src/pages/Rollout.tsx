@@ -1,26 +1,21 @@
-// One rollout, live: why it waits (hold_reason), progress per stage, progress over time while
-// the page is open, its failed devices with their errors, and the controls the user may use.
+// One rollout, live: why it waits (hold_reason), progress per stage, progress over time (the
+// server's history of the devices that ended), its failed devices with their errors, and the
+// controls the user may use.
 import { Link } from "wouter-preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { apiSend, type Rollout, type RolloutDevice } from "../api";
+import { useMemo, useState } from "preact/hooks";
+import { format, isSameDay } from "date-fns";
+import { apiSend, type Rollout, type RolloutDevice, type RolloutProgress } from "../api";
 import { usePoll } from "../poll";
 import { useSession } from "../session";
 import { ChartFigure, STATE_COLOURS } from "../components/Chart";
 import { DEVICE_STATES, ErrorBox, KeyValues, LiveStatus, Loading, Section, StateBadge, StateBar } from "../components/ui";
-import { formatAgo, formatClock, formatTime, identityText, shortId } from "../format";
+import { formatAgo, formatTime, identityText, parseTime, shortId } from "../format";
 
 export function formatDuration(seconds: number): string {
   if (seconds % 86400 === 0 && seconds >= 86400) return `${seconds / 86400} d`;
   if (seconds % 3600 === 0 && seconds >= 3600) return `${seconds / 3600} h`;
   if (seconds % 60 === 0 && seconds >= 60) return `${seconds / 60} min`;
   return `${seconds} s`;
-}
-
-interface Sample {
-  at: Date;
-  updated: number;
-  failed: number;
-  active: number;
 }
 
 const ACTIONS: { action: string; label: string; when: string[] }[] = [
@@ -42,38 +37,9 @@ export function RolloutPage({ id }: { id: string }) {
   const [actionError, setActionError] = useState<string | null>(null);
   const [actionDone, setActionDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const samples = useRef<Sample[]>([]);
-  const [sampleCount, setSampleCount] = useState(0);
-
-  // Progress over time: the API keeps counts, not their history, so the chart is made of what
-  // this page has seen since it opened.
-  useEffect(() => {
-    if (!rollout) return;
-    const s = rollout.statistics.states;
-    const count = (state: string) => s[state]?.count ?? 0;
-    samples.current = [
-      ...samples.current.slice(-299),
-      {
-        at: new Date(),
-        updated: count("updated"),
-        failed: count("failed"),
-        active: count("downloading") + count("installing") + count("rebooting"),
-      },
-    ];
-    setSampleCount(samples.current.length);
-  }, [rollout]);
-
-  const chart = useMemo(() => {
-    const list = samples.current;
-    return {
-      labels: list.map((s) => formatClock(s.at)),
-      series: [
-        { label: "updated", values: list.map((s) => s.updated), colour: STATE_COLOURS.updated },
-        { label: "in progress", values: list.map((s) => s.active), colour: STATE_COLOURS.installing },
-        { label: "failed", values: list.map((s) => s.failed), colour: STATE_COLOURS.failed },
-      ],
-    };
-  }, [sampleCount]);
+  const progress = usePoll<RolloutProgress>(`/rollouts/${encodeURIComponent(id)}/progress`);
+  const startedAt = rollout?.started_at ?? "";
+  const chart = useMemo(() => progressChart(progress.data, startedAt), [progress.data, startedAt]);
 
   // start, pause, resume, advance, stop, or retry (failed devices: all, or those listed).
   const act = async (action: string, devices?: number[]) => {
@@ -95,6 +61,7 @@ export function RolloutPage({ id }: { id: string }) {
       reload();
       failed.reload();
       members.reload();
+      progress.reload();
     } catch (e) {
       setActionError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -209,10 +176,11 @@ export function RolloutPage({ id }: { id: string }) {
         </Section>
       </div>
       <Section title="Progress over time">
-        {sampleCount < 2 ? (
-          <p class="muted">Collecting: the chart shows what this page sees while it stays open.</p>
-        ) : (
+        <ErrorBox error={progress.error} />
+        {chart ? (
           <ChartFigure title="Devices over time" kind="line" labels={chart.labels} series={chart.series} />
+        ) : (
+          progress.data && <p class="muted">No device has updated or failed yet.</p>
         )}
       </Section>
       <Section title="Failed devices">
@@ -306,6 +274,29 @@ export function RolloutPage({ id }: { id: string }) {
       </Section>
     </>
   );
+}
+
+// The devices updated and failed in all: from zero at the rollout's start (or from the counts
+// before the first minute listed, when older minutes were left out), then at the end of each
+// minute in which some ended. Null when none has ended yet.
+function progressChart(progress: RolloutProgress | null, startedAt: string) {
+  if (!progress || progress.points.length === 0) return null;
+  const minute = (at: string) => parseTime(at)?.getTime() ?? 0;
+  const firstMinute = minute(progress.points[0].at);
+  const whole = progress.earlier.updated === 0 && progress.earlier.failed === 0;
+  const start = whole ? Math.min(parseTime(startedAt)?.getTime() ?? firstMinute, firstMinute + 59_999) : firstMinute;
+  const points = [
+    { at: new Date(start), updated: progress.earlier.updated, failed: progress.earlier.failed },
+    ...progress.points.map((p) => ({ at: new Date(minute(p.at) + 60_000), updated: p.updated_total, failed: p.failed_total })),
+  ];
+  const oneDay = isSameDay(points[0].at, points[points.length - 1].at);
+  return {
+    labels: points.map((p) => format(p.at, oneDay ? "HH:mm" : "MMM d HH:mm")),
+    series: [
+      { label: "updated", values: points.map((p) => p.updated), colour: STATE_COLOURS.updated },
+      { label: "failed", values: points.map((p) => p.failed), colour: STATE_COLOURS.failed },
+    ],
+  };
 }
 
 function selectionText(rollout: Rollout): string {

@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "server/store/sqlite/connection.hpp"
+#include "server/store/store_metrics.hpp"
 
 namespace uh::server::sqlite {
 
@@ -28,6 +29,7 @@ class ConnectionPool {
   // errors prefixed with `what`.
   template <typename Work>
   auto Write(std::string_view what, Work&& work) -> std::invoke_result_t<Work&, Connection&> {
+    const ScopedLatency timed(SqliteStoreMetrics().write);  // waiting for the writer included
     std::lock_guard lock(writer_mutex_);
     return WithContext(InTransaction(*writer_, Transaction::Mode::kWrite, work), what);
   }
@@ -36,6 +38,7 @@ class ConnectionPool {
   // connection of its own.
   template <typename Work>
   auto Read(std::string_view what, Work&& work) -> std::invoke_result_t<Work&, Connection&> {
+    const ScopedLatency timed(SqliteStoreMetrics().read);
     auto reader = AcquireReader();
     if (!reader) return std::unexpected(std::move(reader.error()).WithContext(what));
     auto result = InTransaction(**reader, Transaction::Mode::kRead, work);

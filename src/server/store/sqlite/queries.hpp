@@ -251,9 +251,10 @@ inline constexpr std::string_view kDeleteToken = "DELETE FROM tokens WHERE token
 #undef UH_TOKEN_COLUMNS
 
 // Rollouts, oldest first. selection and plan are JSON text (rollout_encoding.hpp).
-#define UH_ROLLOUT_COLUMNS                                                               \
-  "id, product_uid, package_uid, name, state, selection, plan, start_at, current_stage," \
-  " stage_succeeded_at, reason, created_at, started_at, finished_at, paused_by, paused_at"
+#define UH_ROLLOUT_COLUMNS                                                                  \
+  "id, product_uid, package_uid, name, state, selection, plan, start_at, current_stage,"    \
+  " stage_succeeded_at, reason, created_at, started_at, finished_at, paused_by, paused_at," \
+  " revision"
 inline constexpr std::string_view kInsertRollout =
     "INSERT INTO rollouts (product_uid, package_uid, name, state, selection, plan, start_at,"
     " current_stage, stage_succeeded_at, reason, created_at, started_at, finished_at,"
@@ -274,10 +275,15 @@ inline constexpr std::string_view kProductExists = "SELECT 1 FROM products WHERE
 // (product_uid, whether archived) of a rollout.
 inline constexpr std::string_view kSelectRolloutOwner =
     "SELECT product_uid, state IN " UH_ARCHIVED_ROLLOUT_STATES " FROM rollouts WHERE id = ?1";
-inline constexpr std::string_view kUpdateRollout =
-    "UPDATE rollouts SET state = ?2, current_stage = ?3, stage_succeeded_at = ?4, reason = ?5,"
-    " plan = ?6, started_at = ?7, finished_at = ?8, paused_by = ?9, paused_at = ?10"
-    " WHERE id = ?1";
+// Every change moves the revision on; the second form saves only over revision ?11.
+#define UH_UPDATE_ROLLOUT                                                                     \
+  "UPDATE rollouts SET state = ?2, current_stage = ?3, stage_succeeded_at = ?4, reason = ?5," \
+  " plan = ?6, started_at = ?7, finished_at = ?8, paused_by = ?9, paused_at = ?10,"           \
+  " revision = revision + 1 WHERE id = ?1"
+inline constexpr std::string_view kUpdateRollout = UH_UPDATE_ROLLOUT;
+inline constexpr std::string_view kUpdateRolloutIfUnchanged =
+    UH_UPDATE_ROLLOUT " AND revision = ?11";
+#undef UH_UPDATE_ROLLOUT
 #undef UH_ROLLOUT_COLUMNS
 #undef UH_ARCHIVED_ROLLOUT_STATES
 
@@ -307,6 +313,12 @@ inline constexpr std::string_view kRolloutStats =
 inline constexpr std::string_view kRolloutStatsOf =
     "SELECT rollout_id, stage, state, devices FROM rollout_counts"
     " WHERE rollout_id IN (SELECT value FROM json_each(?1)) AND devices > 0";
+// The first offer to a device (StartRolloutDevice): ?3 the time.
+inline constexpr std::string_view kStartRolloutDevice =
+    "UPDATE rollout_devices SET started_at = ?3, updated_at = ?3"
+    " WHERE rollout_id = ?1 AND device_id = ?2 AND started_at = ''";
+inline constexpr std::string_view kRolloutDeviceStarted =
+    "SELECT started_at <> '' FROM rollout_devices WHERE rollout_id = ?1 AND device_id = ?2";
 inline constexpr std::string_view kCountStartedSince =
     "SELECT COUNT(*) FROM rollout_devices WHERE rollout_id = ?1 AND started_at >= ?2"
     " AND started_at <> ''";
@@ -354,6 +366,15 @@ inline constexpr std::string_view kListRolloutDevices =
     " FROM rollout_devices"
     " WHERE rollout_id = ?1 AND device_id > ?2 AND (?4 = '' OR state = ?4)"
     " ORDER BY device_id LIMIT ?3";
+// The rollout's ended devices counted by the minute of their updated_at: the latest ?2
+// minutes, oldest first (rollout_devices_by_state_device finds the two states).
+inline constexpr std::string_view kRolloutProgress =
+    "SELECT minute, updated, failed FROM ("
+    "SELECT substr(updated_at, 1, 16) AS minute, SUM(state = 'updated') AS updated,"
+    " SUM(state = 'failed') AS failed"
+    " FROM rollout_devices WHERE rollout_id = ?1 AND state IN ('updated', 'failed')"
+    " GROUP BY minute ORDER BY minute DESC LIMIT ?2)"
+    " ORDER BY minute";
 // ?1 rollout, ?2 after device id, ?3 limit, ?4 state (only the ByState variant).
 #define UH_ROLLOUT_MEMBERS                                                                   \
   "SELECT rd.rollout_id, rd.device_id, rd.stage, rd.state, rd.error_message, rd.started_at," \

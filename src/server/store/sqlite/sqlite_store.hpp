@@ -112,6 +112,11 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<std::vector<Rollout>> ListRollouts(const std::string& product_uid,
                                                             bool include_archived) override;
   [[nodiscard]] Expected<void> UpdateRollout(const Rollout& rollout) override;
+  [[nodiscard]] Expected<bool> UpdateRolloutIfUnchanged(const Rollout& rollout) override;
+  [[nodiscard]] Expected<bool> StartRolloutDevice(const RolloutDevice& device,
+                                                  std::int64_t rate_per_hour,
+                                                  const std::string& since,
+                                                  const std::string& now) override;
   [[nodiscard]] Expected<std::size_t> AddRolloutDevices(
       const std::string& product_uid, const std::vector<RolloutDevice>& devices) override;
   [[nodiscard]] Expected<std::optional<RolloutDevice>> FindRolloutDevice(
@@ -136,6 +141,8 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<std::vector<RolloutDevice>> ListRolloutDevices(
       std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
       std::optional<DeviceState> state) override;
+  [[nodiscard]] Expected<std::vector<RolloutProgressPoint>> RolloutProgress(
+      std::int64_t rollout_id, std::size_t limit) override;
   [[nodiscard]] Expected<std::vector<RolloutMember>> ListRolloutMembers(
       std::int64_t rollout_id, std::int64_t after_device_id, std::size_t limit,
       std::optional<DeviceState> state) override;

@@ -43,6 +43,7 @@ Expected<Rollout> ReadRollout(const Query& row) {
   rollout.finished_at = row.Text(13);
   rollout.paused_by = row.Text(14);
   rollout.paused_at = row.Text(15);
+  rollout.revision = row.Int(16);
   return rollout;
 }
 
@@ -182,13 +183,18 @@ Expected<std::vector<Rollout>> SqliteStore::ListRollouts(const std::string& prod
   });
 }
 
-Expected<void> SqliteStore::UpdateRollout(const Rollout& rollout) {
+namespace {
+
+// UpdateRollout and UpdateRolloutIfUnchanged: false when `only_over_revision` and the stored
+// revision is another.
+Expected<bool> SaveRollout(sqlite::ConnectionPool& pool, const Rollout& rollout,
+                           bool only_over_revision) {
   const std::string what = "updating rollout " + std::to_string(rollout.id);
   auto plan = EncodePlan(rollout);
   if (!plan) return std::unexpected(std::move(plan.error()).WithContext(what));
   UH_TRY_CTX(CheckCurrentStage(rollout), what);
   const bool archive = IsArchived(rollout.state);
-  return pool_->Write(what, [&](Connection& db) -> Expected<void> {
+  return pool.Write(what, [&](Connection& db) -> Expected<bool> {
     auto owner = FindOwner(db, rollout.id);
     if (!owner) return std::unexpected(std::move(owner.error()));
     if (!*owner) return Fail(Errc::kNotFound, "no such rollout");
@@ -197,7 +203,8 @@ Expected<void> SqliteStore::UpdateRollout(const Rollout& rollout) {
       return Fail(Errc::kInvalidArgument, "the rollout is archived and cannot become " +
                                               std::string(RolloutStateName(rollout.state)));
     }
-    auto update = db.Prepare(sqlite::sql::kUpdateRollout);
+    auto update = db.Prepare(only_over_revision ? sqlite::sql::kUpdateRolloutIfUnchanged
+                                                : sqlite::sql::kUpdateRollout);
     if (!update) return std::unexpected(std::move(update.error()));
     update->BindInt(1, rollout.id);
     update->BindText(2, RolloutStateName(rollout.state));
@@ -209,13 +216,61 @@ Expected<void> SqliteStore::UpdateRollout(const Rollout& rollout) {
     update->BindText(8, rollout.finished_at);
     update->BindText(9, rollout.paused_by);
     update->BindText(10, rollout.paused_at);
+    if (only_over_revision) update->BindInt(11, rollout.revision);
     UH_TRY(update->Run());
-    if (!archive) return {};
+    if (db.Changes() == 0) return false;  // changed meanwhile
+    if (!archive) return true;
     // Same transaction: the devices are free for other rollouts exactly when this one ends.
     auto release = db.Prepare(sqlite::sql::kReleaseRolloutDevices);
     if (!release) return std::unexpected(std::move(release.error()));
     release->BindInt(1, rollout.id);
-    return release->Run();
+    UH_TRY(release->Run());
+    return true;
+  });
+}
+
+}  // namespace
+
+Expected<void> SqliteStore::UpdateRollout(const Rollout& rollout) {
+  auto saved = SaveRollout(*pool_, rollout, false);
+  if (!saved) return std::unexpected(std::move(saved.error()));
+  return {};
+}
+
+Expected<bool> SqliteStore::UpdateRolloutIfUnchanged(const Rollout& rollout) {
+  return SaveRollout(*pool_, rollout, true);
+}
+
+Expected<bool> SqliteStore::StartRolloutDevice(const RolloutDevice& device,
+                                               std::int64_t rate_per_hour, const std::string& since,
+                                               const std::string& now) {
+  return pool_->Write("starting a rollout device", [&](Connection& db) -> Expected<bool> {
+    if (rate_per_hour > 0) {
+      auto count = db.Prepare(sqlite::sql::kCountStartedSince);
+      if (!count) return std::unexpected(std::move(count.error()));
+      count->BindInt(1, device.rollout_id);
+      count->BindText(2, since);
+      auto row = count->Step();
+      if (!row) return std::unexpected(std::move(row.error()));
+      const std::int64_t started = *row ? count->Int(0) : 0;
+      if (started >= rate_per_hour) {
+        // No room now, unless the device was started already (by another server).
+        auto mine = db.Prepare(sqlite::sql::kRolloutDeviceStarted);
+        if (!mine) return std::unexpected(std::move(mine.error()));
+        mine->BindInt(1, device.rollout_id);
+        mine->BindInt(2, device.device_id);
+        auto found = mine->Step();
+        if (!found) return std::unexpected(std::move(found.error()));
+        return *found && mine->Int(0) != 0;
+      }
+    }
+    auto start = db.Prepare(sqlite::sql::kStartRolloutDevice);
+    if (!start) return std::unexpected(std::move(start.error()));
+    start->BindInt(1, device.rollout_id);
+    start->BindInt(2, device.device_id);
+    start->BindText(3, now);
+    UH_TRY(start->Run());
+    return true;
   });
 }
 
@@ -332,6 +387,23 @@ Expected<std::vector<RolloutDevice>> SqliteStore::ListRolloutDevices(
                        select->BindInt(3, sqlite::ToStoredCount(limit));
                        select->BindText(4, state ? DeviceStateName(*state) : std::string_view());
                        return sqlite::AllCheckedRows(*select, ReadRolloutDevice);
+                     });
+}
+
+Expected<std::vector<RolloutProgressPoint>> SqliteStore::RolloutProgress(std::int64_t rollout_id,
+                                                                         std::size_t limit) {
+  limit = std::min(limit, sqlite::kMaxPageSize);
+  if (limit == 0) return std::vector<RolloutProgressPoint>{};
+  return pool_->Read("reading rollout progress",
+                     [&](Connection& db) -> Expected<std::vector<RolloutProgressPoint>> {
+                       auto select = db.Prepare(sqlite::sql::kRolloutProgress);
+                       if (!select) return std::unexpected(std::move(select.error()));
+                       select->BindInt(1, rollout_id);
+                       select->BindInt(2, sqlite::ToStoredCount(limit));
+                       return sqlite::AllRows(*select, [](const Query& row) {
+                         return RolloutProgressPoint{
+                             .minute = row.Text(0), .updated = row.Int(1), .failed = row.Int(2)};
+                       });
                      });
 }
 
