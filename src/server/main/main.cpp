@@ -138,7 +138,17 @@ int main(int argc, char** argv) {
   if (config.dashboard_dir.empty()) {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) config.dashboard_dir = self.parent_path() / "dashboard";
+    if (!ec) {
+      // Beside the binary in a build tree; PREFIX/share/updatehub-server/dashboard once
+      // installed (cmake --install).
+      config.dashboard_dir = self.parent_path() / "dashboard";
+      const auto installed =
+          self.parent_path().parent_path() / "share" / "updatehub-server" / "dashboard";
+      if (!std::filesystem::exists(config.dashboard_dir / "index.html", ec) &&
+          std::filesystem::exists(installed / "index.html", ec)) {
+        config.dashboard_dir = installed;
+      }
+    }
   }
   if (!tls_certificate.empty()) config.tls_certificate = tls_certificate;
   if (!tls_private_key.empty()) config.tls_private_key = tls_private_key;
