@@ -121,7 +121,18 @@ class Router {
   [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  // A pattern's segment, parsed once when the route is added (not at every request).
+  struct Segment {
+    enum class Kind { kLiteral, kCapture, kRest } kind;  // most to least specific
+    std::string text;                                    // the literal, or the capture's name
+  };
+  static std::optional<std::vector<Segment>> ParsePattern(std::string_view pattern);
+  static std::optional<std::vector<Segment::Kind>> MatchPattern(
+      const std::vector<Segment>& pattern, const std::vector<std::string_view>& segments,
+      std::map<std::string, std::string>& params);
+
   std::vector<Route> routes_;
+  std::vector<std::vector<Segment>> segments_;  // of each route, in the same order
 };
 
 // What the server's TLS context is built from (MakeTlsContext in tls_context.hpp). Only TLS 1.2

@@ -13,13 +13,6 @@
 namespace uh::server::http {
 namespace {
 
-enum class Kind { kLiteral, kCapture, kRest };  // ordered from most to least specific
-
-struct Segment {
-  Kind kind;
-  std::string_view text;  // the literal, or the capture's name
-};
-
 std::vector<std::string_view> SplitSegments(std::string_view path) {
   std::vector<std::string_view> segments;
   path.remove_prefix(1);  // the leading '/'
@@ -31,7 +24,10 @@ std::vector<std::string_view> SplitSegments(std::string_view path) {
   }
 }
 
-std::optional<std::vector<Segment>> ParsePattern(std::string_view pattern) {
+}  // namespace
+
+std::optional<std::vector<Router::Segment>> Router::ParsePattern(std::string_view pattern) {
+  using Kind = Segment::Kind;
   if (!pattern.starts_with('/')) return std::nullopt;
   std::vector<Segment> out;
   const auto parts = SplitSegments(pattern);
@@ -39,7 +35,7 @@ std::optional<std::vector<Segment>> ParsePattern(std::string_view pattern) {
     std::string_view part = parts[i];
     if (!part.starts_with('{')) {
       if (part.find_first_of("{}") != std::string_view::npos) return std::nullopt;
-      out.push_back({Kind::kLiteral, part});
+      out.push_back({Kind::kLiteral, std::string(part)});
       continue;
     }
     if (!part.ends_with('}')) return std::nullopt;
@@ -51,10 +47,12 @@ std::optional<std::vector<Segment>> ParsePattern(std::string_view pattern) {
       part.remove_suffix(3);
     }
     if (part.empty() || part.find_first_of("{}") != std::string_view::npos) return std::nullopt;
-    out.push_back({kind, part});
+    out.push_back({kind, std::string(part)});
   }
   return out;
 }
+
+namespace {
 
 // Captures never take "." or "..": a handler joining a capture to a directory must not be
 // walked out of it (the server already refuses such paths; this keeps the router safe alone).
@@ -62,10 +60,13 @@ bool Capturable(std::string_view segment) {
   return !segment.empty() && segment != "." && segment != "..";
 }
 
+}  // namespace
+
 // On a match, fills `params` and returns the kinds of the segments used, for ranking.
-std::optional<std::vector<Kind>> MatchPattern(const std::vector<Segment>& pattern,
-                                              const std::vector<std::string_view>& segments,
-                                              std::map<std::string, std::string>& params) {
+std::optional<std::vector<Router::Segment::Kind>> Router::MatchPattern(
+    const std::vector<Segment>& pattern, const std::vector<std::string_view>& segments,
+    std::map<std::string, std::string>& params) {
+  using Kind = Segment::Kind;
   std::vector<Kind> rank;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const Segment& want = pattern[i];
@@ -78,7 +79,7 @@ std::optional<std::vector<Kind>> MatchPattern(const std::vector<Segment>& patter
         if (j > i) rest.push_back('/');
         rest.append(segments[j]);
       }
-      params[std::string(want.text)] = std::move(rest);
+      params[want.text] = std::move(rest);
       return rank;
     }
     if (i >= segments.size()) return std::nullopt;
@@ -86,14 +87,12 @@ std::optional<std::vector<Kind>> MatchPattern(const std::vector<Segment>& patter
       if (segments[i] != want.text) return std::nullopt;
     } else {
       if (!Capturable(segments[i])) return std::nullopt;
-      params[std::string(want.text)] = std::string(segments[i]);
+      params[want.text] = std::string(segments[i]);
     }
   }
   if (pattern.size() != segments.size()) return std::nullopt;
   return rank;
 }
-
-}  // namespace
 
 void Router::WrapEach(const std::function<Handler(const Route&)>& wrap) {
   for (Route& route : routes_) route.handler = wrap(route);
@@ -101,7 +100,9 @@ void Router::WrapEach(const std::function<Handler(const Route&)>& wrap) {
 
 void Router::Add(Method method, std::string pattern, Handler handler, RouteOptions options) {
   // Patterns are written by programmers at start-up: a bad one is a bug to stop on at once.
-  if (!ParsePattern(pattern)) throw std::invalid_argument("invalid route pattern: " + pattern);
+  auto segments = ParsePattern(pattern);
+  if (!segments) throw std::invalid_argument("invalid route pattern: " + pattern);
+  segments_.push_back(std::move(*segments));
   routes_.push_back(
       Route{method, std::move(pattern), std::move(handler), std::move(options), routes_.size()});
 }
@@ -110,12 +111,13 @@ Router::Match Router::Find(Method method, std::string_view path) const {
   Match best;
   if (!path.starts_with('/')) return best;
   const auto segments = SplitSegments(path);
-  std::vector<Kind> best_rank;
+  std::vector<Segment::Kind> best_rank;
   bool path_exists = false;
   const auto search = [&](Method wanted) {
-    for (const Route& route : routes_) {
+    for (std::size_t i = 0; i < routes_.size(); ++i) {
+      const Route& route = routes_[i];
       std::map<std::string, std::string> params;
-      const auto rank = MatchPattern(*ParsePattern(route.pattern), segments, params);
+      const auto rank = MatchPattern(segments_[i], segments, params);
       if (!rank) continue;
       path_exists = true;
       if (route.method != wanted) continue;
