@@ -100,6 +100,9 @@ Action DeviceModel::OnProbeAnswer(DeviceState& device, const ProbeAnswer& answer
   const Offer& offer = offers_.at(answer.offer);
   if (answer.offer == device.applied) return PollLater(device);  // already installed
   device.offer = answer.offer;
+  // Offered again after a failure (the server gave it a new attempt): it is updating, not
+  // failed, until this attempt ends; a fleet waiting for every device to end waits for it.
+  device.failed = false;
   if (offer.problem)
     return FailUpdate(device, "validation", "package " + offer.package_uid + ": " + *offer.problem);
   device.object = 0;

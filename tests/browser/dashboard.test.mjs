@@ -162,7 +162,13 @@ test("watch devices update live, pause, resume, advance, and see a failed device
     "every device to update or fail",
     async () => (await count("updated")) === DEVICES - FAILURES && (await count("failed")) === FAILURES,
     90000,
-  );
+  ).catch(async (error) => {
+    // What the server and the simulated fleet say, for whoever reads the failure.
+    const id = rolloutUrl.split("/").pop();
+    const devices = await server.api("GET", `/rollouts/${id}/devices?limit=100`);
+    error.message += `\nrollout devices: ${JSON.stringify(devices)}\nfleet: ${fleet.output.slice(-4000)}`;
+    throw error;
+  });
   assert.equal(await page.evaluate(() => window.__notReloaded), true, "the page was reloaded");
 
   // Each failed device with who it is and what went wrong.

@@ -308,6 +308,27 @@ TEST_F(DeviceModelTest, PlannedFailuresReportAnErrorAndKeepTheOldVersion) {
   EXPECT_FALSE(fine.failed);
 }
 
+// A server's retry: the failed device is offered the package again. Until that attempt ends it
+// is updating, not failed (a fleet run until every device ends must wait for it).
+TEST_F(DeviceModelTest, AFailedDeviceOfferedAgainIsUpdatingUntilItEnds) {
+  const std::uint32_t offer = Offer(MakePackage("2.0", {kB1}, {kB1}, nullptr));
+  const auto model = Model();
+  DeviceState device = Device(1);
+  device.planned = PlannedFailure::kInstall;
+  RunUpdate(model, device, offer, kB1.bytes);
+  ASSERT_TRUE(device.failed);
+  EXPECT_EQ(OutcomeOf(device, start_), Outcome::kFailed);
+  const Action first =
+      model.Next(device, ProbeAnswer{.kind = ProbeAnswer::Kind::kOffer, .offer = offer});
+  EXPECT_EQ(StatusOf(first), "downloading");
+  EXPECT_FALSE(device.failed);
+  EXPECT_EQ(OutcomeOf(device, start_), Outcome::kUpdating);
+  // It fails again, as planned, and is failed again.
+  EXPECT_EQ(RunUpdate(model, device, offer, kB1.bytes).back(), "error(installing)");
+  EXPECT_TRUE(device.failed);
+  EXPECT_EQ(OutcomeOf(device, start_), Outcome::kFailed);
+}
+
 TEST_F(DeviceModelTest, AWrongObjectOrABadSignatureFailsTheUpdate) {
   const auto package = MakePackage("2.0", {kB1}, {kB1}, &testing::TestKey());
   const std::uint32_t offer = Offer(package);
