@@ -5,11 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "server/metrics.hpp"
 #include "server_fixture.hpp"
@@ -53,13 +55,17 @@ class MetricsTest : public ::testing::Test {
     ASSERT_EQ(uploaded.status, 201) << uploaded.body;
   }
 
-  // The server counts a request once its answer is written, which the client may see first:
-  // wait for the last request's line to show.
-  std::string MetricsShowing(const std::string& line) {
+  // The server counts a request once its answer is written, which the client may see first,
+  // and answers written by different threads may be counted in any order: wait for every line.
+  std::string MetricsShowing(const std::vector<std::string>& lines) {
     std::string page;
     for (int i = 0; i < 200; ++i) {
       page = Fetch(server_.Url("/metrics")).body;
-      if (page.find(line) != std::string::npos) break;
+      if (std::ranges::all_of(lines, [&](const std::string& line) {
+            return page.find(line) != std::string::npos;
+          })) {
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return page;
@@ -82,8 +88,14 @@ TEST_F(MetricsTest, CountsRequestsByRoutePatternAndProbesByOutcome) {
   for (int i = 0; i < 2; ++i) EXPECT_EQ(server_.Api("GET", "/api/v1/rollouts/" + id).status, 200);
   EXPECT_EQ(Fetch(server_.Url("/no/such/path/12345")).status, 404);
 
-  const std::string page = MetricsShowing(
-      "updatehub_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n");
+  const std::string page = MetricsShowing({
+      "updatehub_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n",
+      "updatehub_http_requests_total{route=\"/api/v1/rollouts/"
+      "{id}\",method=\"GET\",status=\"200\"} "
+      "2\n",
+      "updatehub_http_requests_total{route=\"/upgrades\",method=\"POST\",status=\"400\"} 1\n",
+      "updatehub_http_requests_total{route=\"/report\",method=\"POST\",status=\"200\"} 1\n",
+  });
   const auto samples = Samples(page);
   auto at = [&](const std::string& key) {
     EXPECT_TRUE(samples.contains(key)) << key << " missing from\n" << page;
@@ -157,7 +169,7 @@ TEST_F(MetricsTest, CountsRequestsByRoutePatternAndProbesByOutcome) {
 TEST_F(MetricsTest, EveryLineIsACommentOrASample) {
   (void)server_.Probe(ServerFixture::DeviceBody("dev0", "0.9"));
   EXPECT_EQ(Fetch(server_.Url("/nothing/here")).status, 404);
-  const std::string page = MetricsShowing("route=\"unmatched\"");
+  const std::string page = MetricsShowing({"route=\"unmatched\""});
 
   const std::string label = R"([a-zA-Z_][a-zA-Z0-9_]*="(?:\\[\\"n]|[^"\\\n])*")";
   const std::regex sample("([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{" + label + "(?:," + label +
