@@ -5,6 +5,7 @@
 
 #include "server/audit.hpp"
 #include "server/auth.hpp"
+#include "server/catalog.hpp"
 #include "server/config.hpp"
 #include "server/device_quota.hpp"
 #include "server/last_seen.hpp"
@@ -18,6 +19,7 @@ namespace uh::server {
 struct ApiContext {
   const ServerConfig& config;
   Store& store;
+  Catalog& catalog;  // what probes read besides the device, kept in memory
   ObjectStore& objects;
   PackageService& packages;
   Auth& auth;

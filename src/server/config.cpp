@@ -11,6 +11,12 @@ std::string ServerConfig::DatabaseUrl() const {
   return "sqlite:" + (data_dir / "updatehub.db").string();
 }
 
+std::string_view ServerConfig::StoreBackend() const {
+  const std::string url = DatabaseUrl();
+  return url.starts_with("postgres://") || url.starts_with("postgresql://") ? "postgresql"
+                                                                            : "sqlite";
+}
+
 std::filesystem::path ServerConfig::ObjectsDir() const {
   return objects_dir.empty() ? data_dir / "objects" : objects_dir;
 }
@@ -81,6 +87,8 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
       config.dashboard_dir = dir;
     } else if (key == "database") {
       UH_TRY(text(config.database));
+    } else if (key == "database_pool_size") {
+      UH_TRY(integer(config.database_pool_size, 1, ServerConfig::kMaxDatabasePoolSize));
     } else if (key == "log_level") {
       UH_TRY(text(config.log_level));
     } else if (key == "log_format") {
@@ -133,8 +141,8 @@ Expected<ServerConfig> LoadServerConfig(const std::filesystem::path& path) {
     } else {
       return fail(
           node, key,
-          "is not a known key (listen, data_dir, objects_dir, dashboard_dir, database, log_level, "
-          "log_format, "
+          "is not a known key (listen, data_dir, objects_dir, dashboard_dir, database, "
+          "database_pool_size, log_level, log_format, "
           "access_log, threads, max_package_bytes, waiting_poll_seconds, device_poll_seconds, "
           "max_connections_per_address, requests_per_second_per_address, "
           "request_burst_per_address, reports_per_device_per_minute, "

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/error.hpp"
 
@@ -15,6 +16,10 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::filesystem::path data_dir = "./var";
   std::string database;  // empty: sqlite:DATA_DIR/updatehub.db
+  // PostgreSQL: the most connections the server opens to the database at once (requests
+  // beyond that wait for one). SQLite: unused.
+  unsigned database_pool_size = 16;
+  static constexpr unsigned kMaxDatabasePoolSize = 1000;
   // Where package objects are kept; empty: DATA_DIR/objects. Servers sharing one database
   // share this directory too (a network file system every one of them mounts).
   std::filesystem::path objects_dir;
@@ -51,7 +56,13 @@ struct ServerConfig {
   std::string log_format = "text";  // "text" or "json" (one JSON object per line)
   bool access_log = true;           // a line per request, at info level
 
+  // The release, as `updatehub-server --version` says it (/metrics' updatehub_build_info). Not
+  // a key of the file: updatehub-server sets it; empty: "unknown".
+  std::string build_version;
+
   [[nodiscard]] std::string DatabaseUrl() const;
+  // "postgresql" or "sqlite": the backend DatabaseUrl() names.
+  [[nodiscard]] std::string_view StoreBackend() const;
   [[nodiscard]] std::filesystem::path ObjectsDir() const;
   // Splits `listen` into address and port ("[::1]:80", "0.0.0.0:8080", ":8080").
   [[nodiscard]] Expected<std::pair<std::string, std::uint16_t>> ListenAddress() const;

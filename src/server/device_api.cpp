@@ -142,25 +142,23 @@ Expected<Admission> AdmitNewDevice(ApiContext& context, const Product& product,
   return std::move(**known);
 }
 
-// The device as the probe describes it. A probe that changes nothing but the time is the
-// common case: it costs a read, and its time is written later with others (LastSeenBatch).
+// The device as the probe describes it; `known` is the device as stored (Store::LookupProbe).
+// A probe that changes nothing but the time is the common case: it costs no store access of
+// its own, and its time is written later with others (LastSeenBatch).
 Expected<Admission> RecordProbe(ApiContext& context, const Product& product,
-                                const protocol::ProbeRequest& probe, const Request& request) {
-  const std::string now = Now();
-  DeviceProbe seen = ToDeviceProbe(probe, now);
-  auto known = context.store.FindDevice(seen.product_uid, seen.identity);
-  if (!known) return std::unexpected(std::move(known.error()));
-  if (!*known) {
+                                const DeviceProbe& seen, std::optional<Device>& known,
+                                const Request& request) {
+  if (!known) {
     // A new device.
     if (auto refused = context.quota.TakeNewDevice(seen.product_uid)) return *refused;
     return AdmitNewDevice(context, product, seen, request);
   }
-  if (auto refused = CheckKnownDevice(product, **known, request)) return *refused;
-  if ((*known)->attributes == seen.attributes && (*known)->hardware == seen.hardware &&
-      (*known)->version == seen.version) {
-    Device device = std::move(**known);
-    device.last_seen = now;
-    context.last_seen.Record(device.id, now);
+  if (auto refused = CheckKnownDevice(product, *known, request)) return *refused;
+  if (known->attributes == seen.attributes && known->hardware == seen.hardware &&
+      known->version == seen.version) {
+    Device device = std::move(*known);
+    device.last_seen = seen.seen_at;
+    context.last_seen.Record(device.id, seen.seen_at);
     return device;
   }
   auto device = context.store.UpsertDevice(seen);
@@ -192,15 +190,22 @@ Response HandleProbe(ApiContext& context, RolloutEngine& rollouts, Request& requ
   ProbeTally tally(context.metrics);
   auto probe = protocol::ParseProbe(request.body);
   if (!probe) return Response::FromError(probe.error());
+  const DeviceProbe seen = ToDeviceProbe(*probe, Now());
+  // The one read of the store a common probe makes: the device, its rollout membership, and
+  // the catalog version that says whether what the catalog keeps is current.
+  auto lookup = context.store.LookupProbe(seen.product_uid, seen.identity);
+  if (!lookup) return tally.Failed(lookup.error());
   // A device of a product this server does not know gets "no update", not an error.
-  auto product = context.store.GetProduct(probe->product_uid);
+  auto product = context.catalog.GetProduct(lookup->catalog_version, seen.product_uid);
   if (!product) return tally.Failed(product.error());
   if (!*product) return Response::Error(404, "unknown product");
   if (auto refused = CheckProductCredentials(**product, request, &*probe)) return *refused;
-  auto admitted = RecordProbe(context, **product, *probe, request);
+  auto admitted = RecordProbe(context, **product, seen, lookup->device, request);
   if (!admitted) return tally.Failed(admitted.error());
   if (auto* refused = std::get_if<Response>(&*admitted)) return std::move(*refused);
-  auto answer = rollouts.OnProbe(std::get<Device>(*admitted));
+  auto answer = rollouts.OnProbe(std::get<Device>(*admitted),
+                                 ProbeState{.catalog_version = lookup->catalog_version,
+                                            .membership = std::move(lookup->membership)});
   if (!answer) return tally.Failed(answer.error());
   if (!answer->offer) {
     tally.Set(ProbeOutcome::kNothing);

@@ -316,6 +316,10 @@ std::string MetricsText(const Metrics& metrics, const DeviceQuota& quota,
     WriteFamilyHeader(out, name, "counter", help);
     out << name << ' ' << value << '\n';
   };
+  WriteFamilyHeader(out, "updatehub_build_info", "gauge",
+                    "Always 1: the server's release and the store backend it uses, as labels.");
+  out << "updatehub_build_info{version=\"" << EscapeLabelValue(metrics.build.version)
+      << "\",store=\"" << EscapeLabelValue(metrics.build.store) << "\"} 1\n";
   WriteHttpMetrics(out, metrics.http);
   std::uint64_t errors_5xx = 0;
   for (std::size_t route = 0; route < metrics.http.routes().size(); ++route) {

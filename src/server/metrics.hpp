@@ -81,7 +81,14 @@ class HttpMetrics {
 inline constexpr std::array<std::string_view, 7> kReportStatuses = {
     "downloading", "downloaded", "installing", "installed", "rebooting", "updated", "error"};
 
+// What updatehub_build_info says: set once, before serving.
+struct BuildInfo {
+  std::string version = "unknown";  // the release (updatehub-server --version)
+  std::string store = "sqlite";     // the backend in use: "sqlite" or "postgresql"
+};
+
 struct Metrics {
+  BuildInfo build;
   HttpMetrics http;
   std::array<std::atomic<std::uint64_t>, kProbeOutcomeCount> probes{};
   // Per agent report status (kReportStatuses), then "other".

@@ -24,8 +24,8 @@ Error Conflict(const std::string& message) { return Error(Errc::kAlreadyExists, 
 
 }  // namespace
 
-RolloutService::RolloutService(Store& store, Clock clock, std::uint64_t seed)
-    : store_(store), clock_(std::move(clock)), random_(seed) {}
+RolloutService::RolloutService(Store& store, Catalog& catalog, Clock clock, std::uint64_t seed)
+    : store_(store), catalog_(catalog), clock_(std::move(clock)), random_(seed) {}
 
 std::string RolloutService::Now() const { return FormatTime(clock_()); }
 
@@ -95,6 +95,13 @@ Expected<bool> RolloutService::KeyRevoked(const Package& package) {
   auto keys = store_.ListKeys(package.product_uid);
   if (!keys) return std::unexpected(keys.error());
   return std::ranges::none_of(*keys,
+                              [&](const SigningKey& key) { return key.id == package.key_id; });
+}
+
+Expected<bool> RolloutService::KeyRevokedAt(const Package& package, std::int64_t catalog_version) {
+  auto keys = catalog_.ListKeys(catalog_version, package.product_uid);
+  if (!keys) return std::unexpected(keys.error());
+  return std::ranges::none_of(**keys,
                               [&](const SigningKey& key) { return key.id == package.key_id; });
 }
 
@@ -595,20 +602,22 @@ Expected<void> RolloutService::Tick() {
   return {};
 }
 
-Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device) {
-  auto rollouts = store_.ListRollouts(device.product_uid, false);
+Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device,
+                                                            std::int64_t catalog_version) {
+  if (device.auth_state != kDeviceAccepted) return std::optional<RolloutDevice>();
+  auto rollouts = catalog_.ActiveRollouts(catalog_version, device.product_uid);
   if (!rollouts) return std::unexpected(rollouts.error());
-  for (auto& rollout : *rollouts) {
+  for (const Rollout& rollout : **rollouts) {
     // Only filters take newcomers: an explicit device list is fixed when the rollout starts.
     if (rollout.state != RolloutState::kRunning || !rollout.selection.device_ids.empty() ||
-        device.auth_state != kDeviceAccepted || !Selects(rollout.selection, device)) {
+        !Selects(rollout.selection, device)) {
       continue;
     }
-    auto package = store_.GetPackage(rollout.package_uid);
+    auto package = catalog_.GetPackage(catalog_version, rollout.package_uid);
     if (!package) return std::unexpected(package.error());
     if (!*package || !SupportsHardware(**package, device.hardware)) continue;
     if (IsDowngrade(**package, device)) {
-      auto product = store_.GetProduct(device.product_uid);
+      auto product = catalog_.GetProduct(catalog_version, device.product_uid);
       if (!product) return std::unexpected(product.error());
       if (*product && (*product)->forbid_downgrades) continue;
     }
@@ -639,31 +648,44 @@ Expected<std::optional<RolloutDevice>> RolloutService::Join(const Device& device
   return std::optional<RolloutDevice>();
 }
 
-Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device) {
+// The common probe (a device with nothing new to do, or waiting) reads only through the
+// catalog: no store access beyond the caller's LookupProbe, and no write. A device whose
+// version changed, a first offer and a newcomer joining write, as they must.
+Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device, const ProbeState& state) {
   using Result = ProbeAnswer;
-  const ProbeAnswer waiting{.offer = std::nullopt, .waiting = true};
-  auto membership = store_.FindRolloutDevice(device.id);
-  if (!membership) return std::unexpected(membership.error());
-  if (!*membership) {
-    auto joined = Join(device);
+  const ProbeAnswer waiting{.offer = nullptr, .waiting = true};
+  const std::int64_t version = state.catalog_version;
+  std::optional<RolloutDevice> membership = state.membership;
+  if (!membership) {
+    auto joined = Join(device, version);
     if (!joined) return std::unexpected(joined.error());
-    *membership = std::move(*joined);
+    membership = std::move(*joined);
   }
-  if (!*membership) return Result();
-  RolloutDevice& member = **membership;
-  auto rollout = Load(member.rollout_id);
-  if (!rollout) return std::unexpected(rollout.error());
-  auto package = store_.GetPackage(rollout->package_uid);
-  if (!package) return std::unexpected(package.error());
-  if (!*package) return Result();
+  if (!membership) return Result();
+  RolloutDevice& member = *membership;
+  auto cached = catalog_.ActiveRollout(version, device.product_uid, member.rollout_id);
+  if (!cached) return std::unexpected(cached.error());
+  std::shared_ptr<const Rollout> rollout = std::move(*cached);
+  if (!rollout) {
+    // Not among the rollouts the catalog read: one created or changed since the device's
+    // membership was read with an older version. Read it from the store.
+    auto loaded = Load(member.rollout_id);
+    if (!loaded) return std::unexpected(loaded.error());
+    rollout = std::make_shared<const Rollout>(std::move(*loaded));
+  }
+  auto found = catalog_.GetPackage(version, rollout->package_uid);
+  if (!found) return std::unexpected(found.error());
+  std::shared_ptr<const Package> package = std::move(*found);
+  if (!package) return Result();
 
-  if (device.version == (*package)->version) {
+  if (device.version == package->version) {
     // The device runs the package's version: it has updated (or already was).
     if (member.state != DeviceState::kUpdated) {
       member.state = DeviceState::kUpdated;
       member.updated_at = Now();
       UH_TRY(store_.UpdateRolloutDevice(member));
-      UH_TRY(Evaluate(*rollout));
+      Rollout evaluated = *rollout;
+      UH_TRY(Evaluate(evaluated));
     }
     return Result();
   }
@@ -674,23 +696,25 @@ Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device) {
     member.error_message = "the device came back running version " + device.version;
     member.updated_at = Now();
     UH_TRY(store_.UpdateRolloutDevice(member));
-    UH_TRY(Evaluate(*rollout));
+    Rollout evaluated = *rollout;
+    UH_TRY(Evaluate(evaluated));
     return Result();
   }
   if (member.state == DeviceState::kFailed) return Result();
   if (rollout->state != RolloutState::kRunning) return Result();
   // Never an older version than the device runs, where the product forbids it (the device may
   // have moved on since it joined).
-  if (IsDowngrade(**package, device)) {
-    auto product = store_.GetProduct(device.product_uid);
+  if (IsDowngrade(*package, device)) {
+    auto product = catalog_.GetProduct(version, device.product_uid);
     if (!product) return std::unexpected(product.error());
     if (*product && (*product)->forbid_downgrades) return Result();
   }
   // Nothing signed by a deleted key is offered, whatever the ticker has seen yet.
-  auto revoked = KeyRevoked(**package);
+  auto revoked = KeyRevokedAt(*package, version);
   if (!revoked) return std::unexpected(revoked.error());
   if (*revoked) {
-    UH_TRY(PauseForKey(*rollout));
+    Rollout paused = *rollout;
+    UH_TRY(PauseForKey(paused));
     return Result();
   }
   if (member.stage > rollout->current_stage) return waiting;
@@ -705,7 +729,7 @@ Expected<ProbeAnswer> RolloutService::OnProbe(const Device& device) {
     if (!started) return std::unexpected(started.error());
     if (!*started) return waiting;
   }
-  return ProbeAnswer{.offer = std::move(**package), .waiting = false};
+  return ProbeAnswer{.offer = std::move(package), .waiting = false};
 }
 
 Expected<void> RolloutService::OnReport(const Device& device, const ReportRequest& report) {

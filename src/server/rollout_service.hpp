@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/catalog.hpp"
 #include "server/model/rollout.hpp"
 #include "server/rollout_engine.hpp"
 #include "server/store/store.hpp"
@@ -24,8 +25,9 @@ class RolloutService final : public RolloutEngine {
  public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;
 
-  explicit RolloutService(Store& store, Clock clock = std::chrono::system_clock::now,
-                          std::uint64_t seed = std::random_device{}());
+  // Probes read products, keys, packages and rollouts through `catalog` (over the same store).
+  RolloutService(Store& store, Catalog& catalog, Clock clock = std::chrono::system_clock::now,
+                 std::uint64_t seed = std::random_device{}());
 
   // How a selection (with the package it would install) matches the product's devices now.
   struct SelectionCount {
@@ -80,7 +82,8 @@ class RolloutService final : public RolloutEngine {
   // Time-driven transitions: scheduled starts, soak times. Called periodically.
   [[nodiscard]] Expected<void> Tick();
 
-  [[nodiscard]] Expected<ProbeAnswer> OnProbe(const Device& device) override;
+  [[nodiscard]] Expected<ProbeAnswer> OnProbe(const Device& device,
+                                              const ProbeState& state) override;
   [[nodiscard]] Expected<void> OnReport(const Device& device, const ReportRequest& report) override;
 
  private:
@@ -98,7 +101,9 @@ class RolloutService final : public RolloutEngine {
   [[nodiscard]] Expected<bool> ControlOnce(Rollout& rollout, std::string_view action,
                                            const nlohmann::json& body, const std::string& actor);
   [[nodiscard]] Expected<void> Evaluate(Rollout& rollout);
-  [[nodiscard]] Expected<std::optional<RolloutDevice>> Join(const Device& device);
+  // Places a device in no rollout in the first running rollout whose filter selects it.
+  [[nodiscard]] Expected<std::optional<RolloutDevice>> Join(const Device& device,
+                                                            std::int64_t catalog_version);
   struct Selected {
     std::vector<Device> devices;  // selected by the rollout, of hardware the package supports
     bool forbid_downgrades = false;
@@ -112,6 +117,8 @@ class RolloutService final : public RolloutEngine {
   [[nodiscard]] static bool IsDowngrade(const Package& package, const Device& device);
   // Whether the key that signed `package` is no longer registered for its product.
   [[nodiscard]] Expected<bool> KeyRevoked(const Package& package);
+  // The same, read through the catalog at `catalog_version` (probes).
+  [[nodiscard]] Expected<bool> KeyRevokedAt(const Package& package, std::int64_t catalog_version);
   // Pauses a rollout: by `actor`, or by the server (actor "") saying `reason`.
   void Pause(Rollout& rollout, const std::string& actor, std::string reason);
   // Pauses a rollout whose package's key is gone, saying so.
@@ -122,6 +129,7 @@ class RolloutService final : public RolloutEngine {
       "key, then resume";
 
   Store& store_;
+  Catalog& catalog_;
   Clock clock_;
   std::mt19937_64 random_;
   // Guards random_ only. Rollout transitions are conditional writes in the store (a rollout is

@@ -105,7 +105,7 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
     std::filesystem::remove(entry.path(), ec);
   }
 
-  auto store = OpenStore(config.DatabaseUrl());
+  auto store = OpenStore(config.DatabaseUrl(), {.pool_size = config.database_pool_size});
   if (!store) return std::unexpected(store.error().WithContext("opening the store"));
   app->store_ = std::move(*store);
   auto objects = ObjectStore::Open(config.ObjectsDir(), config.objects_dir.empty()
@@ -116,6 +116,9 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
   app->packages_ = std::make_unique<PackageService>(*app->store_, *app->objects_);
   app->auth_ = std::make_unique<Auth>(*app->store_, clock);
   app->metrics_ = std::make_unique<Metrics>();
+  app->metrics_->build = {
+      .version = config.build_version.empty() ? "unknown" : config.build_version,
+      .store = std::string(config.StoreBackend())};
   app->last_seen_ = std::make_unique<LastSeenBatch>();
   app->audit_ = std::make_unique<AuditLog>(*app->store_);
   app->quota_ = std::make_unique<DeviceQuota>(
@@ -123,10 +126,11 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
           .reports_per_device_per_minute = config.reports_per_device_per_minute,
           .new_devices_per_product_per_minute = config.new_devices_per_product_per_minute},
       clock);
+  app->catalog_ = std::make_unique<Catalog>(*app->store_);
   app->context_ = std::make_unique<ApiContext>(
-      ApiContext{app->config_, *app->store_, *app->objects_, *app->packages_, *app->auth_,
-                 *app->metrics_, *app->last_seen_, *app->audit_, *app->quota_});
-  app->rollouts_ = std::make_unique<RolloutService>(*app->store_, std::move(clock));
+      ApiContext{app->config_, *app->store_, *app->catalog_, *app->objects_, *app->packages_,
+                 *app->auth_, *app->metrics_, *app->last_seen_, *app->audit_, *app->quota_});
+  app->rollouts_ = std::make_unique<RolloutService>(*app->store_, *app->catalog_, std::move(clock));
 
   auto router = std::make_shared<http::Router>();
   AddDeviceRoutes(*router, *app->context_, *app->rollouts_);

@@ -47,6 +47,7 @@ class ServerApp {
   }
   [[nodiscard]] Store& store() { return *store_; }
   [[nodiscard]] RolloutService& rollouts() { return *rollouts_; }
+  [[nodiscard]] const Catalog& catalog() const { return *catalog_; }
   // SIGHUP: the TLS certificate and key again, for new connections; on error the old stay.
   [[nodiscard]] Expected<void> ReloadTls() { return http_->ReloadTls(); }
   // Graceful: in-flight requests finish, the store closes cleanly.
@@ -68,6 +69,7 @@ class ServerApp {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<DeviceQuota> quota_;
   std::unique_ptr<AccessLog> access_log_;  // when config.access_log
+  std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<ApiContext> context_;
   std::unique_ptr<RolloutService> rollouts_;
   std::unique_ptr<http::HttpServer> http_;

@@ -33,7 +33,7 @@ void ServerFixture::Start() {
     return frozen == 0 ? std::chrono::system_clock::now()
                        : std::chrono::system_clock::time_point(std::chrono::seconds(frozen));
   };
-  auto app = ServerApp::Start(config_, kAdminPassword, std::chrono::milliseconds(50), clock);
+  auto app = ServerApp::Start(config_, kAdminPassword, tick_, clock);
   if (!app) throw std::runtime_error("server did not start: " + app.error().message());
   app_ = std::move(*app);
   // Keep the same port across restarts of the same fixture.

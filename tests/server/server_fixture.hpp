@@ -59,6 +59,8 @@ class ServerFixture {
 
   // The server's clock for rollouts: real time until SetNow is called, then frozen there.
   void SetNow(std::chrono::system_clock::time_point now);
+  // How often the next Start()'s server does its timed work (50 ms unless set).
+  void SetTick(std::chrono::milliseconds tick) { tick_ = tick; }
 
   uh::testing::TempDir dir;
   std::string token;
@@ -72,6 +74,7 @@ class ServerFixture {
   std::unique_ptr<ServerApp> app_;
   // Seconds since the epoch of the frozen clock; 0 while the clock is real.
   std::atomic<std::int64_t> frozen_now_{0};
+  std::chrono::milliseconds tick_{50};
 };
 
 }  // namespace uh::server::testing

@@ -1,6 +1,6 @@
 // /metrics after real requests over HTTP: requests named by their route pattern (never by a raw
 // path), histograms that add up, probe outcomes, reports, the store's latencies, the fleet
-// gauges and the process metrics; and every line in the Prometheus text format.
+// gauges, the process metrics and the build info; and every line in the Prometheus text format.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -194,6 +194,22 @@ TEST_F(MetricsTest, EveryLineIsACommentOrASample) {
   }
   EXPECT_GT(count, 100);
   EXPECT_TRUE(page.ends_with('\n'));
+}
+
+TEST_F(MetricsTest, BuildInfoNamesTheReleaseAndTheStore) {
+  const std::string store(server_.config().StoreBackend());
+  // The fixture sets no release, as any ServerApp that updatehub-server did not start.
+  EXPECT_THAT(
+      Fetch(server_.Url("/metrics")).body,
+      HasSubstr("# TYPE updatehub_build_info gauge\nupdatehub_build_info{version=\"unknown\","
+                "store=\"" +
+                store + "\"} 1\n"));
+  server_.Stop();
+  server_.config().build_version = "9.8.7-test \"quoted\"";  // updatehub-server: UH_VERSION
+  server_.Start();
+  EXPECT_THAT(Fetch(server_.Url("/metrics")).body,
+              HasSubstr("updatehub_build_info{version=\"9.8.7-test \\\"quoted\\\"\",store=\"" +
+                        store + "\"} 1\n"));
 }
 
 TEST(MetricsText, EscapesLabelValues) {

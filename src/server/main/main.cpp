@@ -1,16 +1,21 @@
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "core/log.hpp"
 #include "server/audit.hpp"
 #include "server/backup.hpp"
 #include "server/server_app.hpp"
 #include "server/server_log.hpp"
+#include "server/store/postgres/migrations.hpp"
+#include "server/store/sqlite/migrations.hpp"
 
 namespace {
 
@@ -45,6 +50,138 @@ int RunBackup(const uh::server::ServerConfig& config, const std::string& dest) {
               << dest << " --database URL-of-that-database.\n";
   } else {
     std::cout << "Restore: start a server with --data-dir " << dest << ".\n";
+  }
+  return 0;
+}
+
+// Where the schema stands, whichever the backend.
+struct Schema {
+  std::int64_t version = 0;
+  std::int64_t latest = 0;
+  std::vector<std::int64_t> pending;
+};
+
+// The SQLite file of a store URL, as OpenStore reads it.
+uh::Expected<std::filesystem::path> SqlitePathOf(const std::string& url) {
+  std::string_view path = url;
+  for (const std::string_view scheme : {"sqlite://", "sqlite:"}) {
+    if (path.starts_with(scheme)) {
+      path.remove_prefix(scheme.size());
+      break;
+    }
+  }
+  if (path.find("://") != std::string_view::npos) {
+    return uh::Fail(uh::Errc::kInvalidArgument,
+                    "unsupported store URL \"" + url + "\": use sqlite:PATH or postgresql://...");
+  }
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
+    return uh::Fail(uh::Errc::kInvalidArgument,
+                    "store URL \"" + url + "\": the store needs a file path");
+  }
+  return std::filesystem::path(path);
+}
+
+// Reads the schema's version without changing anything (nor creating a SQLite file).
+uh::Expected<Schema> ReadSchema(const uh::server::ServerConfig& config) {
+  auto convert = [](const auto& status) {
+    return Schema{.version = status.version, .latest = status.latest, .pending = status.pending};
+  };
+  const std::string url = config.DatabaseUrl();
+  if (config.StoreBackend() == "postgresql") {
+    namespace pg = uh::server::pg;
+    auto status = pg::ReadSchemaStatus(url, pg::EmbeddedMigrations());
+    if (!status) return std::unexpected(std::move(status.error()));
+    return convert(*status);
+  }
+  namespace sqlite = uh::server::sqlite;
+  auto path = SqlitePathOf(url);
+  if (!path) return std::unexpected(std::move(path.error()));
+  auto status = sqlite::ReadSchemaStatus(*path, sqlite::EmbeddedMigrations());
+  if (!status) return std::unexpected(std::move(status.error()));
+  return convert(*status);
+}
+
+// The file names of those of `versions` this binary knows ("0012_rollout_revision.sql, ...").
+std::string MigrationNames(const uh::server::ServerConfig& config,
+                           const std::vector<std::int64_t>& versions) {
+  auto names = [&](const auto& migrations) {
+    std::string out;
+    for (const auto& migration : migrations) {
+      if (std::ranges::find(versions, migration.version) == versions.end()) continue;
+      out += (out.empty() ? "" : ", ") + std::string(migration.name);
+    }
+    return out;
+  };
+  return config.StoreBackend() == "postgresql" ? names(uh::server::pg::EmbeddedMigrations())
+                                               : names(uh::server::sqlite::EmbeddedMigrations());
+}
+
+// `migrate [--check]`: 0 when the schema is (now) current; 3 when --check finds migrations
+// pending; 1 when the database cannot be read or was migrated by a newer release.
+constexpr int kMigrationsPending = 3;
+int RunMigrate(const uh::server::ServerConfig& config, bool check) {
+  const std::string_view backend = config.StoreBackend();
+  auto before = ReadSchema(config);
+  if (!before) {
+    std::cerr << "updatehub-server: migrate: cannot read the schema version of the " << backend
+              << " database: " << before.error().message() << "\n";
+    return 1;
+  }
+  if (before->version > before->latest) {
+    std::cerr << "updatehub-server: migrate: the " << backend << " database's schema is at version "
+              << before->version << ", newer than this server knows (" << before->latest
+              << "): a newer release migrated it. Run that release, or restore the backup taken "
+                 "before the upgrade.\n";
+    return 1;
+  }
+  if (check) {
+    if (before->pending.empty()) {
+      std::cout << "schema at version " << before->version
+                << ", the latest: no migrations pending\n";
+      return 0;
+    }
+    std::cout << "schema at version " << before->version << ", latest " << before->latest << ": "
+              << before->pending.size() << " migration" << (before->pending.size() == 1 ? "" : "s")
+              << " pending (" << MigrationNames(config, before->pending)
+              << "); `updatehub-server migrate` applies them\n";
+    return kMigrationsPending;
+  }
+  // A SQLite database has one server: it must be stopped. PostgreSQL's migrations take turns
+  // with starting servers under an advisory lock.
+  std::optional<uh::File> lock;
+  if (backend == "sqlite") {
+    auto locked = uh::server::LockDataDir(config.data_dir);
+    if (!locked) {
+      std::cerr << "updatehub-server: migrate: " << locked.error().message() << "\n";
+      return 1;
+    }
+    lock = std::move(*locked);
+  }
+  // Opening the store applies what is missing, as a starting server does.
+  auto store = uh::server::OpenStore(config.DatabaseUrl(), {.pool_size = 1});
+  if (!store) {
+    std::cerr << "updatehub-server: migrate: " << store.error().message() << "\n";
+    return 1;
+  }
+  store->reset();
+  auto after = ReadSchema(config);
+  if (!after) {
+    std::cerr << "updatehub-server: migrate: reading the schema version again: "
+              << after.error().message() << "\n";
+    return 1;
+  }
+  std::vector<std::int64_t> applied;
+  for (const std::int64_t version : before->pending) {
+    if (std::ranges::find(after->pending, version) == after->pending.end()) {
+      applied.push_back(version);
+    }
+  }
+  if (applied.empty()) {
+    std::cout << "schema at version " << after->version << ", applied 0\n";
+  } else {
+    std::cout << "schema at version " << after->version << ", applied " << applied.size() << " ("
+              << before->version << " -> " << after->version
+              << "): " << MigrationNames(config, applied) << "\n";
   }
   return 0;
 }
@@ -115,11 +252,22 @@ int main(int argc, char** argv) {
       "only (back up the database with pg_dump). Restore: start a server with --data-dir DEST.");
   backup->add_option("DEST", backup_dest, "Directory to create for the backup")->required();
   backup->fallthrough();
+  bool migrate_check = false;
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "Apply the database's pending schema migrations (as a starting server does) and exit, "
+      "saying the schema version before and after. With SQLite the server must be stopped. "
+      "Exit status 1 when the database cannot be reached or a newer release migrated it.");
+  migrate->add_flag("--check", migrate_check,
+                    "Change nothing: say whether migrations are pending; exit status 0 when none "
+                    "are, 3 when some are");
+  migrate->fallthrough();
   app.footer(
       "The first start creates the user 'admin' with the password in UPDATEHUB_ADMIN_PASSWORD,\n"
       "or a random one printed once when the server is serving (reset-admin-password sets it\n"
       "again). Devices use /upgrades, /report and object downloads; people and scripts use\n"
-      "/api/v1 (see /api/v1/openapi.yaml).");
+      "/api/v1 (see /api/v1/openapi.yaml). Upgrades: back up, stop the server, run the new\n"
+      "release's `migrate --check` then `migrate` (or just start it: it migrates at start).");
   CLI11_PARSE(app, argc, argv);
 
   uh::server::ServerConfig config;
@@ -134,6 +282,7 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!database.empty()) config.database = database;
+  config.build_version = UH_VERSION;
   if (!dashboard_dir.empty()) config.dashboard_dir = dashboard_dir;
   if (config.dashboard_dir.empty()) {
     std::error_code ec;
@@ -192,6 +341,7 @@ int main(int argc, char** argv) {
   }
 
   if (backup->parsed()) return RunBackup(config, backup_dest);
+  if (migrate->parsed()) return RunMigrate(config, migrate_check);
 
   const char* password = std::getenv("UPDATEHUB_ADMIN_PASSWORD");
   if (reset->parsed()) {

@@ -3,6 +3,7 @@
 // Helpers both store backends use (sqlite/ and postgres/, each with its own Query type, which
 // these templates take): page sizes, times, sizes and counts as stored, and reading rows.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -14,6 +15,8 @@
 
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "server/model/rollout.hpp"
+#include "server/store/rollout_encoding.hpp"
 
 namespace uh::server::store_rows {
 
@@ -91,6 +94,28 @@ template <typename Query, typename Read>
     if (!value) return std::unexpected(std::move(value.error()));
     rows.push_back(std::move(*value));
   }
+}
+
+// A rollout device from column `first` on: rollout_id, device_id, stage, state, error_message,
+// started_at, updated_at, retries (each backend's rollout device columns).
+template <typename Query>
+[[nodiscard]] Expected<RolloutDevice> ReadRolloutDeviceAt(const Query& row, int first) {
+  RolloutDevice device;
+  device.rollout_id = row.Int(first);
+  device.device_id = row.Int(first + 1);
+  const std::int64_t stage = row.Int(first + 2);
+  if (stage < 0 || stage > std::numeric_limits<int>::max()) {
+    return Fail(Errc::kInternal, "rollout " + std::to_string(device.rollout_id) + ", device " +
+                                     std::to_string(device.device_id) + ": the stored stage " +
+                                     std::to_string(stage) + " is damaged");
+  }
+  device.stage = static_cast<int>(stage);
+  UH_TRY(DecodeDeviceState(row.Text(first + 3), device));
+  device.error_message = row.Text(first + 4);
+  device.started_at = row.Text(first + 5);
+  device.updated_at = row.Text(first + 6);
+  device.retries = static_cast<int>(std::clamp<std::int64_t>(row.Int(first + 7), 0, 1'000'000));
+  return device;
 }
 
 }  // namespace uh::server::store_rows

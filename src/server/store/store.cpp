@@ -38,10 +38,14 @@ std::string AuditEntryHash(const AuditEntry& entry) {
   return Sha256Hex(entry.prev_hash + "\n" + PythonJsonDumps(fields));
 }
 
-Expected<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+Expected<std::unique_ptr<Store>> OpenStore(const std::string& url,
+                                           const OpenStoreOptions& options) {
   std::string_view path = url;
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    auto store = PostgresStore::Open(url);
+    if (options.pool_size == 0) {
+      return Fail(Errc::kInvalidArgument, "the database pool size must be at least 1");
+    }
+    auto store = PostgresStore::Open(url, options.pool_size);
     if (!store) return std::unexpected(std::move(store.error()));
     return std::unique_ptr<Store>(std::move(*store));
   }

@@ -127,6 +127,16 @@ struct Report {
   std::string created_at;
 };
 
+// What a probe reads of the store (Store::LookupProbe), in one query.
+struct ProbeLookup {
+  // Moves on with every change to products, signing keys, packages and rollouts (migration
+  // 0013), so that what a server keeps of them in memory (server/catalog.hpp) is known current.
+  std::int64_t catalog_version = 0;
+  std::optional<Device> device;  // by product and identity; none for a device never seen
+  // The device's place in the non-archived rollout that holds it (FindRolloutDevice).
+  std::optional<RolloutDevice> membership;
+};
+
 // A probe that changed nothing but the time: only last_seen moves (TouchDevices).
 struct DeviceSeen {
   std::int64_t id = 0;
@@ -309,6 +319,12 @@ class Store {
   [[nodiscard]] virtual Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
                                                                    const std::string& identity) = 0;
   [[nodiscard]] virtual Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) = 0;
+  // The catalog version, the device and its rollout membership, in one query (one round trip to
+  // PostgreSQL): all a probe of a known device reads when nothing changed for it.
+  [[nodiscard]] virtual Expected<ProbeLookup> LookupProbe(const std::string& product_uid,
+                                                          const std::string& identity) = 0;
+  // The catalog version alone (ProbeLookup::catalog_version).
+  [[nodiscard]] virtual Expected<std::int64_t> CatalogVersion() = 0;
   // How many devices match the filter in all (its after_id and limit are ignored).
   [[nodiscard]] virtual Expected<std::int64_t> CountDevices(const DeviceFilter& filter) = 0;
   // Counts by version, hardware, rollout state and last seen, of one product's devices (every
@@ -486,8 +502,15 @@ class Store {
       std::optional<DeviceState> state) = 0;
 };
 
+// How OpenStore sets the store up.
+struct OpenStoreOptions {
+  // PostgreSQL: the most connections the store opens at once (at least 1). SQLite: unused.
+  std::size_t pool_size = 16;
+};
+
 // Opens the store named by a URL: "sqlite:PATH" (or a plain path), or "postgresql://..." (or
 // "postgres://..."; libpq's connection URI), applying migrations.
-[[nodiscard]] Expected<std::unique_ptr<Store>> OpenStore(const std::string& url);
+[[nodiscard]] Expected<std::unique_ptr<Store>> OpenStore(const std::string& url,
+                                                         const OpenStoreOptions& options = {});
 
 }  // namespace uh::server

@@ -56,6 +56,8 @@ struct StoreMetrics {
   LatencyHistogram read;
   LatencyHistogram write;
   std::atomic<std::uint64_t> retries{0};
+  // SQLite: the write transactions committed (or tried), each holding one or more writes.
+  std::atomic<std::uint64_t> commits{0};
 };
 
 // Per backend and per process (every store of a backend in the process shares them).

@@ -226,10 +226,11 @@ Error Connection::ErrorFor(const pg_result* result, std::string_view doing) {
 
 Expected<Transaction> Transaction::Begin(Connection& connection, Mode mode) {
   connection.commit_sent_ = false;
+  if (mode == Mode::kStatement) return Transaction(&connection, true);
   UH_TRY(connection.Exec(mode == Mode::kWrite
                              ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
                              : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
-  return Transaction(&connection);
+  return Transaction(&connection, false);
 }
 
 Transaction::~Transaction() {
@@ -241,6 +242,7 @@ Transaction::~Transaction() {
 Expected<void> Transaction::Commit() {
   Connection* connection = std::exchange(connection_, nullptr);
   if (connection == nullptr) return Fail(Errc::kInternal, "postgresql: transaction already ended");
+  if (single_) return {};
   // COMMIT of a transaction a failed statement aborted "succeeds" as a ROLLBACK: that a caller
   // went on after such a failure must not pass for a stored write.
   if (PQtransactionStatus(connection->raw()) == PQTRANS_INERROR) {

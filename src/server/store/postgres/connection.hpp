@@ -130,19 +130,22 @@ class Connection {
 // BEGIN ... ; rolled back when destroyed without Commit(). Writes run SERIALIZABLE, so that
 // concurrent transactions (of this server or another) behave as if run one after another, as
 // SQLite's single writer does; reads see one consistent snapshot (REPEATABLE READ, READ ONLY).
+// kStatement runs no BEGIN: one statement, which PostgreSQL runs as its own transaction (one
+// round trip instead of three).
 class Transaction {
  public:
-  enum class Mode { kRead, kWrite };
+  enum class Mode { kRead, kWrite, kStatement };
   [[nodiscard]] static Expected<Transaction> Begin(Connection& connection, Mode mode);
   Transaction(Transaction&& other) noexcept
-      : connection_(std::exchange(other.connection_, nullptr)) {}
+      : connection_(std::exchange(other.connection_, nullptr)), single_(other.single_) {}
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
   [[nodiscard]] Expected<void> Commit();
 
  private:
-  explicit Transaction(Connection* connection) : connection_(connection) {}
+  Transaction(Connection* connection, bool single) : connection_(connection), single_(single) {}
   Connection* connection_;
+  bool single_;  // Mode::kStatement: nothing to commit
 };
 
 }  // namespace uh::server::pg

@@ -1,5 +1,6 @@
 #include "server/store/postgres/migrations.hpp"
 
+#include <set>
 #include <string>
 
 #include "core/time.hpp"
@@ -16,6 +17,11 @@ constexpr std::string_view kSelectUnknownVersion =
     "SELECT version FROM schema_migrations WHERE version > $1 ORDER BY version DESC LIMIT 1";
 constexpr std::string_view kInsertVersion =
     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)";
+// The table as CREATE TABLE IF NOT EXISTS finds it: through the search path.
+constexpr std::string_view kHasMigrationsTable =
+    "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE 1 END";
+constexpr std::string_view kSelectAppliedVersions =
+    "SELECT version FROM schema_migrations ORDER BY version";
 
 Expected<bool> IsApplied(Connection& connection, std::int64_t version) {
   auto query = connection.Prepare(kSelectVersion);
@@ -84,8 +90,7 @@ Expected<void> Apply(Connection& connection, const Migration& migration) {
 
 Expected<void> ApplyLocked(Connection& connection, std::span<const Migration> migrations) {
   UH_TRY_CTX(connection.Exec(kCreateMigrationsTable), "creating schema_migrations");
-  const std::int64_t newest_known = migrations.empty() ? 0 : migrations.back().version;
-  UH_TRY(RefuseNewerSchema(connection, newest_known));
+  UH_TRY(RefuseNewerSchema(connection, LatestVersion(migrations)));
   for (const Migration& migration : migrations) {
     auto applied = IsApplied(connection, migration.version);
     if (!applied) return std::unexpected(std::move(applied.error()));
@@ -105,6 +110,44 @@ Expected<void> ApplyMigrations(Connection& connection, std::span<const Migration
   auto result = ApplyLocked(connection, migrations);
   (void)connection.Exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLock) + ")");
   return result;
+}
+
+std::int64_t LatestVersion(std::span<const Migration> migrations) {
+  return migrations.empty() ? 0 : migrations.back().version;
+}
+
+Expected<SchemaStatus> ReadSchemaStatus(Connection& connection,
+                                        std::span<const Migration> migrations) {
+  UH_TRY(CheckOrder(migrations));
+  SchemaStatus status;
+  status.latest = LatestVersion(migrations);
+  std::set<std::int64_t> applied;
+  auto table = connection.Prepare(kHasMigrationsTable);
+  if (!table) return std::unexpected(std::move(table.error()));
+  auto found = table->Step();
+  if (!found) return std::unexpected(std::move(found.error()));
+  if (*found && table->Int(0) == 1) {
+    auto versions = connection.Prepare(kSelectAppliedVersions);
+    if (!versions) return std::unexpected(std::move(versions.error()));
+    for (;;) {
+      auto row = versions->Step();
+      if (!row) return std::unexpected(std::move(row.error()));
+      if (!*row) break;
+      applied.insert(versions->Int(0));
+    }
+  }
+  if (!applied.empty()) status.version = *applied.rbegin();
+  for (const Migration& migration : migrations) {
+    if (!applied.contains(migration.version)) status.pending.push_back(migration.version);
+  }
+  return status;
+}
+
+Expected<SchemaStatus> ReadSchemaStatus(const std::string& url,
+                                        std::span<const Migration> migrations) {
+  auto connection = Connection::Open(url);
+  if (!connection) return std::unexpected(std::move(connection.error()));
+  return ReadSchemaStatus(**connection, migrations);
 }
 
 }  // namespace uh::server::pg

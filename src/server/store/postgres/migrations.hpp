@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "server/store/postgres/connection.hpp"
@@ -28,6 +30,27 @@ struct Migration {
 // Applies the migrations the database lacks, under pg_advisory_lock(kMigrationLock).
 [[nodiscard]] Expected<void> ApplyMigrations(Connection& connection,
                                              std::span<const Migration> migrations);
+
+// The newest version of `migrations` (0: none).
+[[nodiscard]] std::int64_t LatestVersion(std::span<const Migration> migrations);
+
+// Where a database's schema stands against the migrations of this binary.
+struct SchemaStatus {
+  std::int64_t version = 0;           // the newest applied (0: a new database)
+  std::int64_t latest = 0;            // the newest this binary knows
+  std::vector<std::int64_t> pending;  // known versions not applied yet, in order
+  // Migrated by a newer binary: ApplyMigrations refuses it.
+  [[nodiscard]] bool Newer() const { return version > latest; }
+};
+
+// Reads the schema's status without changing anything and without the advisory lock (no
+// schema_migrations table: a new database, everything pending). What another server is
+// applying at that moment may or may not be seen.
+[[nodiscard]] Expected<SchemaStatus> ReadSchemaStatus(Connection& connection,
+                                                      std::span<const Migration> migrations);
+// The same on a connection of its own to `url`.
+[[nodiscard]] Expected<SchemaStatus> ReadSchemaStatus(const std::string& url,
+                                                      std::span<const Migration> migrations);
 
 // The advisory lock key migrations hold ("uh-migr" in ASCII).
 inline constexpr std::int64_t kMigrationLock = 0x75682d6d696772;

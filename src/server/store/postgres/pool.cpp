@@ -1,13 +1,16 @@
 #include "server/store/postgres/pool.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
+#include <utility>
 
 namespace uh::server::pg {
 
-ConnectionPool::ConnectionPool(std::string url, std::unique_ptr<Connection> first)
-    : url_(std::move(url)) {
+ConnectionPool::ConnectionPool(std::string url, std::unique_ptr<Connection> first,
+                               std::size_t max_connections)
+    : url_(std::move(url)), max_connections_(std::max<std::size_t>(max_connections, 1)) {
   if (first) {
     idle_.push_back(std::move(first));
     open_ = 1;
@@ -16,10 +19,15 @@ ConnectionPool::ConnectionPool(std::string url, std::unique_ptr<Connection> firs
 
 ConnectionPool::~ConnectionPool() = default;
 
+std::size_t ConnectionPool::open_connections() {
+  std::lock_guard lock(mutex_);
+  return open_;
+}
+
 Expected<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
   {
     std::unique_lock lock(mutex_);
-    available_.wait(lock, [this] { return !idle_.empty() || open_ < kMaxConnections; });
+    available_.wait(lock, [this] { return !idle_.empty() || open_ < max_connections_; });
     while (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();

@@ -1,7 +1,7 @@
 #pragma once
 
 // Connections to one PostgreSQL database shared by the server's threads: opened when needed,
-// at most kMaxConnections at once (a caller beyond that waits for one), kept with their
+// at most max_connections() at once (a caller beyond that waits for one), kept with their
 // prepared statements for the next caller, and dropped when the server closed them.
 //
 // Writes run SERIALIZABLE (connection.hpp): when PostgreSQL fails one of two conflicting
@@ -29,15 +29,22 @@ namespace uh::server::pg {
 
 class ConnectionPool {
  public:
-  static constexpr std::size_t kMaxConnections = 16;
+  static constexpr std::size_t kDefaultMaxConnections = 16;
   // Attempts of one Write when PostgreSQL keeps failing it for conflicts.
   static constexpr int kMaxWriteAttempts = 12;
 
-  // `first` is an open connection (the one that applied the migrations).
-  ConnectionPool(std::string url, std::unique_ptr<Connection> first);
+  // `first` is an open connection (the one that applied the migrations), counted in
+  // `max_connections` (at least 1).
+  ConnectionPool(std::string url, std::unique_ptr<Connection> first,
+                 std::size_t max_connections = kDefaultMaxConnections);
   ~ConnectionPool();
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // The most connections open at once.
+  [[nodiscard]] std::size_t max_connections() const { return max_connections_; }
+  // Connections open now, in use or idle.
+  [[nodiscard]] std::size_t open_connections();
 
   // Runs `work(Connection&)` in a SERIALIZABLE transaction, again when PostgreSQL says it
   // conflicted with another; an error from `work` rolls everything back. Returns what `work`
@@ -51,6 +58,14 @@ class ConnectionPool {
   template <typename Work>
   auto Read(std::string_view what, Work&& work) -> std::invoke_result_t<Work&, Connection&> {
     return Run(what, Transaction::Mode::kRead, work);
+  }
+
+  // Runs `work(Connection&)`, which reads with one statement, without BEGIN and COMMIT: the
+  // statement is its own transaction.
+  template <typename Work>
+  auto ReadStatement(std::string_view what, Work&& work)
+      -> std::invoke_result_t<Work&, Connection&> {
+    return Run(what, Transaction::Mode::kStatement, work);
   }
 
  private:
@@ -97,6 +112,7 @@ class ConnectionPool {
   static void PauseBeforeRetry(int attempt);
 
   std::string url_;
+  std::size_t max_connections_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<Connection>> idle_;

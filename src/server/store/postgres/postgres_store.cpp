@@ -10,13 +10,14 @@
 
 namespace uh::server {
 
-Expected<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
+Expected<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url,
+                                                             std::size_t pool_size) {
   // The URL may hold a password: messages name the database only by what libpq says.
   constexpr std::string_view kContext = "opening the PostgreSQL store";
   auto first = pg::Connection::Open(url);
   if (!first) return std::unexpected(std::move(first.error()).WithContext(kContext));
   UH_TRY_CTX(pg::ApplyMigrations(**first, pg::EmbeddedMigrations()), kContext);
-  auto pool = std::make_unique<pg::ConnectionPool>(url, std::move(*first));
+  auto pool = std::make_unique<pg::ConnectionPool>(url, std::move(*first), pool_size);
   return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(pool)));
 }
 

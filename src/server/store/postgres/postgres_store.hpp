@@ -24,7 +24,9 @@ class PostgresStore final : public Store {
   // Connects to the database at `url` (a libpq connection URI or string) and applies missing
   // migrations under an advisory lock, so that servers starting together migrate once.
   // Fails with kUnsupported if the schema is newer than this binary.
-  [[nodiscard]] static Expected<std::unique_ptr<PostgresStore>> Open(const std::string& url);
+  // `pool_size`: the most connections open at once (at least 1).
+  [[nodiscard]] static Expected<std::unique_ptr<PostgresStore>> Open(const std::string& url,
+                                                                     std::size_t pool_size = 16);
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
@@ -58,6 +60,9 @@ class PostgresStore final : public Store {
   [[nodiscard]] Expected<std::optional<Device>> GetDevice(std::int64_t id) override;
   [[nodiscard]] Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
                                                            const std::string& identity) override;
+  [[nodiscard]] Expected<ProbeLookup> LookupProbe(const std::string& product_uid,
+                                                  const std::string& identity) override;
+  [[nodiscard]] Expected<std::int64_t> CatalogVersion() override;
   [[nodiscard]] Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) override;
   [[nodiscard]] Expected<std::int64_t> CountDevices(const DeviceFilter& filter) override;
   [[nodiscard]] Expected<DeviceOverview> GetDeviceOverview(

@@ -29,6 +29,21 @@ inline constexpr std::string_view kSelectDevice =
     "SELECT " UH_PG_DEVICE_COLUMNS " FROM devices WHERE id = $1";
 inline constexpr std::string_view kFindDevice =
     "SELECT " UH_PG_DEVICE_COLUMNS " FROM devices WHERE product_uid = $1 AND identity = $2";
+// LookupProbe: the device (UH_PG_DEVICE_COLUMNS' order), its membership (the rollout device
+// columns' order, from column 10) and the catalog version (column 18); the row exists when the
+// device does not (its columns NULL).
+inline constexpr int kLookupMembershipColumn = 10;
+inline constexpr int kLookupVersionColumn = 18;
+inline constexpr std::string_view kLookupProbe =
+    "SELECT d.id, d.product_uid, d.identity, d.attributes, d.hardware, d.version, d.last_seen,"
+    " d.created_at, d.auth_state, d.token_hash,"
+    " r.rollout_id, r.device_id, r.stage, r.state, r.error_message, r.started_at, r.updated_at,"
+    " r.retries, v.version"
+    " FROM catalog_version AS v"
+    " LEFT JOIN devices AS d ON d.product_uid = $1 AND d.identity = $2"
+    " LEFT JOIN rollout_devices AS r"
+    " ON r.device_id = d.id AND r.product_uid = d.product_uid AND r.active = 1";
+inline constexpr std::string_view kCatalogVersion = "SELECT version FROM catalog_version";
 // Device authentication: an enrolled or pre-provisioned device, never replacing one.
 inline constexpr std::string_view kCreateDevice =
     "INSERT INTO devices (product_uid, identity, attributes, hardware, version, last_seen,"

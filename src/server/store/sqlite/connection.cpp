@@ -150,6 +150,8 @@ std::string Query::Blob(int column) const {
 
 std::int64_t Query::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 
+bool Query::IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
 namespace {
 
 // The database holds password and token hashes: readable by its owner only. A new file is

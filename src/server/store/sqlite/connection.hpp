@@ -50,6 +50,7 @@ class Query {
   [[nodiscard]] std::string Text(int column) const;
   [[nodiscard]] std::string Blob(int column) const;
   [[nodiscard]] std::int64_t Int(int column) const;
+  [[nodiscard]] bool IsNull(int column) const;
 
  private:
   friend class Connection;

@@ -1,5 +1,6 @@
 #include "server/store/sqlite/migrations.hpp"
 
+#include <set>
 #include <string>
 
 #include "core/time.hpp"
@@ -16,6 +17,10 @@ constexpr std::string_view kSelectUnknownVersion =
     "SELECT version FROM schema_migrations WHERE version > ?1 ORDER BY version DESC LIMIT 1";
 constexpr std::string_view kInsertVersion =
     "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)";
+constexpr std::string_view kHasMigrationsTable =
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+constexpr std::string_view kSelectAppliedVersions =
+    "SELECT version FROM schema_migrations ORDER BY version";
 
 Expected<bool> IsApplied(Connection& connection, std::int64_t version) {
   auto query = connection.Prepare(kSelectVersion);
@@ -65,13 +70,21 @@ Expected<void> Apply(Connection& connection, const Migration& migration) {
   return transaction->Commit();
 }
 
+// A database that does not exist yet: every migration pending.
+Expected<SchemaStatus> ReadSchemaStatusOfNothing(std::span<const Migration> migrations) {
+  UH_TRY(CheckOrder(migrations));
+  SchemaStatus status;
+  status.latest = LatestVersion(migrations);
+  for (const Migration& migration : migrations) status.pending.push_back(migration.version);
+  return status;
+}
+
 }  // namespace
 
 Expected<void> ApplyMigrations(Connection& connection, std::span<const Migration> migrations) {
   UH_TRY(CheckOrder(migrations));
   UH_TRY_CTX(connection.Exec(kCreateMigrationsTable), "creating schema_migrations");
-  const std::int64_t newest_known = migrations.empty() ? 0 : migrations.back().version;
-  UH_TRY(RefuseNewerSchema(connection, newest_known));
+  UH_TRY(RefuseNewerSchema(connection, LatestVersion(migrations)));
   for (const Migration& migration : migrations) {
     auto applied = IsApplied(connection, migration.version);
     if (!applied) return std::unexpected(std::move(applied.error()));
@@ -79,6 +92,53 @@ Expected<void> ApplyMigrations(Connection& connection, std::span<const Migration
     UH_TRY_CTX(Apply(connection, migration), "applying migration " + std::string(migration.name));
   }
   return {};
+}
+
+std::int64_t LatestVersion(std::span<const Migration> migrations) {
+  return migrations.empty() ? 0 : migrations.back().version;
+}
+
+Expected<SchemaStatus> ReadSchemaStatus(Connection& connection,
+                                        std::span<const Migration> migrations) {
+  UH_TRY(CheckOrder(migrations));
+  SchemaStatus status;
+  status.latest = LatestVersion(migrations);
+  std::set<std::int64_t> applied;
+  {
+    auto table = connection.Prepare(kHasMigrationsTable);
+    if (!table) return std::unexpected(std::move(table.error()));
+    auto found = table->Step();
+    if (!found) return std::unexpected(std::move(found.error()));
+    if (*found) {
+      auto versions = connection.Prepare(kSelectAppliedVersions);
+      if (!versions) return std::unexpected(std::move(versions.error()));
+      for (;;) {
+        auto row = versions->Step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (!*row) break;
+        applied.insert(versions->Int(0));
+      }
+    }
+  }
+  if (!applied.empty()) status.version = *applied.rbegin();
+  for (const Migration& migration : migrations) {
+    if (!applied.contains(migration.version)) status.pending.push_back(migration.version);
+  }
+  return status;
+}
+
+Expected<SchemaStatus> ReadSchemaStatus(const std::filesystem::path& path,
+                                        std::span<const Migration> migrations) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) {
+    if (error) return Fail(Errc::kIo, "sqlite: " + path.string() + ": " + error.message());
+    return ReadSchemaStatusOfNothing(migrations);
+  }
+  auto connection = Connection::Open(path, Connection::Role::kReader);
+  if (!connection) {
+    return std::unexpected(std::move(connection.error()).WithContext("opening " + path.string()));
+  }
+  return ReadSchemaStatus(**connection, migrations);
 }
 
 }  // namespace uh::server::sqlite

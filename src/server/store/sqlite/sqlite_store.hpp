@@ -53,6 +53,9 @@ class SqliteStore final : public Store {
   [[nodiscard]] Expected<std::optional<Device>> GetDevice(std::int64_t id) override;
   [[nodiscard]] Expected<std::optional<Device>> FindDevice(const std::string& product_uid,
                                                            const std::string& identity) override;
+  [[nodiscard]] Expected<ProbeLookup> LookupProbe(const std::string& product_uid,
+                                                  const std::string& identity) override;
+  [[nodiscard]] Expected<std::int64_t> CatalogVersion() override;
   [[nodiscard]] Expected<std::vector<Device>> ListDevices(const DeviceFilter& filter) override;
   [[nodiscard]] Expected<std::int64_t> CountDevices(const DeviceFilter& filter) override;
   [[nodiscard]] Expected<DeviceOverview> GetDeviceOverview(

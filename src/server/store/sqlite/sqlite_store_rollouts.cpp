@@ -52,22 +52,7 @@ Expected<Rollout> ReadRollout(const Query& row) {
 namespace sqlite {
 
 Expected<RolloutDevice> ReadRolloutDevice(const Query& row) {
-  RolloutDevice device;
-  device.rollout_id = row.Int(0);
-  device.device_id = row.Int(1);
-  const std::int64_t stage = row.Int(2);
-  if (stage < 0 || stage > std::numeric_limits<int>::max()) {
-    return Fail(Errc::kInternal, "rollout " + std::to_string(device.rollout_id) + ", device " +
-                                     std::to_string(device.device_id) + ": the stored stage " +
-                                     std::to_string(stage) + " is damaged");
-  }
-  device.stage = static_cast<int>(stage);
-  UH_TRY(DecodeDeviceState(row.Text(3), device));
-  device.error_message = row.Text(4);
-  device.started_at = row.Text(5);
-  device.updated_at = row.Text(6);
-  device.retries = static_cast<int>(std::clamp<std::int64_t>(row.Int(7), 0, 1'000'000));
-  return device;
+  return store_rows::ReadRolloutDeviceAt(row, 0);
 }
 
 std::string IdArray(const std::vector<std::int64_t>& ids) { return nlohmann::json(ids).dump(); }

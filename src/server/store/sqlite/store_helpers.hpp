@@ -26,6 +26,7 @@ using store_rows::kMaxPageSize;
 using store_rows::OptionalCheckedRow;
 using store_rows::OptionalRow;
 using store_rows::OrNow;
+using store_rows::ReadRolloutDeviceAt;
 using store_rows::ToStoredCount;
 using store_rows::ToStoredSize;
 
