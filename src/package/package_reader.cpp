@@ -124,11 +124,37 @@ Expected<PackageReader> PackageReader::Open(const std::filesystem::path& path,
   if (auto scanned = pkg.Scan(visit, data); !scanned) {
     return std::unexpected(scanned.error().WithContext(path.string()));
   }
+  std::error_code ec;
+  const std::uint64_t file_size = std::filesystem::file_size(path, ec);
+  if (ec) return Fail(Errc::kIo, path.string() + ": " + ec.message());
+  if (!has_metadata) return Fail(Errc::kMalformed, path.string() + ": no 'metadata' member");
+  if (!has_signature) return Fail(Errc::kMalformed, path.string() + ": no 'signature' member");
+  return FromMembers(path, std::move(pkg.members_), std::move(pkg.metadata_bytes_),
+                     std::move(pkg.signature_), file_size, limits);
+}
+
+Expected<PackageReader> PackageReader::FromMembers(const std::filesystem::path& path,
+                                                   std::vector<Member> members,
+                                                   std::string metadata_bytes,
+                                                   std::string signature, std::uint64_t file_size,
+                                                   ReaderLimits limits) {
+  PackageReader pkg;
+  pkg.path_ = path;
+  pkg.limits_ = limits;
+  pkg.members_ = std::move(members);
+  pkg.metadata_bytes_ = std::move(metadata_bytes);
+  pkg.signature_ = std::move(signature);
+  std::set<std::string> seen;
+  for (const Member& member : pkg.members_) seen.insert(member.name);
   auto fail = [&](Errc code, const std::string& message) {
     return Fail(code, path.string() + ": " + message);
   };
-  if (!has_metadata) return fail(Errc::kMalformed, "no 'metadata' member");
-  if (!has_signature) return fail(Errc::kMalformed, "no 'signature' member");
+  if (!seen.contains(std::string(kMetadataMember))) {
+    return fail(Errc::kMalformed, "no 'metadata' member");
+  }
+  if (!seen.contains(std::string(kSignatureMember))) {
+    return fail(Errc::kMalformed, "no 'signature' member");
+  }
   while (pkg.signature_.ends_with('\n') || pkg.signature_.ends_with('\r')) {
     pkg.signature_.pop_back();
   }
@@ -160,11 +186,9 @@ Expected<PackageReader> PackageReader::Open(const std::filesystem::path& path,
   }
   // Members cannot hold more bytes than the file: a ZIP that declares otherwise lies (and sizes
   // that add up past 2^64 must not wrap around into a small total).
-  std::error_code ec;
-  const std::uint64_t file_size = std::filesystem::file_size(path, ec);
   std::uint64_t declared = 0;
   for (const Member& member : pkg.members_) {
-    if (ec || member.size > file_size - std::min(declared, file_size)) {
+    if (member.size > file_size - std::min(declared, file_size)) {
       return fail(Errc::kMalformed, "member '" + member.name + "' declares more bytes (" +
                                         std::to_string(member.size) + ") than the file holds");
     }

@@ -45,6 +45,13 @@ class PackageReader {
   [[nodiscard]] static Expected<PackageReader> Open(const std::filesystem::path& path,
                                                     ReaderLimits limits = {});
 
+  // The checks of Open after its scan, on members read by other means (PackageStream, which
+  // read `file_size` bytes): `path` only names the package in messages, and CheckObjects and
+  // ReadObject are not for such a reader (its objects were hashed as they were read).
+  [[nodiscard]] static Expected<PackageReader> FromMembers(
+      const std::filesystem::path& path, std::vector<Member> members, std::string metadata_bytes,
+      std::string signature, std::uint64_t file_size, ReaderLimits limits = {});
+
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
   [[nodiscard]] const std::vector<Member>& members() const { return members_; }
   [[nodiscard]] const std::string& metadata_bytes() const { return metadata_bytes_; }

@@ -270,10 +270,12 @@ Response AddKey(ApiContext& context, Request& request) {
   return Response::Json(201, ToJson(*added));
 }
 
+// The body went through a PackageUpload as it arrived (see the route's body_sink).
 Response UploadPackage(ApiContext& context, Request& request, const Caller& caller) {
-  auto accepted = context.packages.Accept(request.body_file, [&caller](const std::string& product) {
-    return caller.MayActOn(product);
-  });
+  auto* upload = dynamic_cast<PackageUpload*>(request.body_sink.get());
+  if (upload == nullptr) return Response::Error(500, "internal error");
+  auto accepted = context.packages.Accept(
+      *upload, [&caller](const std::string& product) { return caller.MayActOn(product); });
   if (!accepted) return Response::FromError(accepted.error());
   if (accepted->created) ++context.metrics.packages_uploaded;
   return Response::Json(accepted->created ? 201 : 200, ToJson(accepted->package));
@@ -536,8 +538,10 @@ void AddManagementRoutes(http::Router& router, ApiContext& context) {
              }));
 
   http::RouteOptions upload;
-  upload.body_to_file = true;
   upload.max_file_body_bytes = context.config.max_package_bytes;
+  upload.body_sink = [&context](const Request&) -> Expected<std::shared_ptr<http::BodySink>> {
+    return context.packages.BeginUpload(context.config.data_dir / "tmp");
+  };
   // Checked again by Allow once the body is in, since a token can expire or be revoked while a
   // large upload runs.
   upload.admit = AdmitScope(context, Scope::kPackagesWrite);

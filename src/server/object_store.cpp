@@ -41,14 +41,29 @@ bool ObjectStore::Has(std::string_view sha256) const {
   return IsLowerHexSha256(sha256) && std::filesystem::is_regular_file(PathOf(sha256), ec);
 }
 
+namespace {
+
+// A new file for the object at `path` (under a temporary name beside it), in its directory made
+// first. An upload refused removes the directories it made (PackageUpload) when they are left
+// empty: one made here may vanish before the file is made in it, and is made again.
+Expected<AtomicFile> CreateObjectFile(const std::filesystem::path& path) {
+  for (int attempt = 0;; ++attempt) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return Fail(Errc::kIo, "creating " + path.parent_path().string() + ": " + ec.message());
+    }
+    auto out = AtomicFile::Create(path, 0600);  // served by the server alone
+    if (out || out.error().code() != Errc::kNotFound || attempt == 3) return out;
+  }
+}
+
+}  // namespace
+
 Expected<void> ObjectStore::Import(const package::PackageReader& package,
                                    const package::Object& object) {
   if (Has(object.sha256sum)) return {};
-  const auto path = PathOf(object.sha256sum);
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return Fail(Errc::kIo, "creating " + path.parent_path().string() + ": " + ec.message());
-  auto out = AtomicFile::Create(path, 0600);  // served by the server alone
+  auto out = CreateObjectFile(PathOf(object.sha256sum));
   if (!out) return std::unexpected(out.error());
   // A file larger than the process may write (RLIMIT_FSIZE, EFBIG) is as much a lack of room
   // as a full disk (ENOSPC). On failure the temporary file goes with `out`: nothing partial stays.
@@ -59,6 +74,17 @@ Expected<void> ObjectStore::Import(const package::PackageReader& package,
   };
   UH_TRY(package.ReadObject(object.sha256sum, write));
   return out->Commit();
+}
+
+Expected<AtomicFile> ObjectStore::Stage(std::string_view sha256, std::uint64_t size) const {
+  if (!IsLowerHexSha256(sha256)) return Fail(Errc::kInvalidArgument, "not an object sha256");
+  UH_TRY(CheckFreeSpace(dir_, size));
+  return CreateObjectFile(PathOf(sha256));
+}
+
+Expected<void> ObjectStore::Commit(std::string_view sha256, AtomicFile staged) const {
+  if (Has(sha256)) return {};  // `staged` goes
+  return staged.Commit();
 }
 
 Expected<void> ObjectStore::Remove(std::string_view sha256) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "package/package_reader.hpp"
 
 namespace uh::server {
@@ -28,6 +29,14 @@ class ObjectStore {
   // its final name only when complete and verified. Already present: nothing is written.
   [[nodiscard]] Expected<void> Import(const package::PackageReader& package,
                                       const package::Object& object);
+  // A new file for `size` bytes of the object `sha256`, under a temporary name beside where it
+  // goes (so that Commit moves it there: a rename, not a copy); kNoSpace when they would not
+  // leave CheckFreeSpace's margin. Destroyed without Commit, it goes. Its bytes are the
+  // caller's to check.
+  [[nodiscard]] Expected<AtomicFile> Stage(std::string_view sha256, std::uint64_t size) const;
+  // Puts a staged object in place (fsync, rename, fsync of its directory); already present:
+  // the staged file goes and the stored one stays.
+  [[nodiscard]] Expected<void> Commit(std::string_view sha256, AtomicFile staged) const;
   [[nodiscard]] Expected<void> Remove(std::string_view sha256);
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
 

@@ -18,11 +18,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::filesystem::path TestPackage(const char* name) {
+std::filesystem::path UploadTestPackage(const char* name) {
   return uh::testing::TestPackagesDir() / name;
 }
 
-std::size_t RegularFilesUnder(const std::filesystem::path& dir) {
+std::size_t FilesLeftUnder(const std::filesystem::path& dir) {
   std::size_t count = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
@@ -31,7 +31,7 @@ std::size_t RegularFilesUnder(const std::filesystem::path& dir) {
   return count;
 }
 
-std::string ObjectBytes(const package::PackageReader& reader, std::string_view sha256) {
+std::string ObjectBytesOf(const package::PackageReader& reader, std::string_view sha256) {
   std::string bytes;
   auto read = reader.ReadObject(sha256, [&](std::span<const std::byte> data) -> Expected<void> {
     bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
@@ -57,7 +57,7 @@ std::filesystem::path WithForgedObject(const std::filesystem::path& source,
     } else if (member.name == package::kSignatureMember) {
       data = reader->signature();
     } else {
-      data = ObjectBytes(*reader, member.name);
+      data = ObjectBytesOf(*reader, member.name);
       if (member.name == sha256) data[data.size() / 2] ^= 0x20;
     }
     EXPECT_TRUE(writer->AddMember(member.name, data));
@@ -108,8 +108,8 @@ class PackageStreamTest : public ::testing::Test {
 };
 
 TEST_F(PackageStreamTest, SplitsThePackagesOfUpdatehubPkgAndUhu) {
-  std::vector<std::filesystem::path> packages = {TestPackage("signed.uhupkg"),
-                                                 TestPackage("compressed.uhupkg")};
+  std::vector<std::filesystem::path> packages = {UploadTestPackage("signed.uhupkg"),
+                                                 UploadTestPackage("compressed.uhupkg")};
   if (auto upstream = uh::testing::FindUpstreamDir()) {  // written by uhu: no data descriptors
     packages.push_back(*upstream / "signed.uhupkg");
     packages.push_back(*upstream / "compressed.uhupkg");
@@ -134,14 +134,14 @@ TEST_F(PackageStreamTest, SplitsThePackagesOfUpdatehubPkgAndUhu) {
     for (const auto& object : split.objects) {
       EXPECT_EQ(object.digest, object.sha256);
       EXPECT_TRUE(uh::testing::ReadFile(object.file.temp_path()) ==
-                  ObjectBytes(*reference, object.sha256));
+                  ObjectBytesOf(*reference, object.sha256));
     }
   }
-  EXPECT_EQ(RegularFilesUnder(dir_ / "objects"), 0u);  // not committed: gone with the splits
+  EXPECT_EQ(FilesLeftUnder(dir_ / "objects"), 0u);  // not committed: gone with the splits
 }
 
 TEST_F(PackageStreamTest, WhatItDoesNotSplitItCopiesByteForByte) {
-  const std::string original = uh::testing::ReadFile(TestPackage("signed.uhupkg"));
+  const std::string original = uh::testing::ReadFile(UploadTestPackage("signed.uhupkg"));
   std::string flipped = original;
   flipped[flipped.size() - 2000] ^= 0x55;  // inside the last object: its CRC no longer matches
   std::string commented = original;
@@ -165,12 +165,13 @@ TEST_F(PackageStreamTest, WhatItDoesNotSplitItCopiesByteForByte) {
     EXPECT_FALSE(*streamed.result);
     EXPECT_TRUE(streamed.copied);
     EXPECT_TRUE(uh::testing::ReadFile(dir_ / "copy") == bytes);
-    EXPECT_EQ(RegularFilesUnder(dir_ / "objects"), 0u);
+    EXPECT_EQ(FilesLeftUnder(dir_ / "objects"), 0u);
   }
 }
 
 TEST_F(PackageStreamTest, AnObjectThatDoesNotMatchItsNameIsSplitWithTheDigestOfItsBytes) {
-  const auto forged = WithForgedObject(TestPackage("signed.uhupkg"), kRootfs, dir_ / "forged");
+  const auto forged =
+      WithForgedObject(UploadTestPackage("signed.uhupkg"), kRootfs, dir_ / "forged");
   auto streamed = Stream(uh::testing::ReadFile(forged));
   ASSERT_TRUE(streamed.result) << streamed.result.error().message();
   ASSERT_TRUE(*streamed.result);
@@ -197,40 +198,40 @@ class ServerUploadTest : public ::testing::Test {
 };
 
 TEST_F(ServerUploadTest, ObjectsAreMovedIntoTheStoreAndNothingElseIsLeft) {
-  auto answer = server_.Upload(TestPackage("signed.uhupkg"));
+  auto answer = server_.Upload(UploadTestPackage("signed.uhupkg"));
   ASSERT_EQ(answer.status, 201) << answer.body;
-  auto reference = package::PackageReader::Open(TestPackage("signed.uhupkg"));
+  auto reference = package::PackageReader::Open(UploadTestPackage("signed.uhupkg"));
   ASSERT_TRUE(reference);
   const auto objects = reference->metadata().DistinctObjects();
-  EXPECT_EQ(RegularFilesUnder(data_ / "objects"), objects.size());  // no temporary file
+  EXPECT_EQ(FilesLeftUnder(data_ / "objects"), objects.size());  // no temporary file
   for (const auto* object : objects) {
     EXPECT_TRUE(uh::testing::ReadFile(server_.config().ObjectsDir() /
                                       object->sha256sum.substr(0, 2) / object->sha256sum) ==
-                ObjectBytes(*reference, object->sha256sum));
+                ObjectBytesOf(*reference, object->sha256sum));
   }
-  EXPECT_EQ(RegularFilesUnder(data_ / "tmp"), 0u);
+  EXPECT_EQ(FilesLeftUnder(data_ / "tmp"), 0u);
   // The same package again is checked, and nothing more is stored.
-  EXPECT_EQ(server_.Upload(TestPackage("signed.uhupkg")).status, 200);
-  EXPECT_EQ(RegularFilesUnder(data_ / "objects"), objects.size());
-  EXPECT_EQ(RegularFilesUnder(data_ / "tmp"), 0u);
+  EXPECT_EQ(server_.Upload(UploadTestPackage("signed.uhupkg")).status, 200);
+  EXPECT_EQ(FilesLeftUnder(data_ / "objects"), objects.size());
+  EXPECT_EQ(FilesLeftUnder(data_ / "tmp"), 0u);
 }
 
 TEST_F(ServerUploadTest, AnObjectWhoseBytesDoNotMatchItsSha256IsRefusedAndNothingIsStored) {
   const auto forged =
-      WithForgedObject(TestPackage("signed.uhupkg"), kRootfs, server_.dir / "forged.uhupkg");
+      WithForgedObject(UploadTestPackage("signed.uhupkg"), kRootfs, server_.dir / "forged.uhupkg");
   auto answer = server_.Upload(forged);
   EXPECT_EQ(answer.status, 422) << answer.body;
   EXPECT_THAT(answer.body, HasSubstr("object " + kRootfs + " does not match its sha256"));
   EXPECT_THAT(answer.body, ::testing::Not(HasSubstr(data_.string())));
   EXPECT_EQ(PackagesStored(), 0u);
   EXPECT_TRUE(std::filesystem::is_empty(data_ / "objects"));  // not even a directory
-  EXPECT_EQ(RegularFilesUnder(data_ / "tmp"), 0u);
+  EXPECT_EQ(FilesLeftUnder(data_ / "tmp"), 0u);
   // The genuine package still goes in.
-  EXPECT_EQ(server_.Upload(TestPackage("signed.uhupkg")).status, 201);
+  EXPECT_EQ(server_.Upload(UploadTestPackage("signed.uhupkg")).status, 201);
 }
 
 TEST_F(ServerUploadTest, APackageNotSplitGetsTheAnswerOfTheFileAndLeavesNothing) {
-  const std::string original = uh::testing::ReadFile(TestPackage("signed.uhupkg"));
+  const std::string original = uh::testing::ReadFile(UploadTestPackage("signed.uhupkg"));
   uh::testing::WriteFile(server_.dir / "cut.uhupkg", original.substr(0, original.size() - 100));
   auto cut = server_.Upload(server_.dir / "cut.uhupkg");
   EXPECT_EQ(cut.status, 400) << cut.body;
@@ -244,7 +245,7 @@ TEST_F(ServerUploadTest, APackageNotSplitGetsTheAnswerOfTheFileAndLeavesNothing)
     EXPECT_EQ(PackagesStored(), 0u);
     EXPECT_TRUE(std::filesystem::is_empty(data_ / "objects"));
   }
-  EXPECT_EQ(RegularFilesUnder(data_ / "tmp"), 0u);
+  EXPECT_EQ(FilesLeftUnder(data_ / "tmp"), 0u);
 }
 
 }  // namespace

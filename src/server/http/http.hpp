@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +29,16 @@ inline constexpr std::size_t kMethodCount = 8;  // for tables indexed by Method
 
 struct Route;
 
+// Where a request body goes as it arrives, on routes that take large bodies apart themselves
+// (RouteOptions::body_sink) instead of having them stored whole first.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The body's next bytes. An error ends the request: its answer is Response::FromError of it,
+  // and the connection closes.
+  [[nodiscard]] virtual Expected<void> Write(std::span<const std::byte> bytes) = 0;
+};
+
 struct Request {
   Method method = Method::kGet;
   std::string target;                          // as received: path and query
@@ -38,6 +49,8 @@ struct Request {
   std::string body;                            // routes with an in-memory body
   std::filesystem::path body_file;             // routes that stream their body to a temporary file;
                                                // the file is removed after the handler returns
+  std::shared_ptr<BodySink> body_sink;         // routes with a body sink: the whole body went
+                                               // through it; dropped after the handler returns
   std::string remote_address;
   std::chrono::steady_clock::time_point received{};  // when its head was read (logs, metrics)
   bool tls = false;                                  // arrived over TLS
@@ -93,6 +106,10 @@ struct RouteOptions {
   // an answer it returns is sent instead, and the body is never read or stored. This is where
   // authentication goes on routes with large bodies, so that a refused upload costs no disk.
   std::function<std::optional<Response>(const Request&)> admit{};
+  // When set (instead of body_to_file), called once `admit` let the request in: the body, up to
+  // `max_file_body_bytes`, is handed as it arrives to the sink it returns (Request::body_sink).
+  // An error it returns is the answer, and the body is not read.
+  std::function<Expected<std::shared_ptr<BodySink>>(const Request&)> body_sink{};
 };
 
 struct Route {

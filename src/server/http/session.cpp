@@ -120,6 +120,9 @@ template <class Stream>
 void Session<Stream>::ReadHead() {
   phase_ = Phase::kWaiting;
   unread_input_ = true;  // until the head is parsed and the body read
+  // Reads are as large as the buffer's free room (Beast's read_size, at most 64 KiB): a buffer
+  // left at its first size (512 bytes, on a new connection) read uploads 512 bytes at a time.
+  if (buffer_.capacity() < kReadChunk) buffer_.reserve(kReadChunk);
   head_parser_.emplace();
   head_parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
       server_->options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -178,8 +181,9 @@ void Session<Stream>::OnHead(ErrorCode ec) {
     }
     if (refused) return Send(std::move(*refused), has_body);
   }
-  const std::uint64_t limit =
-      options.body_to_file ? options.max_file_body_bytes : options.max_body_bytes;
+  const std::uint64_t limit = options.body_to_file || options.body_sink
+                                  ? options.max_file_body_bytes
+                                  : options.max_body_bytes;
   if (const auto length = head_parser_->content_length(); length && *length > limit) {
     return Send(Response::Error(413, "request body too large"), true);
   }
@@ -198,6 +202,22 @@ void Session<Stream>::OnHead(ErrorCode ec) {
 template <class Stream>
 void Session<Stream>::StartBody() {
   const RouteOptions& options = route_->options;
+  body_deadline_set_ = {};
+  if (options.body_sink) {
+    Expected<std::shared_ptr<BodySink>> sink = Fail(Errc::kInternal, "internal error");
+    try {
+      sink = options.body_sink(request_);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: starting its body failed: {}", MethodName(request_.method),
+                    request_.target, e.what());
+    }
+    if (!sink) return Send(Response::FromError(sink.error()), true);
+    sink_parser_.emplace(std::move(*head_parser_));
+    head_parser_.reset();
+    sink_parser_->body_limit(options.max_file_body_bytes);
+    sink_parser_->get().body().sink = std::move(*sink);
+    return ReadBody(*sink_parser_);
+  }
   if (!options.body_to_file) {
     text_parser_.emplace(std::move(*head_parser_));
     head_parser_.reset();
@@ -229,7 +249,13 @@ template <class Stream>
 template <class Parser>
 void Session<Stream>::ReadBody(Parser& parser) {
   if (parser.is_done()) return Dispatch();
-  tcp().expires_after(server_->options.body_timeout);
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  if (now - body_deadline_set_ >=
+      std::chrono::duration_cast<Clock::duration>(server_->options.body_timeout) / 8) {
+    tcp().expires_after(server_->options.body_timeout);
+    body_deadline_set_ = now;
+  }
   bhttp::async_read_some(
       stream_, buffer_, parser,
       [self = self(), &parser](ErrorCode ec, std::size_t) { self->OnBody(parser, ec); });
@@ -238,6 +264,9 @@ void Session<Stream>::ReadBody(Parser& parser) {
 template <class Stream>
 template <class Parser>
 void Session<Stream>::OnBody(Parser& parser, ErrorCode ec) {
+  if constexpr (std::is_same_v<Parser, bhttp::request_parser<SinkBody>>) {
+    if (auto& error = parser.get().body().error) return Send(Response::FromError(*error), true);
+  }
   if (ec == bhttp::error::body_limit) {
     return Send(Response::Error(413, "request body too large"), true);
   }
@@ -256,6 +285,8 @@ void Session<Stream>::Dispatch() {
   if (file_parser_) {
     file_parser_->get().body().close();
     request_.body_file = upload_->path();
+  } else if (sink_parser_) {
+    request_.body_sink = std::move(sink_parser_->get().body().sink);
   } else {
     request_.body = std::move(text_parser_->get().body());
   }
@@ -270,7 +301,8 @@ void Session<Stream>::Dispatch() {
     spdlog::error("{} {}: handler failed", MethodName(request_.method), request_.target);
     response = Response::Error(500, "internal error");
   }
-  upload_.reset();  // unless the handler took the file away (renamed it), it goes now
+  upload_.reset();             // unless the handler took the file away (renamed it), it goes now
+  request_.body_sink.reset();  // and what the sink kept (its files) with it
   Revalidate(request_, response);
   Send(std::move(response), false);
 }
@@ -323,6 +355,7 @@ void Session<Stream>::Finish(bool sent) {
   head_parser_.reset();
   text_parser_.reset();
   file_parser_.reset();
+  sink_parser_.reset();
   upload_.reset();
   if (!sent) return Abort();
   if (close_after_) return Close();

@@ -6,10 +6,13 @@
 // Timeouts: the TLS handshake and each request head must arrive within header_timeout; a
 // keep-alive connection may wait idle_timeout for its next request. Bodies and responses are
 // bounded by progress, not total time (as nginx's client_body_timeout and send_timeout): each
-// read or write of a chunk gets body_timeout or write_timeout, so a large upload or download on
-// a slow link completes while a stalled peer is dropped.
+// write of a chunk gets write_timeout, and a body's reads are given body_timeout again whenever
+// an eighth of it has passed since it was last given (not at every read: that cost a system
+// call per read), so a large upload or download on a slow link completes while a peer stalled
+// for between 7/8 and all of body_timeout is dropped.
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -18,6 +21,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -28,6 +32,44 @@
 #include "server/http/temp_file.hpp"
 
 namespace uh::server::http {
+
+// A Beast body that hands the bytes to a BodySink as they are parsed (RouteOptions::body_sink).
+struct SinkBody {
+  struct value_type {
+    std::shared_ptr<BodySink> sink;
+    std::optional<Error> error;  // what the sink failed with
+  };
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(boost::beast::http::header<isRequest, Fields>& /*head*/, value_type& body)
+        : body_(body) {}
+    void init(const boost::optional<std::uint64_t>& /*length*/, boost::beast::error_code& ec) {
+      ec = {};
+    }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+      std::size_t used = 0;
+      for (const auto buffer : boost::beast::buffers_range_ref(buffers)) {
+        auto written =
+            body_.sink->Write({static_cast<const std::byte*>(buffer.data()), buffer.size()});
+        if (!written) {
+          body_.error = std::move(written.error());
+          ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+          return used;
+        }
+        used += buffer.size();
+      }
+      ec = {};
+      return used;
+    }
+    void finish(boost::beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
 
 template <class Stream>
 class Session final : public Connection, public std::enable_shared_from_this<Session<Stream>> {
@@ -83,6 +125,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> head_parser_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> text_parser_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::file_body>> file_parser_;
+  std::optional<boost::beast::http::request_parser<SinkBody>> sink_parser_;
+  // When the body's reads were last given body_timeout (see above).
+  std::chrono::steady_clock::time_point body_deadline_set_{};
   std::optional<TempFile> upload_;
   Request request_;
   const Route* route_ = nullptr;

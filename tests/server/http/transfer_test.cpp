@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "server/http/http_test_client.hpp"
@@ -191,6 +192,129 @@ TEST_F(TransferTest, StopCutsAStalledDownloadAfterTheGrace) {
   const auto rest = stalled.ReadUntilClosed(5s);
   ASSERT_TRUE(rest);
   EXPECT_LT(rest->size() + 1000, kObjectSize);  // cut short
+}
+
+// Keeps what it is handed; fails once it was handed more than `fail_after` bytes.
+class RecordingSink final : public BodySink {
+ public:
+  explicit RecordingSink(std::size_t fail_after = SIZE_MAX) : fail_after_(fail_after) {}
+  Expected<void> Write(std::span<const std::byte> bytes) override {
+    received.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    ++writes;
+    if (received.size() > fail_after_) return Fail(Errc::kNoSpace, "insufficient storage: test");
+    return {};
+  }
+  std::string received;
+  std::size_t writes = 0;
+
+ private:
+  std::size_t fail_after_;
+};
+
+class SinkTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    options_.body_timeout = 1s;
+    auto router = std::make_shared<Router>();
+    auto received = [this](Request& request) {
+      auto* sink = dynamic_cast<RecordingSink*>(request.body_sink.get());
+      if (sink == nullptr) return Response::Error(500, "no sink");
+      handled_ = true;
+      std::lock_guard lock(mutex_);
+      received_ = sink->received;
+      return Response::Json(200, {{"size", sink->received.size()}, {"writes", sink->writes}});
+    };
+    router->Add(
+        Method::kPost, "/sink", received,
+        RouteOptions{.max_file_body_bytes = 32 << 20,
+                     .body_sink = [](const Request&) -> Expected<std::shared_ptr<BodySink>> {
+                       return std::make_shared<RecordingSink>();
+                     }});
+    router->Add(
+        Method::kPost, "/failing-sink", received,
+        RouteOptions{.max_file_body_bytes = 32 << 20,
+                     .body_sink = [](const Request&) -> Expected<std::shared_ptr<BodySink>> {
+                       return std::make_shared<RecordingSink>(1 << 20);
+                     }});
+    router->Add(
+        Method::kPost, "/refusing-sink", received,
+        RouteOptions{.max_file_body_bytes = 32 << 20,
+                     .body_sink = [](const Request&) -> Expected<std::shared_ptr<BodySink>> {
+                       return Fail(Errc::kForbidden, "not this one");
+                     }});
+    StartServer(router);
+  }
+
+  std::string Received() {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+
+  std::atomic<bool> handled_ = false;
+  std::mutex mutex_;
+  std::string received_;
+};
+
+TEST_F(SinkTest, HandsTheBodyToItsSinkAsItArrivesInLargeReads) {
+  const std::string data = uh::testing::RandomBytes(20 * 1024 * 1024 + 17, 4);
+  uh::testing::WriteFile(dir_ / "to-send", data);
+  auto result = Fetch(Url("/sink"), {.method = "POST", .upload = dir_ / "to-send"});
+  ASSERT_EQ(result.status, 200) << result.error << result.body;
+  auto answer = nlohmann::json::parse(result.body);
+  EXPECT_EQ(answer["size"], data.size());
+  // Not 512 bytes a read (Beast's first buffer on a new connection): 64 KiB at most, and far
+  // fewer pieces than 40,000.
+  EXPECT_LT(answer["writes"].get<std::size_t>(), 20u * 1024 * 1024 / 4096);
+  EXPECT_TRUE(Received() == data);
+  EXPECT_TRUE(UploadsEmpty());  // no temporary file
+
+  RawConnection chunked(port());
+  ASSERT_TRUE(
+      chunked.Send("POST /sink HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  const auto response = chunked.ReadResponse();
+  EXPECT_EQ(StatusOf(response), 200) << response;
+  EXPECT_EQ(Received(), "hello world");
+}
+
+TEST_F(SinkTest, ASinkErrorIsTheAnswerAndTheHandlerNeverRuns) {
+  uh::testing::WriteFile(dir_ / "to-send", std::string(4 << 20, 'x'));
+  auto failing = Fetch(Url("/failing-sink"), {.method = "POST", .upload = dir_ / "to-send"});
+  EXPECT_EQ(failing.status, 507) << failing.error;
+  EXPECT_THAT(failing.body, HasSubstr("insufficient storage"));
+  auto refused = Fetch(Url("/refusing-sink"), {.method = "POST", .upload = dir_ / "to-send"});
+  EXPECT_EQ(refused.status, 403) << refused.error;
+  EXPECT_THAT(refused.body, HasSubstr("not this one"));
+  EXPECT_FALSE(handled_);
+}
+
+TEST_F(SinkTest, SinkRoutesEnforceTheirLimit) {
+  RawConnection announced(port());
+  ASSERT_TRUE(
+      announced.Send("POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000000\r\n\r\n"));
+  EXPECT_EQ(StatusOf(announced.ReadResponse()), 413);
+  EXPECT_FALSE(handled_);
+}
+
+TEST_F(SinkTest, ABodyIsTimedByItsProgressNotItsLength) {
+  // A body that keeps coming, slower than body_timeout in all, is read to its end...
+  RawConnection slow(port());
+  ASSERT_TRUE(slow.Send("POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n"));
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(250ms);
+    ASSERT_TRUE(slow.Send("x"));
+  }
+  EXPECT_EQ(StatusOf(slow.ReadResponse()), 200);
+  EXPECT_EQ(Received(), std::string(10, 'x'));
+
+  // ...one that stops is dropped once body_timeout passed without a byte.
+  RawConnection stalled(port());
+  ASSERT_TRUE(stalled.Send("POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nxx"));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(stalled.ReadUntilClosed(5s));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, 800ms);
+  EXPECT_LT(elapsed, 3s);
 }
 
 }  // namespace
