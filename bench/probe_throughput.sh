@@ -24,6 +24,7 @@
 #   DATA_PARENT [$TMPDIR|/tmp]  where the scratch directory goes
 #   PERF [0]                    1: record the server's CPU profile (perf) during the probes and
 #                               print its top functions
+#   PERF_OUT []                 with PERF=1: also copy the profile (perf.data) to this path
 #
 # Prints a markdown table; the targets are throughput >= 0.5 x nginx's and p99 under 10 ms
 # (SQLite) or 20 ms (PostgreSQL). Exits non-zero when a step fails, not when a target is missed
@@ -324,6 +325,7 @@ echo
 echo "The device total stayed $after over $probed probes."
 
 if [[ -f $work/perf.data ]]; then
+  [[ -z ${PERF_OUT:-} ]] || cp "$work/perf.data" "$PERF_OUT"
   echo
   echo "The server's CPU during the probes (perf, self time): by library, then the top functions"
   echo '```'

@@ -320,6 +320,10 @@ std::string MetricsText(const Metrics& metrics, const DeviceQuota& quota,
                     "Always 1: the server's release and the store backend it uses, as labels.");
   out << "updatehub_build_info{version=\"" << EscapeLabelValue(metrics.build.version)
       << "\",store=\"" << EscapeLabelValue(metrics.build.store) << "\"} 1\n";
+  WriteFamilyHeader(out, "updatehub_timed_work_leader", "gauge",
+                    "1 while this server does the rollouts' timed work (scheduled starts, soak "
+                    "times) for every server sharing the database; 0 while another does.");
+  out << "updatehub_timed_work_leader " << metrics.timed_work_leader.load() << '\n';
   WriteHttpMetrics(out, metrics.http);
   std::uint64_t errors_5xx = 0;
   for (std::size_t route = 0; route < metrics.http.routes().size(); ++route) {

@@ -98,6 +98,8 @@ struct Metrics {
   // Refused by the per-address limits of the HTTP server.
   std::atomic<std::uint64_t> refused_connections{0};
   std::atomic<std::uint64_t> refused_requests{0};
+  // 1 while this server holds the lease of the rollouts' timed work (one server at a time).
+  std::atomic<int> timed_work_leader{0};
 
   void CountProbe(ProbeOutcome outcome) noexcept;
   void CountReport(std::string_view status) noexcept;

@@ -1,13 +1,16 @@
 #include "server/server_app.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "server/dashboard.hpp"
 #include "server/device_api.hpp"
@@ -62,6 +65,16 @@ Expected<std::string> ResetAdminPassword(const ServerConfig& config, const std::
 }
 
 namespace {
+
+// Names this server process among those sharing a database: host, process and a random part
+// (a process id comes back after a restart; the lease of the process before must not pass for
+// its own).
+std::string InstanceId() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  std::random_device random;
+  return fmt::format("{}:{}:{:08x}", host.data(), getpid(), random());
+}
 
 // The dashboard's files, read now or never: a missing or broken bundle turns the dashboard
 // off, with the reason logged (a short one shown at /), and leaves the API serving.
@@ -126,6 +139,7 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
           .reports_per_device_per_minute = config.reports_per_device_per_minute,
           .new_devices_per_product_per_minute = config.new_devices_per_product_per_minute},
       clock);
+  app->instance_id_ = InstanceId();
   app->catalog_ = std::make_unique<Catalog>(*app->store_);
   app->context_ = std::make_unique<ApiContext>(
       ApiContext{app->config_, *app->store_, *app->catalog_, *app->objects_, *app->packages_,
@@ -194,13 +208,26 @@ Expected<std::unique_ptr<ServerApp>> ServerApp::Start(const ServerConfig& config
 ServerApp::~ServerApp() { Stop(); }
 
 void ServerApp::TickLoop(std::chrono::milliseconds period) {
+  // The lease outlives a few missed renewals; a server that died leaves it to another after
+  // that long.
+  const std::int64_t lease_ms = std::max<std::int64_t>(10 * period.count(), 2000);
   std::unique_lock lock(tick_mutex_);
   while (!stopping_) {
     tick_wake_.wait_for(lock, period, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    if (auto ticked = rollouts_->Tick(); !ticked) {
-      spdlog::warn("rollout tick: {}", ticked.error().message());
+    // The rollouts' timed work is done by one server of those sharing the database at a time
+    // (each change is a conditional write, so two doing it would still be safe, only wasteful).
+    auto leading = store_->HoldLease(std::string(kTimedWorkLease), instance_id_, lease_ms);
+    if (!leading) {
+      spdlog::warn("timed work lease: {}", leading.error().message());
+    } else {
+      metrics_->timed_work_leader = *leading ? 1 : 0;
+      if (*leading) {
+        if (auto ticked = rollouts_->Tick(); !ticked) {
+          spdlog::warn("rollout tick: {}", ticked.error().message());
+        }
+      }
     }
     FlushLastSeen();
     lock.lock();
@@ -215,6 +242,13 @@ void ServerApp::Stop() {
   tick_wake_.notify_all();
   if (ticker_.joinable()) ticker_.join();
   if (http_) http_->Stop();
+  // Another server takes the timed work at its next tick, not once the lease has expired.
+  if (store_ && metrics_ && metrics_->timed_work_leader.exchange(0) == 1) {
+    if (auto released = store_->ReleaseLease(std::string(kTimedWorkLease), instance_id_);
+        !released) {
+      spdlog::warn("releasing the timed work lease: {}", released.error().message());
+    }
+  }
   if (store_ && last_seen_) FlushLastSeen();
 }
 

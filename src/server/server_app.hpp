@@ -69,6 +69,9 @@ class ServerApp {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<DeviceQuota> quota_;
   std::unique_ptr<AccessLog> access_log_;  // when config.access_log
+  // This process among the servers sharing the database (the timed work's lease holder).
+  std::string instance_id_;
+  static constexpr std::string_view kTimedWorkLease = "rollouts.timed-work";
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<ApiContext> context_;
   std::unique_ptr<RolloutService> rollouts_;

@@ -223,5 +223,85 @@ TEST_F(TwoServersTest, ConcurrentControlsOnBothServersEndInOneConsistentState) {
   EXPECT_EQ(json::parse(second_.Api("GET", path).body)["state"], "running");
 }
 
+// The value of updatehub_timed_work_leader on the server's /metrics, or -1.
+int TimedWorkLeader(ServerFixture& server) {
+  const std::string page = http::testing::Fetch(server.Url("/metrics")).body;
+  const std::string name = "\nupdatehub_timed_work_leader ";
+  const auto at = page.find(name);
+  if (at == std::string::npos) return -1;
+  return std::stoi(page.substr(at + name.size(), 1));
+}
+
+// Waits (up to 20 s) until `leaders` says (first, second).
+bool WaitForLeaders(ServerFixture& first, ServerFixture& second, std::pair<int, int> leaders) {
+  for (int i = 0; i < 400; ++i) {
+    if (std::pair(TimedWorkLeader(first), TimedWorkLeader(second)) == leaders) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST_F(TwoServersTest, TimedWorkIsDoneByOneServerAtATimeAndPassesOnWhenItStops) {
+  // One of the two leads (either may be first).
+  bool one_leads = false;
+  for (int i = 0; i < 400 && !one_leads; ++i) {
+    const int a = TimedWorkLeader(first_);
+    const int b = TimedWorkLeader(second_);
+    one_leads = a + b == 1 && a >= 0 && b >= 0;
+    if (!one_leads) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(one_leads);
+  // Several ticks later, still only that one.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const bool first_leads = TimedWorkLeader(first_) == 1;
+  EXPECT_EQ(TimedWorkLeader(first_) + TimedWorkLeader(second_), 1);
+  ServerFixture& leader = first_leads ? first_ : second_;
+  ServerFixture& other = first_leads ? second_ : first_;
+
+  // The leader stops (giving its lease up): the other takes the timed work at its next tick,
+  // and does it: a scheduled rollout starts when its time comes.
+  leader.Stop();
+  ASSERT_TRUE(WaitForLeaders(other, other, {1, 1}));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(other.Probe(ServerFixture::DeviceBody("dev" + std::to_string(i), "0.9")).status, 404);
+  }
+  auto created =
+      other.Api("POST", std::string("/api/v1/products/") + kConformanceProduct + "/rollouts",
+                {{"package", kUid}, {"start_at", FormatTime(kStart + std::chrono::minutes(1))}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const auto id = json::parse(created.body)["id"].get<std::int64_t>();
+  EXPECT_EQ(json::parse(created.body)["state"], "scheduled");
+  other.SetNow(kStart + std::chrono::minutes(2));
+  std::string state;
+  for (int i = 0; i < 200 && state != "running"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    state = json::parse(other.Api("GET", "/api/v1/rollouts/" + std::to_string(id)).body)["state"];
+  }
+  EXPECT_EQ(state, "running");
+}
+
+TEST_F(TwoServersTest, ALeaseLeftByAServerThatDiedPassesOnOnceItExpires) {
+  // Both stop; a server that died holds the lease for 1.5 s more (it never releases it).
+  first_.Stop();
+  second_.Stop();
+  first_.Start();
+  ASSERT_TRUE(WaitForLeaders(first_, first_, {1, 1}));
+  first_.Stop();
+  {
+    auto store = OpenStore(first_.config().DatabaseUrl());
+    ASSERT_TRUE(store) << store.error().message();
+    auto held = (*store)->HoldLease("rollouts.timed-work", "dead-server", 1500);
+    ASSERT_TRUE(held) << held.error().message();
+    ASSERT_TRUE(*held);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  second_.Start();
+  // Not before the dead server's lease has expired.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(TimedWorkLeader(second_), 0);
+  ASSERT_TRUE(WaitForLeaders(second_, second_, {1, 1}));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
+}
+
 }  // namespace
 }  // namespace uh::server::testing

@@ -427,6 +427,16 @@ class Store {
   [[nodiscard]] virtual Expected<std::vector<AuditEntry>> ListAuditAfter(std::int64_t after_id,
                                                                          std::size_t limit) = 0;
 
+  // Leases: work one server of several sharing the database does at a time. HoldLease takes
+  // the lease `name` for `holder`, or renews it, until `duration_ms` from now by the database's
+  // clock (servers' clocks may differ): true when `holder` holds it now (it was free, expired,
+  // or already its own); false when another holder's has not expired.
+  [[nodiscard]] virtual Expected<bool> HoldLease(const std::string& name, const std::string& holder,
+                                                 std::int64_t duration_ms) = 0;
+  // Gives the lease up, if `holder` holds it.
+  [[nodiscard]] virtual Expected<void> ReleaseLease(const std::string& name,
+                                                    const std::string& holder) = 0;
+
   // Rollouts. CreateRollout assigns the id. ListRollouts with an empty product lists every
   // product's; archived ones (finished, stopped) only when asked.
   [[nodiscard]] virtual Expected<Rollout> CreateRollout(const Rollout& rollout) = 0;

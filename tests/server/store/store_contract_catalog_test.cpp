@@ -1,8 +1,13 @@
 // Contract tests of what a probe reads: the device, its rollout membership and the catalog
 // version in one lookup (Store::LookupProbe), and a catalog version that moves on with every
 // change to products, keys, packages and rollouts and with nothing a probe or report writes.
+// And of the leases that let one server of several do the timed work.
 
+#include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "server/store/store_contract.hpp"
 
@@ -152,6 +157,54 @@ TEST_P(StoreContractTest, CatalogVersionMovesWithCatalogChangesOnly) {
   // Kept in the database: the same after reopening.
   Reopen();
   still("reopened");
+}
+
+}  // namespace
+}  // namespace uh::server::testing
+
+namespace uh::server::testing {
+namespace {
+
+TEST_P(StoreContractTest, ALeaseHasOneHolderUntilItExpiresOrIsReleased) {
+  // Taken when free; renewed by its holder; refused to another while it lasts.
+  EXPECT_TRUE(Ok(store().HoldLease("work", "server-a", 60'000)));
+  EXPECT_TRUE(Ok(store().HoldLease("work", "server-a", 60'000)));
+  EXPECT_FALSE(Ok(store().HoldLease("work", "server-b", 60'000)));
+  // Leases by other names are others.
+  EXPECT_TRUE(Ok(store().HoldLease("other work", "server-b", 60'000)));
+  // Released by someone else: still a's. Released by a: b takes it.
+  ASSERT_TRUE(store().ReleaseLease("work", "server-b"));
+  EXPECT_FALSE(Ok(store().HoldLease("work", "server-b", 60'000)));
+  ASSERT_TRUE(store().ReleaseLease("work", "server-a"));
+  EXPECT_TRUE(Ok(store().HoldLease("work", "server-b", 50)));
+  EXPECT_FALSE(Ok(store().HoldLease("work", "server-a", 60'000)));
+  // Expired (b did not renew it in time): a takes it, and b no longer holds it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(Ok(store().HoldLease("work", "server-a", 60'000)));
+  EXPECT_FALSE(Ok(store().HoldLease("work", "server-b", 60'000)));
+  // Kept in the database.
+  Reopen();
+  EXPECT_FALSE(Ok(store().HoldLease("work", "server-b", 60'000)));
+  EXPECT_TRUE(Ok(store().HoldLease("work", "server-a", 60'000)));
+  // A lease of no time is refused.
+  auto none = store().HoldLease("work", "server-a", 0);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), Errc::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, ConcurrentHoldersGetALeaseOnce) {
+  constexpr int kThreads = 6;
+  std::atomic<int> held{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto got = store().HoldLease("race", "server-" + std::to_string(i), 60'000);
+      ASSERT_TRUE(got) << got.error().message();
+      if (*got) ++held;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(held.load(), 1);
 }
 
 }  // namespace

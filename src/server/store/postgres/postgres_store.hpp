@@ -117,6 +117,10 @@ class PostgresStore final : public Store {
                                            const std::vector<std::string>& products) override;
   [[nodiscard]] Expected<std::optional<SigningKey>> GetKey(std::int64_t id) override;
 
+  [[nodiscard]] Expected<bool> HoldLease(const std::string& name, const std::string& holder,
+                                         std::int64_t duration_ms) override;
+  [[nodiscard]] Expected<void> ReleaseLease(const std::string& name,
+                                            const std::string& holder) override;
   [[nodiscard]] Expected<Rollout> CreateRollout(const Rollout& rollout) override;
   [[nodiscard]] Expected<std::optional<Rollout>> GetRollout(std::int64_t id) override;
   [[nodiscard]] Expected<std::vector<Rollout>> ListRollouts(const std::string& product_uid,

@@ -156,4 +156,17 @@ inline constexpr std::string_view kRolloutProgress =
     " GROUP BY 1 ORDER BY 1 DESC LIMIT $2) AS latest"
     " ORDER BY minute";
 
+// Leases (HoldLease): $1 name, $2 holder, $3 duration in ms; a row when $2 holds it now.
+#define UH_PG_NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+inline constexpr std::string_view kHoldLease =
+    "INSERT INTO leases (name, holder, expires_ms) VALUES ($1, $2, " UH_PG_NOW_MS
+    " + $3::bigint)"
+    " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+    " expires_ms = excluded.expires_ms"
+    " WHERE leases.holder = excluded.holder OR leases.expires_ms <= " UH_PG_NOW_MS
+    " RETURNING holder";
+#undef UH_PG_NOW_MS
+inline constexpr std::string_view kReleaseLease =
+    "DELETE FROM leases WHERE name = $1 AND holder = $2";
+
 }  // namespace uh::server::pg::sql

@@ -403,4 +403,16 @@ inline constexpr std::string_view kListRolloutMembersByState =
 #undef UH_ROLLOUT_MEMBERS
 #undef UH_ROLLOUT_DEVICE_COLUMNS
 
+// Leases (HoldLease): ?1 name, ?2 holder, ?3 duration in ms; a row when ?2 holds it now.
+#define UH_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+inline constexpr std::string_view kHoldLease =
+    "INSERT INTO leases (name, holder, expires_ms) VALUES (?1, ?2, " UH_NOW_MS
+    " + ?3)"
+    " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+    " expires_ms = excluded.expires_ms"
+    " WHERE leases.holder = excluded.holder OR leases.expires_ms <= " UH_NOW_MS " RETURNING holder";
+#undef UH_NOW_MS
+inline constexpr std::string_view kReleaseLease =
+    "DELETE FROM leases WHERE name = ?1 AND holder = ?2";
+
 }  // namespace uh::server::sqlite::sql
