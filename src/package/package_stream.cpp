@@ -223,6 +223,9 @@ struct PackageStream::State {
   }
 
   Expected<void> EndData() {
+    // With a data descriptor, the local header may leave the CRC 0; any other value must be the
+    // data's, or libarchive (PackageReader::Open) refuses the member: copy, and let it.
+    if ((current.flags & kHasDescriptor) != 0 && local_crc != 0 && local_crc != crc) return Copy();
     if ((current.flags & kHasDescriptor) != 0) {
       step = Step::kDescriptor;
       mark = held.size();

@@ -37,6 +37,12 @@ Error FromCode(const beast::error_code& ec, std::string_view what) {
   if (ec == asio::error::operation_aborted) {
     return Error(Errc::kCancelled, std::string(what) + ": cancelled");
   }
+  // The parser's errors, but for the connection ending early: the server sent something else
+  // than HTTP (IsConnectionFailure is for servers that cannot be reached).
+  const bool ended = ec == http::error::end_of_stream || ec == http::error::partial_message;
+  if (ec.category() == http::make_error_code(http::error::end_of_stream).category() && !ended) {
+    return Error(Errc::kMalformed, std::string(what) + ": " + ec.message());
+  }
   return Error(Errc::kIo, std::string(what) + ": " + ec.message());
 }
 
@@ -117,7 +123,7 @@ class BeastHttpClient::Connection : public std::enable_shared_from_this<Connecti
   }
 
   void OnConnect(beast::error_code ec) {
-    if (ec) return Finish(std::unexpected(FromCode(ec, "connecting")));
+    if (ec) return Finish(std::unexpected(FromCode(ec, kConnecting)));
     beast::error_code ignored;
     stream_.socket().set_option(tcp::no_delay(true), ignored);
     Write();

@@ -56,6 +56,7 @@ struct DeviceState {
   std::uint32_t applied = kNoOffer;  // the last package installed
   std::uint32_t errors = 0;          // requests of this device that went wrong
   std::uint16_t version = 0;         // VersionTable id
+  std::uint16_t server = 0;          // the engine's: the server its requests go to
   Step step = Step::kWaiting;
   PlannedFailure planned = PlannedFailure::kNone;
   std::uint8_t slot = 0;    // active A/B slot

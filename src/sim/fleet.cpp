@@ -20,8 +20,9 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 Expected<std::unique_ptr<HttpClient>> MakeBeastClient(asio::io_context& io,
-                                                      const FleetOptions& options) {
-  auto address = ParseServerUrl(options.server_url);
+                                                      const FleetOptions& options,
+                                                      const std::string& server) {
+  auto address = ParseServerUrl(server);
   if (!address) return std::unexpected(address.error());
   BeastClientOptions client;
   client.address = *address;
@@ -50,9 +51,11 @@ Expected<std::unique_ptr<Fleet>> Fleet::Create(FleetOptions options, ClientFacto
     fleet->goal_version_ = *goal;
     fleet->summary_.goal_version = fleet->options_.until_version;
   }
-  auto client = (factory ? factory : MakeBeastClient)(fleet->io_, fleet->options_);
-  if (!client) return std::unexpected(client.error());
-  fleet->client_ = std::move(*client);
+  for (const auto& server : fleet->options_.servers) {
+    auto client = (factory ? factory : MakeBeastClient)(fleet->io_, fleet->options_, server);
+    if (!client) return std::unexpected(client.error());
+    fleet->clients_.push_back(std::move(*client));
+  }
   return fleet;
 }
 
@@ -75,8 +78,8 @@ Fleet::Fleet(FleetOptions options)
 }
 
 Fleet::~Fleet() {
-  // Handlers still queued (a Stop after the run) refer to the client: drop them first.
-  client_.reset();
+  // Handlers still queued (a Stop after the run) refer to the clients: drop them first.
+  clients_.clear();
 }
 
 std::string Fleet::Serial(std::uint32_t index) const {
@@ -93,6 +96,7 @@ Summary Fleet::Run() {
     device.random = DeviceSeed(options_.seed, i);
     device.version = start_version_;
     device.planned = plan[i];
+    device.server = static_cast<std::uint16_t>(i % clients_.size());
     Count(StandingOf(device), +1);
   }
   started_ = Clock::now();
@@ -125,6 +129,7 @@ Summary Fleet::Run() {
   summary_.reports = reports_;
   summary_.object_bytes = object_bytes_;
   summary_.http_errors = http_errors_;
+  summary_.failovers = failovers_;
   CountDevices(devices_, start_version_, goal_version_, summary_);
   return summary_;
 }
@@ -144,7 +149,7 @@ void Fleet::Finish(EndReason reason) {
   progress_timer_.cancel();
   if (signals_) signals_->cancel();
   // Requests in flight end with kCancelled and are ignored; then io_.run() returns.
-  client_->Shutdown();
+  for (auto& client : clients_) client->Shutdown();
   if (options_.progress.count() > 0) PrintProgress();
 }
 
@@ -210,6 +215,35 @@ void Fleet::HttpError(DeviceState& device, const Error& error) {
   if (error.code() == Errc::kTimeout) ++summary_.timeouts;
 }
 
+void Fleet::Send(std::uint32_t index, HttpRequest request, HttpCallback done, bool resend,
+                 std::size_t tries) {
+  const std::uint16_t server = devices_[index].server;
+  std::optional<HttpRequest> again;
+  if (resend && tries + 1 < clients_.size()) again = request;
+  clients_[server]->Send(
+      std::move(request), [this, index, server, tries, again = std::move(again),
+                           done = std::move(done)](Expected<HttpResponse> answer) mutable {
+        if (!answer && !finished_ && clients_.size() > 1 && IsConnectionFailure(answer.error())) {
+          DeviceState& device = devices_[index];
+          if (device.server == server) {
+            device.server = static_cast<std::uint16_t>((server + 1) % clients_.size());
+            failovers_.fetch_add(1, std::memory_order_relaxed);
+          }
+          if (again) {
+            HttpError(device, answer.error());
+            return Send(index, std::move(*again), std::move(done), true, tries + 1);
+          }
+        }
+        done(std::move(answer));
+      });
+}
+
+std::size_t Fleet::Queued() const {
+  std::size_t queued = 0;
+  for (const auto& client : clients_) queued += client->queued();
+  return queued;
+}
+
 void Fleet::SendProbe(std::uint32_t index) {
   const DeviceState& device = devices_[index];
   HttpRequest request;
@@ -218,9 +252,10 @@ void Fleet::SendProbe(std::uint32_t index) {
   request.api_retries = device.probe_retries;
   auto body = protocol::ProbeBody(DeviceFields(device));
   if (body) request.body = std::move(*body);
-  client_->Send(std::move(request), [this, index](Expected<HttpResponse> answer) {
-    OnProbeAnswered(index, std::move(answer));
-  });
+  Send(
+      index, std::move(request),
+      [this, index](Expected<HttpResponse> answer) { OnProbeAnswered(index, std::move(answer)); },
+      false);
 }
 
 void Fleet::OnProbeAnswered(std::uint32_t index, Expected<HttpResponse> answer) {
@@ -272,7 +307,7 @@ void Fleet::SendReport(std::uint32_t index, const Report& report) {
   request.target = protocol::kReportPath;
   auto body = protocol::ReportBody(DeviceFields(device), fields);
   if (body) request.body = std::move(*body);
-  client_->Send(std::move(request), [this, index](Expected<HttpResponse> answer) {
+  const auto sent = [this, index](Expected<HttpResponse> answer) {
     if (finished_) return;
     reports_.fetch_add(1, std::memory_order_relaxed);
     DeviceState& sender = devices_[index];
@@ -289,7 +324,8 @@ void Fleet::SendReport(std::uint32_t index, const Report& report) {
       }
     }
     Handle(index, ReportSent{});
-  });
+  };
+  Send(index, std::move(request), sent, true);
 }
 
 void Fleet::SendDownload(std::uint32_t index, const Download& download) {
@@ -315,7 +351,7 @@ void Fleet::SendDownload(std::uint32_t index, const Download& download) {
     }
     return *more;
   };
-  client_->Send(std::move(request), [this, index, transfer](Expected<HttpResponse> answer) {
+  const auto ended = [this, index, transfer](Expected<HttpResponse> answer) {
     object_bytes_.fetch_add(transfer->receiver.accepted(), std::memory_order_relaxed);
     if (finished_) return;
     ++summary_.downloads;
@@ -338,7 +374,8 @@ void Fleet::SendDownload(std::uint32_t index, const Download& download) {
     }
     summary_.download_latency.Record(answer->elapsed);
     Handle(index, TransferEnded{.kind = Kind::kComplete, .error = ""});
-  });
+  };
+  Send(index, std::move(request), ended, false);
 }
 
 void Fleet::ArmProgress() {
@@ -369,8 +406,8 @@ void Fleet::PrintProgress() {
       "{} errors, "
       "{} queued",
       Seconds(now - started_), phases, live.updated, live.updating, live.failed, rate,
-      static_cast<double>(live.object_bytes) / (1024.0 * 1024.0), live.http_errors,
-      client_->queued());
+      static_cast<double>(live.object_bytes) / (1024.0 * 1024.0), live.http_errors, Queued());
+  if (clients_.size() > 1) line += fmt::format(", {} failovers", live.failovers);
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
@@ -386,6 +423,7 @@ FleetSnapshot Fleet::Snapshot() const {
   out.reports = reports_;
   out.object_bytes = object_bytes_;
   out.http_errors = http_errors_;
+  out.failovers = failovers_;
   return out;
 }
 

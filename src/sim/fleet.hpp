@@ -2,8 +2,15 @@
 
 // The fleet engine: N simulated devices on one io_context. Each device is a DeviceState driven
 // by the DeviceModel; the engine turns the model's actions into timers (one Scheduler for all)
-// and HTTP requests (one HttpClient, a bounded connection pool), and the answers back into
-// events. It counts everything for the summary and decides when the run ends.
+// and HTTP requests (an HttpClient per server, each a bounded connection pool), and the answers
+// back into events. It counts everything for the summary and decides when the run ends.
+//
+// With several servers the engine plays a load balancer in front of them: device i starts on
+// server i mod N; when a request fails at the connection level (IsConnectionFailure) the device
+// moves on to the next server for good (a failover). A report that could not reach its server is
+// sent on to the next one at once (up to every server once), since devices do not send a report
+// again; a failed probe or download is the device's to retry, and its retry goes to the new
+// server.
 
 #include <array>
 #include <atomic>
@@ -39,14 +46,16 @@ struct FleetSnapshot {
   std::uint64_t reports = 0;
   std::uint64_t object_bytes = 0;
   std::uint64_t http_errors = 0;
+  std::uint64_t failovers = 0;
 };
 
+// Makes the client of one server (one of options.servers).
 using ClientFactory = std::function<Expected<std::unique_ptr<HttpClient>>(
-    boost::asio::io_context& io, const FleetOptions& options)>;
+    boost::asio::io_context& io, const FleetOptions& options, const std::string& server)>;
 
 class Fleet {
  public:
-  // Checks the options. Without a factory the fleet talks HTTP through BeastHttpClient.
+  // Checks the options. Without a factory the fleet talks HTTP through BeastHttpClients.
   [[nodiscard]] static Expected<std::unique_ptr<Fleet>> Create(FleetOptions options,
                                                                ClientFactory factory = {});
   ~Fleet();
@@ -82,6 +91,11 @@ class Fleet {
   void OnProbeAnswered(std::uint32_t index, Expected<HttpResponse> answer);
   void SendReport(std::uint32_t index, const Report& report);
   void SendDownload(std::uint32_t index, const Download& download);
+  // Sends through the device's server; on a connection failure moves the device on to the next
+  // server and, for `resend` (reports), sends there too until every server was tried once.
+  void Send(std::uint32_t index, HttpRequest request, HttpCallback done, bool resend,
+            std::size_t tries = 0);
+  [[nodiscard]] std::size_t Queued() const;
   [[nodiscard]] nlohmann::json DeviceFields(const DeviceState& device) const;
   void HttpError(DeviceState& device, const Error& error);
   void Finish(EndReason reason);
@@ -90,7 +104,7 @@ class Fleet {
 
   FleetOptions options_;
   boost::asio::io_context io_;
-  std::unique_ptr<HttpClient> client_;
+  std::vector<std::unique_ptr<HttpClient>> clients_;  // by server
   VersionTable versions_;
   std::unique_ptr<OfferBook> offers_;
   std::unique_ptr<DeviceModel> model_;
@@ -113,7 +127,8 @@ class Fleet {
   // Live counts (written on the fleet's thread only).
   std::array<std::atomic<std::uint32_t>, kPhaseCount> phases_{};
   std::atomic<std::uint32_t> probed_{0}, updated_{0}, updating_{0}, failed_{0}, at_goal_{0};
-  std::atomic<std::uint64_t> probes_{0}, reports_{0}, object_bytes_{0}, http_errors_{0};
+  std::atomic<std::uint64_t> probes_{0}, reports_{0}, object_bytes_{0}, http_errors_{0},
+      failovers_{0};
   std::uint64_t last_progress_probes_ = 0;
   std::chrono::steady_clock::time_point last_progress_{};
 };

@@ -70,8 +70,12 @@ Expected<ServerAddress> ParseServerUrl(const std::string& url) {
 }
 
 Expected<void> ValidateOptions(const FleetOptions& options) {
-  if (auto address = ParseServerUrl(options.server_url); !address) {
-    return std::unexpected(address.error());
+  if (options.servers.empty() || options.servers.size() > kMaxServers) {
+    return Invalid("--server must be given between 1 and " + std::to_string(kMaxServers) +
+                   " times");
+  }
+  for (const auto& url : options.servers) {
+    if (auto address = ParseServerUrl(url); !address) return std::unexpected(address.error());
   }
   constexpr std::uint32_t kMaxDevices = 10'000'000;
   if (options.devices == 0 || options.devices > kMaxDevices) {

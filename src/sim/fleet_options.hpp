@@ -4,9 +4,11 @@
 // of them fail, and when the run ends.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "package/signature.hpp"
@@ -16,8 +18,10 @@ namespace uh::sim {
 using Millis = std::chrono::milliseconds;
 
 struct FleetOptions {
-  // Base URL of the server: "http://host[:port][/path]" (plain HTTP only).
-  std::string server_url;
+  // Base URLs of the servers: "http://host[:port][/path]" (plain HTTP only). With several, the
+  // devices are spread over them as by a load balancer: device i starts on server i mod N, and
+  // a device whose server cannot be reached (FailsOver) moves on to the next one in the list.
+  std::vector<std::string> servers;
   std::uint32_t devices = 1;
   std::string product_uid;  // 64 lowercase hex
   std::string hardware = "board";
@@ -52,7 +56,7 @@ struct FleetOptions {
 };
 
 // Checks values that would make no sense (rates outside [0, 1], no devices, a product uid that
-// is not 64 hex digits, an https URL...).
+// is not 64 hex digits, no server or an https URL...).
 [[nodiscard]] Expected<void> ValidateOptions(const FleetOptions& options);
 
 // "http://host:port/base" split up.
@@ -62,5 +66,8 @@ struct ServerAddress {
   std::string base_path;  // "" or "/base" without a trailing slash
 };
 [[nodiscard]] Expected<ServerAddress> ParseServerUrl(const std::string& url);
+
+// The most servers one fleet spreads its devices over.
+inline constexpr std::size_t kMaxServers = 64;
 
 }  // namespace uh::sim

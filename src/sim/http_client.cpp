@@ -15,4 +15,9 @@ std::optional<std::string_view> HttpResponse::Header(std::string_view name) cons
   return std::nullopt;
 }
 
+bool IsConnectionFailure(const Error& error) {
+  return error.code() == Errc::kIo ||
+         (error.code() == Errc::kTimeout && error.message().starts_with(kConnecting));
+}
+
 }  // namespace uh::sim

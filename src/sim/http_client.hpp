@@ -41,9 +41,18 @@ struct HttpRequest {
   std::function<bool(std::string_view)> on_body;
 };
 
-// kTimeout, kIo (connection refused, reset, malformed reply), kTooLarge (a collected body over
-// the limit) or kCancelled (the client shut down).
+// kIo (the connection was refused, reset or closed before the answer ended), kTimeout,
+// kMalformed (an answer that is not HTTP), kTooLarge (a collected body over the limit) or
+// kCancelled (the client shut down). A connect that times out is a kTimeout whose message starts
+// with kConnecting.
 using HttpCallback = std::function<void(Expected<HttpResponse>)>;
+
+inline constexpr std::string_view kConnecting = "connecting";
+
+// The server could not be reached or dropped the connection: kIo, or a connect that timed out.
+// A load balancer's health check takes such a server out of its rotation; a slow or malformed
+// answer does not.
+[[nodiscard]] bool IsConnectionFailure(const Error& error);
 
 class HttpClient {
  public:

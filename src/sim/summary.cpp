@@ -128,8 +128,8 @@ std::string FormatSummary(const Summary& s) {
                   s.ProbesPerSecond(), s.probe_errors, s.offers, s.reports, s.report_errors);
   out += fmt::format("object bytes {} in {} requests ({} cut and resumed, {} failed)\n",
                      s.object_bytes, s.downloads, s.cuts, s.download_errors);
-  out += fmt::format("http errors {} ({} timeouts) on {} devices\n", s.http_errors, s.timeouts,
-                     s.with_errors);
+  out += fmt::format("http errors {} ({} timeouts) on {} devices, {} failovers\n", s.http_errors,
+                     s.timeouts, s.with_errors, s.failovers);
   out += "latency ms p50/p99: " + LatencyText("probe", s.probe_latency) + ", " +
          LatencyText("report", s.report_latency) + ", " +
          LatencyText("download", s.download_latency) + "; " +
@@ -164,6 +164,7 @@ nlohmann::json SummaryJson(const Summary& s) {
       {"object_bytes", s.object_bytes},
       {"http_errors", s.http_errors},
       {"timeouts", s.timeouts},
+      {"failovers", s.failovers},
       {"devices_with_errors", s.with_errors},
       {"elapsed_seconds", s.elapsed_seconds},
       {"latency",

@@ -58,6 +58,7 @@ struct Summary {
   std::uint64_t object_bytes = 0;     // object bytes taken (a cut reply counts up to the cut)
   std::uint64_t http_errors = 0;      // every request that failed or got an unusable answer
   std::uint64_t timeouts = 0;         // of which timed out
+  std::uint64_t failovers = 0;        // devices moved to the next server (their own unreachable)
   double elapsed_seconds = 0;
 
   LatencyHistogram probe_latency;

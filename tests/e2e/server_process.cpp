@@ -41,8 +41,8 @@ std::optional<std::uint16_t> ListeningPort(const std::string& log) {
 
 }  // namespace
 
-ServerProcess::ServerProcess(std::filesystem::path dir)
-    : dir_(std::move(dir)), log_(dir_ / "server.log") {
+ServerProcess::ServerProcess(std::filesystem::path dir, std::vector<std::string> extra_args)
+    : dir_(std::move(dir)), log_(dir_ / "server.log"), extra_args_(std::move(extra_args)) {
   std::filesystem::create_directories(dir_ / "data");
 }
 
@@ -50,11 +50,17 @@ void ServerProcess::Start(std::uint16_t port) {
   if (Running()) throw std::runtime_error("the server is already running");
   if (port != 0) port_ = port;
   const auto offset = SizeOf(log_);
+  std::vector<std::string> argv{ServerBinary().string(),
+                                "--listen",
+                                "127.0.0.1:" + std::to_string(port_),
+                                "--data-dir",
+                                (dir_ / "data").string(),
+                                "--waiting-poll-seconds",
+                                "1"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{ServerBinary().string(), "--listen",
-                               "127.0.0.1:" + std::to_string(port_), "--data-dir",
-                               (dir_ / "data").string(), "--waiting-poll-seconds", "1"},
-      log_, std::vector<std::string>{std::string("UPDATEHUB_ADMIN_PASSWORD=") + kAdminPassword});
+      std::move(argv), log_,
+      std::vector<std::string>{std::string("UPDATEHUB_ADMIN_PASSWORD=") + kAdminPassword});
   // "updatehub-server listening on 127.0.0.1:0 (port 41234), data in ..."
   std::optional<std::uint16_t> listening;
   const bool up = WaitUntil(

@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "e2e/child_process.hpp"
 
@@ -21,8 +22,9 @@ struct ApiReply {
 
 class ServerProcess {
  public:
-  // Data in `dir`/data, log in `dir`/server.log.
-  explicit ServerProcess(std::filesystem::path dir);
+  // Data in `dir`/data, log in `dir`/server.log; `extra_args` go on its command line
+  // ("--config", "FILE", ...).
+  explicit ServerProcess(std::filesystem::path dir, std::vector<std::string> extra_args = {});
 
   // Starts the server on `port` (0: a free one, kept for the next starts) and waits for it
   // to listen; then logs in. Throws std::runtime_error when it does not come up.
@@ -59,6 +61,7 @@ class ServerProcess {
  private:
   std::filesystem::path dir_;
   std::filesystem::path log_;
+  std::vector<std::string> extra_args_;
   std::uint16_t port_ = 0;
   std::string token_;
   std::unique_ptr<ChildProcess> process_;

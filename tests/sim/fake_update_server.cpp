@@ -39,13 +39,25 @@ HttpResponse Status(int status) {
 }  // namespace
 
 ClientFactory FakeUpdateServer::Factory() {
-  return [this](boost::asio::io_context& io,
-                const FleetOptions&) -> Expected<std::unique_ptr<HttpClient>> {
+  return [this](boost::asio::io_context& io, const FleetOptions&,
+                const std::string&) -> Expected<std::unique_ptr<HttpClient>> {
     return std::make_unique<FakeClient>(io, *this);
   };
 }
 
+ClientFactory FactoryOf(std::vector<FakeUpdateServer*> servers) {
+  return [servers](boost::asio::io_context& io, const FleetOptions& options,
+                   const std::string& url) -> Expected<std::unique_ptr<HttpClient>> {
+    for (std::size_t i = 0; i < options.servers.size() && i < servers.size(); ++i) {
+      if (options.servers[i] == url) return std::make_unique<FakeClient>(io, *servers[i]);
+    }
+    return Fail(Errc::kInvalidArgument, "no fake server for " + url);
+  };
+}
+
 void FakeUpdateServer::Answer(const HttpRequest& request, const HttpCallback& done) {
+  if (down_) return done(Fail(Errc::kIo, "connecting: Connection refused"));
+  ++answered_;
   if (request.target == "/upgrades") return Probe(request, done);
   if (request.target == "/report") return Report(request, done);
   return Object(request, done);
@@ -69,6 +81,10 @@ void FakeUpdateServer::Report(const HttpRequest& request, const HttpCallback& do
   const auto body = nlohmann::json::parse(request.body);
   const std::string serial = body["device-identity"]["serial"];
   std::string status = body["status"];
+  if (die_at_report_ == status) {
+    down_ = true;
+    return done(Fail(Errc::kIo, "connecting: Connection refused"));
+  }
   if (body["package-uid"] != package_.uid) status += "[wrong package]";
   if (status == "error") {
     status += "(" + body["previous-state"].get<std::string>() + ")";
@@ -97,8 +113,19 @@ void FakeUpdateServer::Object(const HttpRequest& request, const HttpCallback& do
     response.abandoned = true;
     return done(std::move(response));
   }
-  // In pieces, as a network delivers them.
+  // In pieces, as a network delivers them; half of them when the server dies.
   std::string_view rest = std::string_view(found->bytes).substr(start);
+  if (die_after_ && answered_ > *die_after_) {
+    down_ = true;
+    rest = rest.substr(0, rest.size() / 2);
+    while (!rest.empty()) {
+      const std::string_view piece = rest.substr(0, 1500);
+      rest.remove_prefix(piece.size());
+      bytes_served_ += piece.size();
+      if (!request.on_body(piece)) break;
+    }
+    return done(Fail(Errc::kIo, "reading the body: Connection reset by peer"));
+  }
   while (!rest.empty()) {
     const std::string_view piece = rest.substr(0, 1500);
     rest.remove_prefix(piece.size());

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,17 @@ class FakeUpdateServer {
 
   // For Fleet::Create.
   [[nodiscard]] ClientFactory Factory();
+
+  // Once it has answered `requests` requests, dies in the middle of the next object download it
+  // serves (a reset after half the bytes), as a killed server would; every later request fails
+  // as a refused connection.
+  void DieInDownloadAfter(std::uint64_t requests) { die_after_ = requests; }
+  // Goes down when the first report of `status` arrives: that report is refused (it never
+  // reached the server), as every later request.
+  void DieAtReport(std::string status) { die_at_report_ = std::move(status); }
+  // Down from now on: every request fails as a refused connection.
+  void GoDown() { down_ = true; }
+  [[nodiscard]] bool down() const { return down_; }
 
   // Report statuses per serial, an error as "error(previous-state)".
   [[nodiscard]] const std::map<std::string, std::vector<std::string>>& reports() const {
@@ -48,6 +60,13 @@ class FakeUpdateServer {
   std::uint64_t probes_ = 0;
   std::uint64_t bytes_served_ = 0;
   std::uint64_t range_requests_ = 0;
+  std::uint64_t answered_ = 0;
+  std::optional<std::uint64_t> die_after_;
+  std::optional<std::string> die_at_report_;
+  bool down_ = false;
 };
+
+// For Fleet::Create with several servers: options.servers[i] is served by servers[i].
+[[nodiscard]] ClientFactory FactoryOf(std::vector<FakeUpdateServer*> servers);
 
 }  // namespace uh::sim::testing

@@ -164,7 +164,7 @@ TEST(FleetBadServerTest, EveryKindOfBadAnswerIsAnErrorOfTheDevice) {
   const auto package = testing::MakePackage("2.0", {kObject}, {kObject}, &testing::TestKey());
   MisbehavingServer server(package);
   FleetOptions options;
-  options.server_url = server.Url();
+  options.servers = {server.Url()};
   options.devices = 20;
   options.product_uid = testing::kProduct;
   options.hardware = "board-a";
@@ -223,7 +223,7 @@ TEST(FleetBadServerTest, NobodyListeningIsCountedAndRetried) {
     port = probe.local_endpoint().port();
   }  // closed: connections are refused
   FleetOptions options;
-  options.server_url = "http://127.0.0.1:" + std::to_string(port);
+  options.servers = {"http://127.0.0.1:" + std::to_string(port)};
   options.devices = 10;
   options.product_uid = testing::kProduct;
   options.poll_interval = milliseconds(100);

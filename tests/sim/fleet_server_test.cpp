@@ -98,7 +98,7 @@ class FleetServerTest : public ::testing::Test {
 
   FleetOptions Options(std::uint32_t devices) const {
     FleetOptions options;
-    options.server_url = server_->Url("");
+    options.servers = {server_->Url("")};
     options.devices = devices;
     options.product_uid = testing::kProduct;
     options.hardware = "board-a";

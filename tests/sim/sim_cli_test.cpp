@@ -60,6 +60,33 @@ TEST(SimCliTest, AnUnreachableServerMissesTheGoal) {
   EXPECT_EQ(json["unchanged"], 5);
   EXPECT_GT(json["probe_errors"].get<int>(), 5);
   EXPECT_FALSE(json["goal"]["met"].get<bool>());
+  EXPECT_EQ(json["failovers"], 0) << "one server: nowhere to go";
+}
+
+// A port nobody listens on (closed again at once).
+std::uint16_t ClosedPort() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::tcp::v4(), 0));
+  return acceptor.local_endpoint().port();
+}
+
+TEST(SimCliTest, SeveralServersShareTheDevicesAndRefusedOnesAreFailedOver) {
+  const std::string first = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  const std::string second = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  std::string text;
+  EXPECT_EQ(RunCli({"--server", first, "--server", second, "--product", kProduct, "--devices", "4",
+                    "--poll-interval", "0.05", "--jitter", "0.01", "--until-version", "2.0",
+                    "--timeout", "0.3", "--json"},
+                   &text),
+            kSimGoalMissed);
+  const auto json = nlohmann::json::parse(text);
+  EXPECT_EQ(json["unchanged"], 4);
+  // Every refused probe moved its device on to the other server.
+  EXPECT_GT(json["failovers"].get<int>(), 4);
+  EXPECT_EQ(json["failovers"], json["probe_errors"]);
+  EXPECT_EQ(RunCli({"--server", first, "--server", "https://x", "--product", kProduct}, &text),
+            kSimUsage);
 }
 
 }  // namespace

@@ -31,7 +31,10 @@ struct CliValues {
 };
 
 void AddOptions(CLI::App& app, sim::FleetOptions& options, CliValues& values) {
-  app.add_option("--server", options.server_url, "Server base URL (http:// only)")->required();
+  app.add_option("--server", options.servers,
+                 "Server base URL (http:// only); several --server: the devices are spread over "
+                 "them and move on to the next one when theirs cannot be reached")
+      ->required();
   app.add_option("--devices", options.devices, "Number of simulated devices")
       ->capture_default_str();
   app.add_option("--product", options.product_uid, "Product UID (64 hex digits)")->required();
@@ -88,7 +91,7 @@ int RunSimCli(int argc, const char* const* argv, std::ostream& out, std::ostream
     out << "updatehub-sim " UH_VERSION "\n";
     return kSimGoalMet;
   }
-  CLI::App app{"updatehub-sim: a fleet of simulated UpdateHub devices against one server"};
+  CLI::App app{"updatehub-sim: a fleet of simulated UpdateHub devices against one or more servers"};
   sim::FleetOptions options;
   CliValues values;
   AddOptions(app, options, values);
