@@ -142,7 +142,8 @@ TEST_F(SqliteGroupCommitTest, ManyThreadsWritingAtOnceAllLand) {
   for (auto& thread : threads) thread.join();
   const auto rows = Rows(*pool_);
   ASSERT_EQ(rows.size(), static_cast<std::size_t>(kThreads * kEach));
-  for (int key = 0; key < kThreads * kEach; ++key) EXPECT_EQ(rows[static_cast<std::size_t>(key)].first, key);
+  for (int key = 0; key < kThreads * kEach; ++key)
+    EXPECT_EQ(rows[static_cast<std::size_t>(key)].first, key);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "server/store/postgres/queries_devices.hpp"
 #include "server/store/postgres/store_helpers.hpp"
 #include "server/store/rollout_encoding.hpp"
+#include "server/store/shared_statements.hpp"
 
 namespace uh::server {
 
@@ -164,38 +165,17 @@ Expected<std::optional<Device>> PostgresStore::FindDevice(const std::string& pro
 
 Expected<ProbeLookup> PostgresStore::LookupProbe(const std::string& product_uid,
                                                  const std::string& identity) {
-  return pool_->ReadStatement(
-      "reading the probing device", [&](Connection& db) -> Expected<ProbeLookup> {
-        auto select = db.Prepare(pg::sql::kLookupProbe);
-        if (!select) return std::unexpected(std::move(select.error()));
-        select->BindText(1, product_uid);
-        select->BindText(2, identity);
-        auto row = select->Step();
-        if (!row) return std::unexpected(std::move(row.error()));
-        if (!*row) return Fail(Errc::kInternal, "the catalog version is missing");
-        ProbeLookup lookup;
-        lookup.catalog_version = select->Int(pg::sql::kLookupVersionColumn);
-        if (!select->IsNull(0)) lookup.device = ReadDevice(*select);
-        if (!select->IsNull(pg::sql::kLookupMembershipColumn)) {
-          auto membership = pg::ReadRolloutDeviceAt(*select, pg::sql::kLookupMembershipColumn);
-          if (!membership) return std::unexpected(std::move(membership.error()));
-          lookup.membership = std::move(*membership);
-        }
-        return lookup;
-      });
+  return pool_->ReadStatement("reading the probing device", [&](Connection& db) {
+    return store_rows::LookupProbeIn(db, pg::sql::kLookupProbe, pg::sql::kLookupMembershipColumn,
+                                     pg::sql::kLookupVersionColumn, product_uid, identity,
+                                     ReadDevice);
+  });
 }
 
 Expected<std::int64_t> PostgresStore::CatalogVersion() {
-  return pool_->ReadStatement("reading the catalog version",
-                              [&](Connection& db) -> Expected<std::int64_t> {
-                                auto select = db.Prepare(pg::sql::kCatalogVersion);
-                                if (!select) return std::unexpected(std::move(select.error()));
-                                auto row = select->Step();
-                                if (!row) return std::unexpected(std::move(row.error()));
-                                if (!*row)
-                                  return Fail(Errc::kInternal, "the catalog version is missing");
-                                return select->Int(0);
-                              });
+  return pool_->ReadStatement("reading the catalog version", [&](Connection& db) {
+    return store_rows::CatalogVersionIn(db, pg::sql::kCatalogVersion);
+  });
 }
 
 Expected<std::vector<Device>> PostgresStore::ListDevices(const DeviceFilter& filter) {

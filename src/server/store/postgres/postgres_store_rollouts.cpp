@@ -18,6 +18,7 @@
 #include "server/store/postgres/queries_rollouts.hpp"
 #include "server/store/postgres/store_helpers.hpp"
 #include "server/store/rollout_encoding.hpp"
+#include "server/store/shared_statements.hpp"
 
 namespace uh::server {
 
@@ -589,27 +590,14 @@ Expected<std::vector<std::int64_t>> PostgresStore::HeldDevices(
 Expected<bool> PostgresStore::HoldLease(const std::string& name, const std::string& holder,
                                         std::int64_t duration_ms) {
   if (duration_ms <= 0) return Fail(Errc::kInvalidArgument, "a lease must last some time");
-  return pool_->Write("holding the lease " + name, [&](Connection& db) -> Expected<bool> {
-    auto hold = db.Prepare(pg::sql::kHoldLease);
-    if (!hold) return std::unexpected(std::move(hold.error()));
-    hold->BindText(1, name);
-    hold->BindText(2, holder);
-    hold->BindInt(3, duration_ms);
-    auto row = hold->Step();
-    if (!row) return std::unexpected(std::move(row.error()));
-    const bool held = *row;
-    if (held) UH_TRY(hold->Run());  // the rest of the statement
-    return held;
+  return pool_->Write("holding the lease " + name, [&](Connection& db) {
+    return store_rows::HoldLeaseIn(db, pg::sql::kHoldLease, name, holder, duration_ms);
   });
 }
 
 Expected<void> PostgresStore::ReleaseLease(const std::string& name, const std::string& holder) {
-  return pool_->Write("releasing the lease " + name, [&](Connection& db) -> Expected<void> {
-    auto release = db.Prepare(pg::sql::kReleaseLease);
-    if (!release) return std::unexpected(std::move(release.error()));
-    release->BindText(1, name);
-    release->BindText(2, holder);
-    return release->Run();
+  return pool_->Write("releasing the lease " + name, [&](Connection& db) {
+    return store_rows::ReleaseLeaseIn(db, pg::sql::kReleaseLease, name, holder);
   });
 }
 

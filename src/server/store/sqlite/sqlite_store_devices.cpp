@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "server/store/shared_statements.hpp"
 #include "server/store/sqlite/connection.hpp"
 #include "server/store/sqlite/pool.hpp"
 #include "server/store/sqlite/queries.hpp"
@@ -144,34 +145,16 @@ Expected<std::optional<Device>> SqliteStore::FindDevice(const std::string& produ
 
 Expected<ProbeLookup> SqliteStore::LookupProbe(const std::string& product_uid,
                                                const std::string& identity) {
-  return pool_->Read("reading the probing device", [&](Connection& db) -> Expected<ProbeLookup> {
-    auto select = db.Prepare(sqlite::sql::kLookupProbe);
-    if (!select) return std::unexpected(std::move(select.error()));
-    select->BindText(1, product_uid);
-    select->BindText(2, identity);
-    auto row = select->Step();
-    if (!row) return std::unexpected(std::move(row.error()));
-    if (!*row) return Fail(Errc::kInternal, "the catalog version is missing");
-    ProbeLookup lookup;
-    lookup.catalog_version = select->Int(sqlite::sql::kLookupVersionColumn);
-    if (!select->IsNull(0)) lookup.device = ReadDevice(*select);
-    if (!select->IsNull(sqlite::sql::kLookupMembershipColumn)) {
-      auto membership = sqlite::ReadRolloutDeviceAt(*select, sqlite::sql::kLookupMembershipColumn);
-      if (!membership) return std::unexpected(std::move(membership.error()));
-      lookup.membership = std::move(*membership);
-    }
-    return lookup;
+  return pool_->Read("reading the probing device", [&](Connection& db) {
+    return store_rows::LookupProbeIn(
+        db, sqlite::sql::kLookupProbe, sqlite::sql::kLookupMembershipColumn,
+        sqlite::sql::kLookupVersionColumn, product_uid, identity, ReadDevice);
   });
 }
 
 Expected<std::int64_t> SqliteStore::CatalogVersion() {
-  return pool_->Read("reading the catalog version", [&](Connection& db) -> Expected<std::int64_t> {
-    auto select = db.Prepare(sqlite::sql::kCatalogVersion);
-    if (!select) return std::unexpected(std::move(select.error()));
-    auto row = select->Step();
-    if (!row) return std::unexpected(std::move(row.error()));
-    if (!*row) return Fail(Errc::kInternal, "the catalog version is missing");
-    return select->Int(0);
+  return pool_->Read("reading the catalog version", [&](Connection& db) {
+    return store_rows::CatalogVersionIn(db, sqlite::sql::kCatalogVersion);
   });
 }
 
