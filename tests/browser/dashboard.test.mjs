@@ -148,7 +148,8 @@ test("watch devices update live, pause, resume, advance, and see a failed device
   await screenshot("rollout-paused");
   // A failed device of the first stage (the stage's devices are drawn at random) gets a new
   // attempt; it is planned to fail, so it fails again and still counts once.
-  if ((await count("failed")) > 0) {
+  const retried = (await count("failed")) > 0;
+  if (retried) {
     await page.getByRole("button", { name: "Retry the failed devices" }).click();
     await page.getByText(/Retried [1-9]\d* failed device/).waitFor();
   }
@@ -156,6 +157,16 @@ test("watch devices update live, pause, resume, advance, and see a failed device
   assert.equal(await page.getByRole("button", { name: "Pause" }).count(), 0);
   await page.getByRole("button", { name: "Resume" }).click();
   await hold.getByText(/waits for an "advance"/).waitFor();
+  if (retried) {
+    // The simulated fleet ends once each of its devices has updated or failed, and counts a
+    // retried device as failed until it is offered the package again: that offer must come
+    // before the advance lets the rest of the fleet end.
+    const id = rolloutUrl.split("/").pop();
+    await waitFor("the retried devices to be offered the package again", async () => {
+      const { devices } = await server.api("GET", `/rollouts/${id}/devices?limit=100`);
+      return devices.filter((device) => device.retries > 0).every((device) => device.started_at !== "");
+    }, 30000);
+  }
 
   await page.getByRole("button", { name: "Advance to the next stage" }).click();
   await waitFor(
